@@ -1,0 +1,89 @@
+package v1alpha1
+
+import (
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// BackupStorageSpec says where backups go and how they are encrypted.
+// Exactly one of S3 or Filesystem is set.
+type BackupStorageSpec struct {
+	// S3 stores backups in an S3-compatible bucket.
+	// +optional
+	S3 *S3Storage `json:"s3,omitempty"`
+	// Filesystem stores backups under a local directory (laptops, NFS, tests).
+	// +optional
+	Filesystem *FilesystemStorage `json:"filesystem,omitempty"`
+	// Encryption of every stored object with age. Without it objects are
+	// stored compressed but in clear.
+	// +optional
+	Encryption *Encryption `json:"encryption,omitempty"`
+	// Upload tunes streaming uploads.
+	// +optional
+	Upload *UploadSettings `json:"upload,omitempty"`
+	// AllowedNamespaces selects the namespaces whose definitions may use this storage.
+	// +optional
+	AllowedNamespaces *metav1.LabelSelector `json:"allowedNamespaces,omitempty"`
+}
+
+// S3Storage is an S3-compatible bucket.
+type S3Storage struct {
+	Bucket string `json:"bucket"`
+	// Prefix is prepended to every object key.
+	// +optional
+	Prefix string `json:"prefix,omitempty"`
+	// Endpoint of a non-AWS server such as MinIO, e.g. http://127.0.0.1:9000.
+	// +optional
+	Endpoint string `json:"endpoint,omitempty"`
+	// +optional
+	Region string `json:"region,omitempty"`
+	// ForcePathStyle addresses the bucket as endpoint/bucket (MinIO, Ceph).
+	// +optional
+	ForcePathStyle bool `json:"forcePathStyle,omitempty"`
+	// CredentialsSecretRef names a Secret with keys accessKeyID and secretAccessKey.
+	// +optional
+	CredentialsSecretRef *SecretReference `json:"credentialsSecretRef,omitempty"`
+}
+
+// FilesystemStorage is a directory.
+type FilesystemStorage struct {
+	Path string `json:"path"`
+	// +optional
+	Prefix string `json:"prefix,omitempty"`
+}
+
+// Encryption with age X25519 keys. Backups need only the recipients (public
+// keys); verify and restore need the identity.
+type Encryption struct {
+	// Recipients are age public keys (age1...).
+	Recipients []string `json:"recipients"`
+	// IdentitySecretRef points at the age identity (AGE-SECRET-KEY-1...).
+	// +optional
+	IdentitySecretRef *SecretKeySelector `json:"identitySecretRef,omitempty"`
+}
+
+// UploadSettings bound the memory of one upload: PartSizeMiB × Concurrency.
+type UploadSettings struct {
+	// PartSizeMiB is the multipart part size; 5..5120. Default 16.
+	// +optional
+	PartSizeMiB int `json:"partSizeMiB,omitempty"`
+	// Concurrency is the number of parts in flight; 1..16. Default 2.
+	// +optional
+	Concurrency int `json:"concurrency,omitempty"`
+}
+
+// BackupStorageStatus reports whether the storage is usable.
+type BackupStorageStatus struct {
+	// +optional
+	Conditions []metav1.Condition `json:"conditions,omitempty"`
+}
+
+// BackupStorage is a place backups are written to.
+// +kubebuilder:object:root=true
+// +kubebuilder:subresource:status
+type BackupStorage struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+
+	Spec   BackupStorageSpec   `json:"spec"`
+	Status BackupStorageStatus `json:"status,omitempty"`
+}

@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# Makes sure everything the tests and the demo need is installed and running:
+# PostgreSQL, MariaDB, the age and zstd CLIs, and a MinIO server binary in bin/.
+# Safe to run again; it only does what is missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+SUDO=""
+if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
+
+need_pkgs=()
+command -v pg_dump >/dev/null 2>&1 || need_pkgs+=(postgresql postgresql-client)
+command -v mariadb-dump >/dev/null 2>&1 || need_pkgs+=(mariadb-server mariadb-client)
+command -v mariadbd >/dev/null 2>&1 || [ -x /usr/sbin/mariadbd ] || need_pkgs+=(mariadb-server)
+command -v age >/dev/null 2>&1 || need_pkgs+=(age)
+command -v zstd >/dev/null 2>&1 || need_pkgs+=(zstd)
+command -v git >/dev/null 2>&1 || need_pkgs+=(git)
+if [ ${#need_pkgs[@]} -gt 0 ]; then
+  echo "installing: ${need_pkgs[*]}"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need_pkgs[@]}" >/dev/null
+fi
+
+# PostgreSQL on 127.0.0.1:5432 with trust auth for local connections.
+if ! pg_isready -h 127.0.0.1 -p 5432 -q; then
+  ver=$(ls /etc/postgresql | sort -V | tail -1)
+  $SUDO pg_ctlcluster --skip-systemctl-redirect "$ver" main start || true
+  for _ in $(seq 1 30); do pg_isready -h 127.0.0.1 -p 5432 -q && break; sleep 1; done
+fi
+if ! psql -h 127.0.0.1 -U postgres -d postgres -Atc 'select 1' >/dev/null 2>&1; then
+  # A fresh Debian install uses peer/scram auth: allow trust on loopback for the tests.
+  hba=$(ls /etc/postgresql/*/main/pg_hba.conf | sort -V | tail -1)
+  $SUDO sed -i -E 's/^(host\s+all\s+all\s+(127\.0\.0\.1\/32|::1\/128)\s+)\S+/\1trust/' "$hba"
+  $SUDO sed -i -E 's/^(local\s+all\s+postgres\s+)\S+/\1trust/' "$hba"
+  ver=$(ls /etc/postgresql | sort -V | tail -1)
+  $SUDO pg_ctlcluster --skip-systemctl-redirect "$ver" main reload || true
+  sleep 1
+fi
+pg_isready -h 127.0.0.1 -p 5432 -q || { echo "PostgreSQL is not running on 127.0.0.1:5432" >&2; exit 1; }
+
+# MariaDB on 127.0.0.1:3306, root without password.
+if ! mariadb -h 127.0.0.1 -P 3306 -uroot -e 'select 1' >/dev/null 2>&1; then
+  if ! mariadb -uroot -e 'select 1' >/dev/null 2>&1; then
+    $SUDO mkdir -p /run/mysqld && $SUDO chown mysql:mysql /run/mysqld 2>/dev/null || true
+    $SUDO start-stop-daemon --start --oknodo --background --exec /usr/sbin/mariadbd -- --user=mysql || true
+    for _ in $(seq 1 30); do mariadb -uroot -e 'select 1' >/dev/null 2>&1 && break; sleep 1; done
+  fi
+  # Debian's root uses unix_socket auth: allow the empty password over TCP too.
+  $SUDO mariadb -uroot -e "ALTER USER 'root'@'localhost' IDENTIFIED VIA unix_socket OR mysql_native_password USING PASSWORD('');" 2>/dev/null || true
+  mariadb -h 127.0.0.1 -P 3306 -uroot -e 'select 1' >/dev/null 2>&1 || { echo "MariaDB is not reachable on 127.0.0.1:3306 as root" >&2; exit 1; }
+fi
+
+# MinIO server binary, built once from the Go module proxy.
+if [ ! -x bin/minio ]; then
+  echo "building MinIO into bin/ (about 2 minutes, once)"
+  GOBIN="$PWD/bin" GOFLAGS=-buildvcs=false go install github.com/minio/minio@v0.0.0-20260212201848-7aac2a2c5b7c
+fi
+echo "test dependencies ready"

@@ -1,0 +1,93 @@
+// Package engine defines what a database engine must do for Coffer: stream a
+// dump out, and stream one back in. Engines run the real client tools or real
+// client libraries; the pipeline around them hashes, compresses, encrypts and
+// stores. Each engine lives in its own sub-package and is registered in
+// engine/all.
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/coffer-dev/coffer/api/v1alpha1"
+)
+
+// Engine backs up and restores one kind of target.
+//
+// Backup writes the complete dump to w and returns only when the dump tool
+// has exited. A tool that exits non-zero, is killed, or loses its connection
+// is an error, whatever bytes it already wrote; the caller then discards them.
+//
+// Restore reads a dump produced by Backup from r. It must refuse, with
+// ErrNotEmpty, to restore into a database that already holds objects unless
+// opts.Clean is set, and it creates the database when it does not exist.
+type Engine interface {
+	// Name is the engine's key in the config ("postgres", "mysql", ...).
+	Name() string
+	// Extension is the file extension of the plain dump ("pgdump", "sql").
+	Extension() string
+	Backup(ctx context.Context, t Target, w io.Writer) (Result, error)
+	Restore(ctx context.Context, t Target, r io.Reader, opts RestoreOptions) error
+}
+
+// Target is one target as configured, with the Secrets it references
+// resolved. It never leaves the process: Secret values must not be logged,
+// put in errors, argv or environment. Engines pass them to tools only through
+// 0600 files.
+type Target struct {
+	// Spec is the target from the definition; exactly one engine block is set.
+	Spec v1alpha1.Target
+	// Namespace of the definition, for messages.
+	Namespace string
+	// Secrets holds the data of the Secrets referenced by the definition.
+	Secrets Secrets
+}
+
+// Name is the target's name in the definition.
+func (t Target) Name() string { return t.Spec.Name }
+
+// Secrets maps Secret name to its data.
+type Secrets map[string]map[string][]byte
+
+// Value returns the referenced key, or "" when ref is nil. A reference to a
+// missing Secret or key is an error naming both (never the value).
+func (s Secrets) Value(ref *v1alpha1.SecretKeySelector) (string, error) {
+	if ref == nil {
+		return "", nil
+	}
+	data, ok := s[ref.Name]
+	if !ok {
+		return "", fmt.Errorf("secret %q not found", ref.Name)
+	}
+	v, ok := data[ref.Key]
+	if !ok {
+		return "", fmt.Errorf("secret %q has no key %q", ref.Name, ref.Key)
+	}
+	return string(v), nil
+}
+
+// Result describes a finished dump, for the manifest.
+type Result struct {
+	// ServerVersion is the version the database server reported.
+	ServerVersion string
+	// ToolVersion is the dump tool's own version line.
+	ToolVersion string
+}
+
+// RestoreOptions change where and how a dump is restored.
+type RestoreOptions struct {
+	// IntoDatabase restores into this database instead of Target.Database.
+	IntoDatabase string
+	// Clean allows restoring into a database that already holds tables: the
+	// dump's objects are dropped and recreated.
+	Clean bool
+}
+
+// ErrNotEmpty is returned by Restore when the destination holds objects and
+// RestoreOptions.Clean is not set.
+var ErrNotEmpty = errors.New("destination database is not empty (use --clean to overwrite)")
+
+// ErrToolMissing wraps a missing client binary; the message names the package.
+var ErrToolMissing = errors.New("client tool not found")
