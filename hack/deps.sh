@@ -1,20 +1,24 @@
 #!/usr/bin/env bash
-# Makes sure everything the tests and the demo need is installed and running:
-# PostgreSQL, MariaDB, the age and zstd CLIs, and a MinIO server binary in bin/.
+# Makes sure what the demo and the tests need is installed and running.
+#   hack/deps.sh demo   PostgreSQL (installed and started if missing), age
+#   hack/deps.sh test   everything: PostgreSQL, MariaDB, age, zstd, git, MinIO (built into bin/)
 # Safe to run again; it only does what is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+mode=${1:-test}
 
 SUDO=""
 if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
 
 need_pkgs=()
 command -v pg_dump >/dev/null 2>&1 || need_pkgs+=(postgresql postgresql-client)
-command -v mariadb-dump >/dev/null 2>&1 || need_pkgs+=(mariadb-server mariadb-client)
-command -v mariadbd >/dev/null 2>&1 || [ -x /usr/sbin/mariadbd ] || need_pkgs+=(mariadb-server)
 command -v age >/dev/null 2>&1 || need_pkgs+=(age)
-command -v zstd >/dev/null 2>&1 || need_pkgs+=(zstd)
-command -v git >/dev/null 2>&1 || need_pkgs+=(git)
+if [ "$mode" = test ]; then
+  command -v mariadb-dump >/dev/null 2>&1 || need_pkgs+=(mariadb-server mariadb-client)
+  [ -x /usr/sbin/mariadbd ] || need_pkgs+=(mariadb-server)
+  command -v zstd >/dev/null 2>&1 || need_pkgs+=(zstd)
+  command -v git >/dev/null 2>&1 || need_pkgs+=(git)
+fi
 if [ ${#need_pkgs[@]} -gt 0 ]; then
   echo "installing: ${need_pkgs[*]}"
   $SUDO apt-get update -qq
@@ -37,6 +41,11 @@ if ! psql -h 127.0.0.1 -U postgres -d postgres -Atc 'select 1' >/dev/null 2>&1; 
   sleep 1
 fi
 pg_isready -h 127.0.0.1 -p 5432 -q || { echo "PostgreSQL is not running on 127.0.0.1:5432" >&2; exit 1; }
+
+if [ "$mode" != test ]; then
+  echo "demo dependencies ready"
+  exit 0
+fi
 
 # MariaDB on 127.0.0.1:3306, root without password.
 if ! mariadb -h 127.0.0.1 -P 3306 -uroot -e 'select 1' >/dev/null 2>&1; then

@@ -1,0 +1,51 @@
+package main
+
+import (
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/coffer-dev/coffer/internal/runner"
+)
+
+func newRestoreCommand(g *globals) *cobra.Command {
+	var req runner.RestoreRequest
+	cmd := &cobra.Command{
+		Use:   "restore",
+		Short: "Restore a backup into its databases or into another database",
+		Long: `Restore a backup. The whole backup is verified first (checksums, decryption),
+so a corrupt object or a wrong key fails before any database is touched.
+The destination database is created when it does not exist; a destination
+that already has tables is refused unless --clean is given.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			_, r, err := g.open(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer r.Close()
+			m, err := r.Restore(cmd.Context(), req)
+			if err != nil {
+				return err
+			}
+			what := "all targets"
+			if req.Target != "" {
+				what = "target " + req.Target
+			}
+			into := ""
+			if req.IntoDatabase != "" {
+				into = " into database " + req.IntoDatabase
+			}
+			fmt.Fprintf(g.stdout, "restored backup %s (%s)%s\n", m.ID, what, into)
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&req.BackupID, "backup", "", "backup id, or latest (required)")
+	f.StringVar(&req.Target, "target", "", "restore only this target")
+	f.StringVar(&req.IntoDatabase, "into-database", "", "restore into this database instead of the target's own (needs --target when the backup has several)")
+	f.BoolVar(&req.Clean, "clean", false, "allow restoring into a database that already has tables: its objects are dropped and recreated")
+	f.BoolVar(&req.SkipVerify, "skip-verify", false, "do not verify the whole backup before touching the database")
+	_ = cmd.MarkFlagRequired("backup")
+	return cmd
+}

@@ -1,0 +1,190 @@
+// Package catalog knows where a definition's backups live in storage and
+// which of them exist. The layout (docs/format.md):
+//
+//	<namespace>/<definition>/<backup-id>/<target>.<ext>[.zst][.age]
+//	<namespace>/<definition>/<backup-id>/manifest.json   written last: the commit point
+//	<namespace>/<definition>/lock                        single-writer lease
+//
+// A backup exists only if its manifest does.
+package catalog
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"path"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/coffer-dev/coffer/internal/manifest"
+	"github.com/coffer-dev/coffer/internal/storage"
+)
+
+// Catalog is one definition's backups in one store.
+type Catalog struct {
+	Store      storage.Store
+	Namespace  string
+	Definition string
+}
+
+// Prefix is the definition's directory, with a trailing slash.
+func (c Catalog) Prefix() string { return c.Namespace + "/" + c.Definition + "/" }
+
+// BackupPrefix is one backup's directory, with a trailing slash.
+func (c Catalog) BackupPrefix(id string) string { return c.Prefix() + id + "/" }
+
+// ObjectKey is the key of a target's stored object.
+func (c Catalog) ObjectKey(id, target, ext string, encrypted bool) string {
+	key := c.BackupPrefix(id) + target + "." + ext + ".zst"
+	if encrypted {
+		key += ".age"
+	}
+	return key
+}
+
+// ManifestKey is the key of a backup's manifest.
+func (c Catalog) ManifestKey(id string) string { return c.BackupPrefix(id) + manifest.FileName }
+
+// LockKey is the key of the definition's single-writer lease.
+func (c Catalog) LockKey() string { return c.Prefix() + "lock" }
+
+// NewID returns a backup id that sorts by time: 20261121T103000Z-k3f9.
+func NewID(now time.Time) string {
+	const alphabet = "abcdefghijklmnopqrstuvwxyz0123456789"
+	b := make([]byte, 4)
+	if _, err := rand.Read(b); err != nil {
+		panic(err) // crypto/rand does not fail on supported platforms
+	}
+	for i := range b {
+		b[i] = alphabet[int(b[i])%len(alphabet)]
+	}
+	return now.UTC().Format("20060102T150405Z") + "-" + string(b)
+}
+
+// Commit writes the manifest, making the backup exist.
+func (c Catalog) Commit(ctx context.Context, m *manifest.Manifest) error {
+	data, err := manifest.Encode(m)
+	if err != nil {
+		return err
+	}
+	if err := c.Store.Put(ctx, c.ManifestKey(m.ID), bytes.NewReader(data)); err != nil {
+		return fmt.Errorf("committing backup %s: %w", m.ID, err)
+	}
+	return nil
+}
+
+// ErrNoBackup: no committed backup with that id (or none at all for "latest").
+var ErrNoBackup = errors.New("no such backup")
+
+// Get reads one committed backup's manifest; "latest" means the newest.
+func (c Catalog) Get(ctx context.Context, id string) (*manifest.Manifest, error) {
+	if id == "latest" {
+		all, err := c.List(ctx)
+		if len(all) == 0 {
+			if err != nil {
+				return nil, err
+			}
+			return nil, fmt.Errorf("%w: %s has no backups in %s", ErrNoBackup, c.Prefix(), c.Store.Describe())
+		}
+		return all[len(all)-1], nil
+	}
+	if !manifest.ValidID(id) {
+		return nil, fmt.Errorf("%q is not a backup id (like 20261121T103000Z-k3f9) or \"latest\"", id)
+	}
+	m, err := c.read(ctx, c.ManifestKey(id))
+	if errors.Is(err, storage.ErrNotFound) {
+		return nil, fmt.Errorf("%w: %s in %s%s", ErrNoBackup, id, c.Store.Describe(), "/"+c.Prefix())
+	}
+	return m, err
+}
+
+func (c Catalog) read(ctx context.Context, key string) (*manifest.Manifest, error) {
+	rc, err := c.Store.Get(ctx, key)
+	if err != nil {
+		return nil, fmt.Errorf("reading %s: %w", key, err)
+	}
+	defer rc.Close()
+	data, err := io.ReadAll(io.LimitReader(rc, 16<<20))
+	if err != nil {
+		return nil, fmt.Errorf("reading %s: %w", key, err)
+	}
+	m, err := manifest.Decode(data)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", key, err)
+	}
+	if want := path.Base(path.Dir(key)); m.ID != want {
+		return nil, fmt.Errorf("%s: manifest id %q does not match its directory %q", key, m.ID, want)
+	}
+	return m, nil
+}
+
+// listConcurrency bounds parallel manifest reads during List.
+const listConcurrency = 16
+
+// List returns the committed backups, oldest first. Manifests that cannot be
+// read are skipped and reported in the error, so callers that must not act on
+// a partial view (retention) can refuse to.
+func (c Catalog) List(ctx context.Context) ([]*manifest.Manifest, error) {
+	objs, err := c.Store.List(ctx, c.Prefix())
+	if err != nil {
+		return nil, fmt.Errorf("listing %s in %s: %w", c.Prefix(), c.Store.Describe(), err)
+	}
+	var keys []string
+	for _, o := range objs {
+		rest := strings.TrimPrefix(o.Key, c.Prefix())
+		if dir, file, ok := strings.Cut(rest, "/"); ok && file == manifest.FileName && manifest.ValidID(dir) {
+			keys = append(keys, o.Key)
+		}
+	}
+	out := make([]*manifest.Manifest, len(keys))
+	errs := make([]error, len(keys))
+	sem := make(chan struct{}, listConcurrency)
+	var wg sync.WaitGroup
+	for i, key := range keys {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			out[i], errs[i] = c.read(ctx, key)
+		}()
+	}
+	wg.Wait()
+	ms := out[:0]
+	for _, m := range out {
+		if m != nil {
+			ms = append(ms, m)
+		}
+	}
+	sort.Slice(ms, func(i, j int) bool { return ms[i].ID < ms[j].ID })
+	return ms, errors.Join(errs...)
+}
+
+// DeleteBackup removes a backup: the manifest first, so that a crash half-way
+// leaves objects without a manifest (swept later), never a manifest without
+// objects.
+func (c Catalog) DeleteBackup(ctx context.Context, id string) error {
+	if err := c.Store.Delete(ctx, c.ManifestKey(id)); err != nil {
+		return fmt.Errorf("deleting manifest of %s: %w", id, err)
+	}
+	return c.DeleteObjects(ctx, id)
+}
+
+// DeleteObjects removes every object under a backup's directory.
+func (c Catalog) DeleteObjects(ctx context.Context, id string) error {
+	objs, err := c.Store.List(ctx, c.BackupPrefix(id))
+	if err != nil {
+		return fmt.Errorf("listing objects of %s: %w", id, err)
+	}
+	var errs []error
+	for _, o := range objs {
+		if err := c.Store.Delete(ctx, o.Key); err != nil {
+			errs = append(errs, fmt.Errorf("deleting %s: %w", o.Key, err))
+		}
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,105 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"filippo.io/age"
+
+	"github.com/coffer-dev/coffer/api/v1alpha1"
+	"github.com/coffer-dev/coffer/internal/storage"
+)
+
+// ErrNoIdentity: the storage encrypts, but the file carries no age identity.
+var ErrNoIdentity = errors.New("no age identity")
+
+// StorageConfig resolves the BackupStorage into a storage.Config, reading the
+// credentials Secret.
+func (c *Config) StorageConfig() (storage.Config, error) {
+	s := c.Storage.Spec
+	var out storage.Config
+	if u := s.Upload; u != nil {
+		out.PartSize = int64(u.PartSizeMiB) << 20
+		out.Concurrency = u.Concurrency
+	}
+	switch {
+	case s.Filesystem != nil:
+		out.Prefix = s.Filesystem.Prefix
+		out.Filesystem = &storage.FilesystemConfig{Path: s.Filesystem.Path}
+	case s.S3 != nil:
+		out.Prefix = s.S3.Prefix
+		s3 := &storage.S3Config{Bucket: s.S3.Bucket, Endpoint: s.S3.Endpoint, Region: s.S3.Region, ForcePathStyle: s.S3.ForcePathStyle}
+		if ref := s.S3.CredentialsSecretRef; ref != nil {
+			var err error
+			if s3.AccessKeyID, err = c.Secrets.Value(&v1alpha1.SecretKeySelector{Name: ref.Name, Key: "accessKeyID"}); err != nil {
+				return out, c.storageErr("spec.s3.credentialsSecretRef", err)
+			}
+			if s3.SecretAccessKey, err = c.Secrets.Value(&v1alpha1.SecretKeySelector{Name: ref.Name, Key: "secretAccessKey"}); err != nil {
+				return out, c.storageErr("spec.s3.credentialsSecretRef", err)
+			}
+		}
+		out.S3 = s3
+	default:
+		return out, c.storageErr("spec", errors.New("no s3 or filesystem"))
+	}
+	return out, nil
+}
+
+// Recipients are the age public keys backups are encrypted to; nil when the
+// storage does not encrypt.
+func (c *Config) Recipients() ([]age.Recipient, error) {
+	e := c.Storage.Spec.Encryption
+	if e == nil {
+		return nil, nil
+	}
+	out := make([]age.Recipient, 0, len(e.Recipients))
+	for i, r := range e.Recipients {
+		rc, err := age.ParseX25519Recipient(r)
+		if err != nil {
+			return nil, c.storageErr(fmt.Sprintf("spec.encryption.recipients[%d]", i), err)
+		}
+		out = append(out, rc)
+	}
+	return out, nil
+}
+
+// Identities are the age private keys that decrypt backups. It is an error
+// wrapping ErrNoIdentity when the storage encrypts and no identity is given;
+// nil, nil when the storage does not encrypt.
+func (c *Config) Identities() ([]age.Identity, error) {
+	e := c.Storage.Spec.Encryption
+	if e == nil {
+		return nil, nil
+	}
+	if e.IdentitySecretRef == nil {
+		return nil, c.storageErr("spec.encryption.identitySecretRef",
+			fmt.Errorf("%w: verify and restore need the age identity (AGE-SECRET-KEY-1...) in a Secret", ErrNoIdentity))
+	}
+	v, err := c.Secrets.Value(e.IdentitySecretRef)
+	if err != nil {
+		return nil, c.storageErr("spec.encryption.identitySecretRef", err)
+	}
+	ids, err := age.ParseIdentities(strings.NewReader(v))
+	if err != nil {
+		// The parse error could quote the key; say only where it came from.
+		return nil, c.storageErr("spec.encryption.identitySecretRef",
+			fmt.Errorf("Secret %q key %q does not hold an age identity", e.IdentitySecretRef.Name, e.IdentitySecretRef.Key))
+	}
+	return ids, nil
+}
+
+// Location is the definition's time zone (UTC by default).
+func (c *Config) Location() *time.Location {
+	if tz := c.Definition.Spec.TimeZone; tz != "" {
+		if loc, err := time.LoadLocation(tz); err == nil {
+			return loc
+		}
+	}
+	return time.UTC
+}
+
+func (c *Config) storageErr(field string, err error) error {
+	return fmt.Errorf("%s: %s: %s: %w", c.Path, describe("BackupStorage", c.Storage.Namespace, c.Storage.Name), field, err)
+}

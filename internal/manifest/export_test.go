@@ -1,0 +1,5 @@
+package manifest
+
+import "encoding/json"
+
+var jsonMarshal = json.Marshal

@@ -1,0 +1,175 @@
+// Package manifest defines manifest.json, the record that makes a backup
+// exist. It is written last, after every object of the backup is stored: a
+// backup without a manifest is not a backup. The format is documented in
+// docs/format.md; FormatVersion changes when a reader would misread it.
+package manifest
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"regexp"
+	"time"
+)
+
+// FormatVersion is the version this package writes and the newest it reads.
+const FormatVersion = 1
+
+// FileName is the manifest's object name inside a backup directory.
+const FileName = "manifest.json"
+
+// Status of a backup as recorded. Only Completed backups are written today;
+// the field exists so readers never have to guess.
+type Status string
+
+// Statuses.
+const (
+	StatusCompleted Status = "Completed"
+	StatusFailed    Status = "Failed"
+)
+
+// Manifest describes one backup set.
+type Manifest struct {
+	FormatVersion int       `json:"formatVersion"`
+	ID            string    `json:"id"`
+	Namespace     string    `json:"namespace"`
+	Definition    string    `json:"definition"`
+	Status        Status    `json:"status"`
+	StartTime     time.Time `json:"startTime"`
+	EndTime       time.Time `json:"endTime"`
+	// Labels are user labels such as "pinned"; time labels are derived.
+	Labels []string `json:"labels"`
+	// StartSkew is the spread between the first and last target start.
+	StartSkew   Duration    `json:"startSkew"`
+	Compression string      `json:"compression"`
+	Encryption  *Encryption `json:"encryption,omitempty"`
+	Tools       Tools       `json:"tools"`
+	Targets     []Target    `json:"targets"`
+}
+
+// Encryption records how objects were encrypted.
+type Encryption struct {
+	// Type is "age".
+	Type string `json:"type"`
+	// Recipients are the public keys the objects were encrypted to.
+	Recipients []string `json:"recipients"`
+}
+
+// Tools records the writer's version.
+type Tools struct {
+	Coffer string `json:"coffer"`
+}
+
+// Target is one target's stored object.
+type Target struct {
+	Name   string `json:"name"`
+	Engine string `json:"engine"`
+	// Object is the key of the stored object, relative to the storage prefix.
+	Object    string    `json:"object"`
+	StartTime time.Time `json:"startTime"`
+	EndTime   time.Time `json:"endTime"`
+	// Size and SHA256 are of the stored (compressed, encrypted) bytes.
+	Size   int64  `json:"size"`
+	SHA256 string `json:"sha256"`
+	// PlainSize and PlainSHA256 are of the dump as the engine produced it.
+	PlainSize     int64  `json:"plainSize"`
+	PlainSHA256   string `json:"plainSha256"`
+	ServerVersion string `json:"serverVersion,omitempty"`
+	ToolVersion   string `json:"toolVersion,omitempty"`
+}
+
+// Duration marshals as a Go duration string ("1.5s").
+type Duration time.Duration
+
+// MarshalJSON writes the duration as a string.
+func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(time.Duration(d).String()) }
+
+// UnmarshalJSON reads a duration string.
+func (d *Duration) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return err
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		return err
+	}
+	*d = Duration(v)
+	return nil
+}
+
+var (
+	idPattern  = regexp.MustCompile(`^\d{8}T\d{6}Z-[a-z0-9]{4}$`)
+	hexPattern = regexp.MustCompile(`^[0-9a-f]{64}$`)
+)
+
+// ValidID reports whether s has the form of a backup id (20261121T103000Z-k3f9).
+func ValidID(s string) bool { return idPattern.MatchString(s) }
+
+// Encode serializes m, indented for humans.
+func Encode(m *Manifest) ([]byte, error) {
+	if err := m.Validate(); err != nil {
+		return nil, err
+	}
+	return json.MarshalIndent(m, "", "  ")
+}
+
+// Decode parses and validates a manifest. Unknown fields are allowed (a newer
+// writer may add some within a format version); a newer format is refused.
+func Decode(data []byte) (*Manifest, error) {
+	var m Manifest
+	dec := json.NewDecoder(bytes.NewReader(data))
+	if err := dec.Decode(&m); err != nil {
+		return nil, fmt.Errorf("parsing manifest: %w", err)
+	}
+	if m.FormatVersion > FormatVersion {
+		return nil, fmt.Errorf("manifest format %d is newer than this coffer understands (%d): upgrade coffer", m.FormatVersion, FormatVersion)
+	}
+	if err := m.Validate(); err != nil {
+		return nil, err
+	}
+	return &m, nil
+}
+
+// Validate checks what readers rely on.
+func (m *Manifest) Validate() error {
+	var errs []error
+	if m.FormatVersion < 1 {
+		errs = append(errs, fmt.Errorf("formatVersion %d is invalid", m.FormatVersion))
+	}
+	if !ValidID(m.ID) {
+		errs = append(errs, fmt.Errorf("id %q is not a backup id", m.ID))
+	}
+	if m.Status != StatusCompleted && m.Status != StatusFailed {
+		errs = append(errs, fmt.Errorf("status %q is unknown", m.Status))
+	}
+	if len(m.Targets) == 0 {
+		errs = append(errs, errors.New("no targets"))
+	}
+	for i, t := range m.Targets {
+		if t.Name == "" || t.Object == "" {
+			errs = append(errs, fmt.Errorf("targets[%d]: name and object are required", i))
+		}
+		if !hexPattern.MatchString(t.SHA256) || !hexPattern.MatchString(t.PlainSHA256) {
+			errs = append(errs, fmt.Errorf("targets[%d] %q: sha256 and plainSha256 must be 64 hex digits", i, t.Name))
+		}
+		if t.Size < 0 || t.PlainSize < 0 {
+			errs = append(errs, fmt.Errorf("targets[%d] %q: negative size", i, t.Name))
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("invalid manifest %q: %w", m.ID, err)
+	}
+	return nil
+}
+
+// Target returns the named target's record, or false.
+func (m *Manifest) Target(name string) (Target, bool) {
+	for _, t := range m.Targets {
+		if t.Name == name {
+			return t, true
+		}
+	}
+	return Target{}, false
+}

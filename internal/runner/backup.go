@@ -1,0 +1,144 @@
+package runner
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/coffer-dev/coffer/internal/catalog"
+	"github.com/coffer-dev/coffer/internal/engine"
+	"github.com/coffer-dev/coffer/internal/manifest"
+	"github.com/coffer-dev/coffer/internal/pipeline"
+)
+
+// cleanupTimeout bounds the removal of a failed backup's objects, which runs
+// even when the backup's own context was cancelled.
+const cleanupTimeout = 2 * time.Minute
+
+// Backup takes one backup set now: every target starts together, and the
+// set is committed (its manifest written) only if every target succeeded.
+// On failure the objects already written are removed and nothing is listed.
+func (r *Runner) Backup(ctx context.Context) (*manifest.Manifest, error) {
+	recipients, err := r.cfg.Recipients()
+	if err != nil {
+		return nil, err
+	}
+	targets := r.cfg.Targets()
+	engines := make([]engine.Engine, len(targets))
+	for i, t := range targets {
+		if engines[i], err = r.opts.Engine(t.Spec); err != nil {
+			return nil, fmt.Errorf("target %q: %w", t.Name(), err)
+		}
+	}
+	start := r.opts.Now().UTC()
+	id := catalog.NewID(start)
+	log := r.opts.Log.With("backup", id, "namespace", r.cfg.Namespace(), "definition", r.cfg.Name())
+	log.Info("backup started", "targets", len(targets))
+
+	popts := r.opts.Pipeline
+	popts.Recipients = recipients
+	results, err := r.backupTargets(ctx, log, id, targets, engines, popts)
+	if err == nil {
+		m := r.newManifest(id, start, results, len(recipients) > 0)
+		if err = r.catalog.Commit(ctx, m); err == nil {
+			log.Info("backup completed", "duration", m.EndTime.Sub(m.StartTime).Round(time.Millisecond), "skew", time.Duration(m.StartSkew))
+			return m, nil
+		}
+	}
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
+	defer cancel()
+	if cerr := r.catalog.DeleteObjects(cctx, id); cerr != nil {
+		log.Warn("could not remove the failed backup's objects; the orphan sweeper will", "error", cerr)
+	}
+	log.Error("backup failed", "error", err)
+	return nil, fmt.Errorf("backup %s failed: %w", id, err)
+}
+
+// backupTargets runs all targets at once; the first failure cancels the rest,
+// since the set cannot complete any more.
+func (r *Runner) backupTargets(ctx context.Context, log *slog.Logger, id string, targets []engine.Target, engines []engine.Engine, popts pipeline.Options) ([]manifest.Target, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	results := make([]manifest.Target, len(targets))
+	errs := make([]error, len(targets))
+	var wg sync.WaitGroup
+	for i := range targets {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			results[i], errs[i] = r.backupTarget(ctx, log, id, targets[i], engines[i], popts)
+			if errs[i] != nil {
+				cancel()
+			}
+		}()
+	}
+	wg.Wait()
+	return results, rootCauses(errs)
+}
+
+// rootCauses joins the targets' errors, leaving out the cancellations that
+// another target's failure caused, so the message names what went wrong.
+func rootCauses(errs []error) error {
+	var causes, cancelled []error
+	for _, err := range errs {
+		switch {
+		case err == nil:
+		case errors.Is(err, context.Canceled):
+			cancelled = append(cancelled, err)
+		default:
+			causes = append(causes, err)
+		}
+	}
+	if len(causes) == 0 {
+		return errors.Join(cancelled...)
+	}
+	return errors.Join(causes...)
+}
+
+func (r *Runner) backupTarget(ctx context.Context, log *slog.Logger, id string, t engine.Target, eng engine.Engine, popts pipeline.Options) (manifest.Target, error) {
+	key := r.catalog.ObjectKey(id, t.Name(), eng.Extension(), len(popts.Recipients) > 0)
+	rec := manifest.Target{Name: t.Name(), Engine: eng.Name(), Object: key, StartTime: r.opts.Now().UTC()}
+	log = log.With("target", t.Name(), "engine", eng.Name())
+	log.Info("target started")
+	var res engine.Result
+	sums, err := pipeline.Backup(ctx, r.store, key, popts, func(ctx context.Context, w io.Writer) error {
+		var err error
+		res, err = eng.Backup(ctx, t, w)
+		return err
+	})
+	if err != nil {
+		return rec, fmt.Errorf("target %q: %w", t.Name(), err)
+	}
+	rec.EndTime = r.opts.Now().UTC()
+	rec.Size, rec.SHA256, rec.PlainSize, rec.PlainSHA256 = sums.Size, sums.SHA256, sums.PlainSize, sums.PlainSHA256
+	rec.ServerVersion, rec.ToolVersion = res.ServerVersion, res.ToolVersion
+	log.Info("target stored", "object", key, "dump_bytes", sums.PlainSize, "stored_bytes", sums.Size,
+		"duration", rec.EndTime.Sub(rec.StartTime).Round(time.Millisecond))
+	return rec, nil
+}
+
+func (r *Runner) newManifest(id string, start time.Time, targets []manifest.Target, encrypted bool) *manifest.Manifest {
+	m := &manifest.Manifest{
+		FormatVersion: manifest.FormatVersion, ID: id, Namespace: r.cfg.Namespace(), Definition: r.cfg.Name(),
+		Status: manifest.StatusCompleted, StartTime: start, EndTime: r.opts.Now().UTC(), Labels: []string{},
+		Compression: "zstd", Tools: manifest.Tools{Coffer: r.opts.Version}, Targets: targets,
+	}
+	if encrypted {
+		m.Encryption = &manifest.Encryption{Type: "age", Recipients: r.cfg.Storage.Spec.Encryption.Recipients}
+	}
+	first, last := targets[0].StartTime, targets[0].StartTime
+	for _, t := range targets[1:] {
+		if t.StartTime.Before(first) {
+			first = t.StartTime
+		}
+		if t.StartTime.After(last) {
+			last = t.StartTime
+		}
+	}
+	m.StartSkew = manifest.Duration(last.Sub(first))
+	return m
+}
