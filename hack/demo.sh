@@ -16,7 +16,7 @@ psql_q() { psql -X -q -v ON_ERROR_STOP=1 "$@"; }
 step() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
 
 step "Creating the sample database '$SRC'"
-psql_q -d postgres -c "DROP DATABASE IF EXISTS $SRC WITH (FORCE)" -c "DROP DATABASE IF EXISTS $DST WITH (FORCE)"
+psql_q -d postgres -c "SET client_min_messages = warning" -c "DROP DATABASE IF EXISTS $SRC WITH (FORCE)" -c "DROP DATABASE IF EXISTS $DST WITH (FORCE)"
 psql_q -d postgres -c "CREATE DATABASE $SRC"
 psql_q -d "$SRC" -f hack/demo/sample.sql >/dev/null
 psql -X -At -d "$SRC" -c "SELECT 'customers=' || (SELECT count(*) FROM customers) || ' products=' || (SELECT count(*) FROM products) || ' orders=' || (SELECT count(*) FROM orders) || ' size=' || pg_size_pretty(pg_database_size('$SRC'))"

@@ -107,7 +107,7 @@ func writeTable(w io.Writer, ms []*manifest.Manifest) error {
 			labels = "-"
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", m.ID, m.Status, m.StartTime.Format(time.RFC3339),
-			m.EndTime.Sub(m.StartTime).Round(time.Second), strings.Join(names, ","), humanBytes(size), labels)
+			roundDuration(m.EndTime.Sub(m.StartTime)), strings.Join(names, ","), humanBytes(size), labels)
 	}
 	return tw.Flush()
 }
@@ -123,4 +123,11 @@ func humanBytes(n int64) string {
 		exp++
 	}
 	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
+}
+
+func roundDuration(d time.Duration) time.Duration {
+	if d < time.Minute {
+		return d.Round(10 * time.Millisecond)
+	}
+	return d.Round(time.Second)
 }

@@ -157,7 +157,7 @@ func ensureDatabase(minBytes int64) error {
 			jsonb_build_object('user', i %% 100000, 'score', (i * 7919) %% 1000, 'tag', md5((i %% 5000)::text)),
 			md5(i::text) || ' ' || repeat(chr(97 + (i %% 26)::int), 20 + (i %% 50)::int) || ' ' || md5((i * 31)::text),
 			(i %% 100000) / 100.0
-			FROM generate_series(%d, %d) AS i`, from, to)
+			FROM generate_series(%d::bigint, %d::bigint) AS i`, from, to)
 		if out, err := exec.Command("psql", "-X", "-q", "-h", "127.0.0.1", "-U", "postgres", "-d", db, "-v", "ON_ERROR_STOP=1", "-c", q).CombinedOutput(); err != nil {
 			return fmt.Errorf("generating rows: %w: %s", err, out)
 		}

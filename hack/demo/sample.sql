@@ -37,11 +37,18 @@ FROM generate_series(1, 2000) AS i;
 -- One photo holding every byte value.
 UPDATE products SET photo = (SELECT string_agg(set_byte('\x00'::bytea, 0, b), ''::bytea) FROM generate_series(0, 255) AS b) WHERE sku = 'SKU-00001';
 
+CREATE FUNCTION log_order() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  INSERT INTO audit_log (entry, at) VALUES ('order ' || NEW.id, NEW.placed_at);
+  RETURN NEW;
+END $$;
+CREATE TRIGGER orders_audit AFTER INSERT ON orders FOR EACH ROW EXECUTE FUNCTION log_order();
+
 INSERT INTO orders (customer_id, sku, quantity, placed_at, note)
 SELECT 1 + (i * 7919) % 3000, 'SKU-' || lpad((1 + (i * 104729) % 2000)::text, 5, '0'), 1 + i % 5,
        '2026-01-01'::timestamptz + (i || ' minutes')::interval,
        CASE WHEN i % 97 = 0 THEN 'gift wrap, please 🎁' END
-FROM generate_series(1, 50000) AS i;
+FROM generate_series(1::bigint, 50000::bigint) AS i;
 
 CREATE VIEW revenue_by_customer AS
   SELECT c.id, c.name, sum(o.quantity * p.price) AS revenue
@@ -51,13 +58,6 @@ CREATE VIEW revenue_by_customer AS
 CREATE FUNCTION order_total(order_id bigint) RETURNS numeric LANGUAGE sql STABLE AS $$
   SELECT o.quantity * p.price FROM orders o JOIN products p ON p.sku = o.sku WHERE o.id = order_id
 $$;
-
-CREATE FUNCTION log_order() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-  INSERT INTO audit_log (entry, at) VALUES ('order ' || NEW.id, NEW.placed_at);
-  RETURN NEW;
-END $$;
-CREATE TRIGGER orders_audit AFTER INSERT ON orders FOR EACH ROW EXECUTE FUNCTION log_order();
 
 CREATE SEQUENCE invoice_numbers START 1000;
 SELECT nextval('invoice_numbers') FROM generate_series(1, 42);
