@@ -54,6 +54,9 @@ func writeSetup(t *testing.T, o setupOpts) *setup {
 		s.secrets = append(s.secrets, s.minio.SecretKey)
 	} else {
 		s.storageDir = filepath.Join(dir, "storage")
+		if err := os.Mkdir(s.storageDir, 0o700); err != nil {
+			t.Fatal(err)
+		}
 		fmt.Fprintf(&b, "  filesystem: {path: %q}\n", s.storageDir)
 	}
 	fmt.Fprintf(&b, "  encryption:\n    recipients: [%q]\n", s.identity.Recipient().String())

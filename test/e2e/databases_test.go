@@ -79,7 +79,7 @@ func dropMy(name string) {
 
 func mysql(t *testing.T, db, q string) string {
 	t.Helper()
-	args := []string{"-h", "127.0.0.1", "-P", "3306", "-uroot", "-N", "-B"}
+	args := []string{"-h", "127.0.0.1", "-P", "3306", "-uroot", "-N", "-B", "--default-character-set=utf8mb4"}
 	if db != "" {
 		args = append(args, db)
 	}
