@@ -80,11 +80,15 @@ func TestParseErrors(t *testing.T) {
 			[]string{"valid.yaml", "no BackupStorage"},
 		},
 		"missing secret": {
-			func(s string) string { return strings.Replace(s, "{name: pg, key: password}", "{name: nope, key: password}", 1) },
+			func(s string) string {
+				return strings.Replace(s, "{name: pg, key: password}", "{name: nope, key: password}", 1)
+			},
 			[]string{"spec.targets[0].postgres.passwordSecretRef", `Secret "nope" is not in the file`},
 		},
 		"missing secret key": {
-			func(s string) string { return strings.Replace(s, "{name: pg, key: password}", "{name: pg, key: pass}", 1) },
+			func(s string) string {
+				return strings.Replace(s, "{name: pg, key: password}", "{name: pg, key: pass}", 1)
+			},
 			[]string{"spec.targets[0].postgres.passwordSecretRef", `has no key "pass"`},
 		},
 		"two engine blocks": {
@@ -104,7 +108,9 @@ func TestParseErrors(t *testing.T) {
 			[]string{"spec.encryption.recipients[0]", "not an age X25519 public key"},
 		},
 		"wrong storage ref": {
-			func(s string) string { return strings.Replace(s, "storageRef: {name: local}", "storageRef: {name: remote}", 1) },
+			func(s string) string {
+				return strings.Replace(s, "storageRef: {name: local}", "storageRef: {name: remote}", 1)
+			},
 			[]string{"spec.storageRef.name", `"remote" is not the BackupStorage`},
 		},
 		"wrong kind": {

@@ -34,7 +34,9 @@ func TestSecretsNeverPrinted(t *testing.T) {
 	src := myDB(t)
 	user, password := randomName("coffer_u_"), "pw-"+randomName("")+"-Sekr3t"
 	mysql(t, "", fmt.Sprintf("CREATE USER '%s'@'%%' IDENTIFIED BY '%s'", user, password))
-	t.Cleanup(func() { exec.Command("mariadb", "-h", "127.0.0.1", "-uroot", "-e", "DROP USER IF EXISTS '"+user+"'@'%'").Run() })
+	t.Cleanup(func() {
+		exec.Command("mariadb", "-h", "127.0.0.1", "-uroot", "-e", "DROP USER IF EXISTS '"+user+"'@'%'").Run()
+	})
 	dst := randomName("coffer_e2e_restored_")
 	mysql(t, "", fmt.Sprintf("GRANT ALL ON %s.* TO '%s'@'%%'; GRANT ALL ON %s.* TO '%s'@'%%'; GRANT SELECT ON mysql.proc TO '%s'@'%%'; GRANT SET USER ON *.* TO '%s'@'%%'", src, user, dst, user, user, user))
 	t.Cleanup(func() { dropMy(dst) })
