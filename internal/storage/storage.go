@@ -1,6 +1,7 @@
 // Package storage is Coffer's small view of object storage: put a stream,
 // get a stream, list, delete, and create-if-absent for the lease. Backends are
-// gocloud.dev/blob buckets (file, s3).
+// gocloud.dev/blob buckets (file, s3); Open picks one from a Config.
+// docs/storage.md describes the backends, their guarantees and memory use.
 package storage
 
 import (
@@ -10,23 +11,32 @@ import (
 	"time"
 )
 
-// Store is a bucket of objects addressed by slash-separated keys.
+// Store is a bucket of objects addressed by slash-separated keys, relative
+// to the configured prefix. Keys are refused if empty, absolute, or holding
+// empty, "." or ".." segments, control characters or backslashes, or if
+// they end in ".attrs" or ".<hex>.tmp" (the filesystem backend's own files),
+// so every backend accepts the same keys.
 //
-// Put stores everything read from r under key. Nothing is visible under key
-// until r has returned io.EOF and the object is complete; if r returns any
-// other error, ctx is cancelled, or the upload fails, Put returns an error
-// and leaves no object (a partial multipart upload is aborted). Memory held by
-// one Put is bounded by the part size times the upload concurrency.
+// Put stores everything read from r under key, replacing any object there.
+// Nothing is visible under key until r has returned io.EOF and the object is
+// complete; if r returns any other error, ctx is cancelled, or the upload
+// fails, Put returns an error wrapping that cause and leaves key as it was
+// (a partial multipart upload is aborted, a temp file removed). Memory held by
+// one Put is about PartSize × (Concurrency+2). A stream longer than
+// PartSize × MaxParts fails with ErrTooManyParts on backends with a part
+// limit (S3), never truncated.
 type Store interface {
 	Put(ctx context.Context, key string, r io.Reader) error
 	// Get opens key for reading. A missing key is ErrNotFound.
 	Get(ctx context.Context, key string) (io.ReadCloser, error)
-	// List returns every object whose key starts with prefix, sorted by key.
+	// List returns every object whose key starts with prefix, at any
+	// depth, sorted by key; never an upload still in progress.
 	List(ctx context.Context, prefix string) ([]Object, error)
 	// Delete removes key; deleting a missing key is not an error.
 	Delete(ctx context.Context, key string) error
 	// CreateExclusive writes data under key only if key does not exist yet;
-	// otherwise it returns ErrExists.
+	// otherwise it returns ErrExists. Of concurrent callers, exactly one
+	// wins, on every backend.
 	CreateExclusive(ctx context.Context, key string, data []byte) error
 	// Describe names the store for messages (no credentials).
 	Describe() string

@@ -1,0 +1,203 @@
+package storage
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"slices"
+	"strings"
+
+	"gocloud.dev/blob"
+	"gocloud.dev/gcerrors"
+)
+
+// Open returns the Store c describes. It does not contact the backend, so a
+// runner can start before its storage is reachable; the first operation
+// reports any problem.
+func Open(ctx context.Context, c Config) (Store, error) {
+	c, err := c.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	var s *blobStore
+	if c.S3 != nil {
+		s, err = openS3(ctx, c)
+	} else {
+		s, err = openFilesystem(c)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if c.Prefix != "" {
+		s.bucket = blob.PrefixedBucket(s.bucket, c.Prefix+"/")
+	}
+	return s, nil
+}
+
+// blobStore is a Store over a gocloud bucket. The backends differ only in
+// the hooks they fill in.
+type blobStore struct {
+	bucket      *blob.Bucket
+	desc        string
+	partSize    int64
+	concurrency int
+	// maxSize is the largest stream Put accepts; 0 means no limit.
+	maxSize int64
+	// tooLarge explains maxSize in the error Put returns beyond it.
+	tooLarge string
+	// beforeWrite tunes the backend's writer; may be nil.
+	beforeWrite func(asFunc func(any) bool) error
+	// createExclusive replaces the generic conditional write when the
+	// backend's own is not atomic; may be nil.
+	createExclusive func(ctx context.Context, key string, data []byte) error
+	// hidden drops listed files that are not objects; may be nil.
+	hidden func(key string) bool
+	// syncFile makes Put fsync the filesystem writer's temp file before it
+	// is renamed into place, so a crash cannot leave a complete-looking
+	// name over missing data.
+	syncFile bool
+	// afterPut runs after an object is in place; may be nil.
+	afterPut func(key string) error
+}
+
+func (s *blobStore) Describe() string { return s.desc }
+
+func (s *blobStore) Close() error {
+	if err := s.bucket.Close(); err != nil {
+		return fmt.Errorf("close %s: %w", s.desc, err)
+	}
+	return nil
+}
+
+func (s *blobStore) writerOptions() *blob.WriterOptions {
+	return &blob.WriterOptions{
+		// A set content type also stops gocloud from buffering the first
+		// 512 bytes to sniff one.
+		ContentType:    "application/octet-stream",
+		BufferSize:     int(s.partSize),
+		MaxConcurrency: s.concurrency,
+		BeforeWrite:    s.beforeWrite,
+	}
+}
+
+func (s *blobStore) Put(ctx context.Context, key string, r io.Reader) error {
+	if err := validateKey(key); err != nil {
+		return fmt.Errorf("put in %s: %w", s.desc, err)
+	}
+	// Cancelling writeCtx before Close is gocloud's way to abort a write:
+	// the filesystem writer then removes its temp file instead of renaming
+	// it, and the S3 writer aborts the multipart upload.
+	writeCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	opts := s.writerOptions()
+	var file *os.File
+	if s.syncFile {
+		opts.BeforeWrite = func(asFunc func(any) bool) error {
+			if !asFunc(&file) {
+				return errors.New("the filesystem writer does not expose its file")
+			}
+			return nil
+		}
+	}
+	w, err := s.bucket.NewWriter(writeCtx, key, opts)
+	if err != nil {
+		return fmt.Errorf("put %q in %s: %w", key, s.desc, err)
+	}
+	src := &guardedReader{ctx: ctx, r: r, max: s.maxSize, tooLarge: s.tooLarge}
+	_, err = io.Copy(w, src)
+	if src.err != nil {
+		// The source's own error says more than the writer's
+		// "context canceled" that follows from it.
+		err = src.err
+	}
+	if err == nil && file != nil {
+		err = file.Sync()
+	}
+	if err != nil {
+		cancel()
+		_ = w.Close()
+		return fmt.Errorf("put %q in %s: %w", key, s.desc, err)
+	}
+	if err := w.Close(); err != nil {
+		return fmt.Errorf("put %q in %s: %w", key, s.desc, err)
+	}
+	if s.afterPut != nil {
+		if err := s.afterPut(key); err != nil {
+			return fmt.Errorf("put %q in %s: %w", key, s.desc, err)
+		}
+	}
+	return nil
+}
+
+func (s *blobStore) Get(ctx context.Context, key string) (io.ReadCloser, error) {
+	if err := validateKey(key); err != nil {
+		return nil, fmt.Errorf("get from %s: %w", s.desc, err)
+	}
+	r, err := s.bucket.NewReader(ctx, key, nil)
+	if gcerrors.Code(err) == gcerrors.NotFound {
+		return nil, fmt.Errorf("get %q from %s: %w", key, s.desc, ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("get %q from %s: %w", key, s.desc, err)
+	}
+	return r, nil
+}
+
+func (s *blobStore) List(ctx context.Context, prefix string) ([]Object, error) {
+	if err := validatePrefix(prefix); err != nil {
+		return nil, fmt.Errorf("list %s: %w", s.desc, err)
+	}
+	var out []Object
+	it := s.bucket.List(&blob.ListOptions{Prefix: prefix})
+	for {
+		o, err := it.Next(ctx)
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, fmt.Errorf("list %q in %s: %w", prefix, s.desc, err)
+		}
+		if o.IsDir || (s.hidden != nil && s.hidden(o.Key)) {
+			continue
+		}
+		out = append(out, Object{Key: o.Key, Size: o.Size, ModTime: o.ModTime})
+	}
+	// A filesystem walk orders "a/b" before "a-b"; S3 orders by bytes.
+	// Callers rely on one order.
+	slices.SortFunc(out, func(a, b Object) int { return strings.Compare(a.Key, b.Key) })
+	return out, nil
+}
+
+func (s *blobStore) Delete(ctx context.Context, key string) error {
+	if err := validateKey(key); err != nil {
+		return fmt.Errorf("delete from %s: %w", s.desc, err)
+	}
+	err := s.bucket.Delete(ctx, key)
+	if err != nil && gcerrors.Code(err) != gcerrors.NotFound {
+		return fmt.Errorf("delete %q from %s: %w", key, s.desc, err)
+	}
+	return nil
+}
+
+func (s *blobStore) CreateExclusive(ctx context.Context, key string, data []byte) error {
+	if err := validateKey(key); err != nil {
+		return fmt.Errorf("create in %s: %w", s.desc, err)
+	}
+	var err error
+	if s.createExclusive != nil {
+		err = s.createExclusive(ctx, key, data)
+	} else {
+		opts := s.writerOptions()
+		opts.IfNotExist = true
+		err = s.bucket.WriteAll(ctx, key, data, opts)
+		if gcerrors.Code(err) == gcerrors.FailedPrecondition {
+			err = ErrExists
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("create %q in %s: %w", key, s.desc, err)
+	}
+	return nil
+}

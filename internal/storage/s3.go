@@ -1,0 +1,95 @@
+package storage
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/feature/s3/transfermanager"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"gocloud.dev/blob/s3blob"
+)
+
+// abortTimeout bounds the AbortMultipartUpload that follows a failed or
+// cancelled upload; it runs on a fresh context, since the upload's own may
+// be the thing that was cancelled.
+const abortTimeout = 30 * time.Second
+
+// openS3 builds its own S3 client from c alone. aws-sdk-go-v2's
+// config.LoadDefaultConfig is avoided on purpose: it would pick up AWS_*
+// variables, shared config files and instance roles, and a runner must
+// write only where its BackupStorage says, with the keys it was given.
+func openS3(ctx context.Context, c Config) (*blobStore, error) {
+	sc := c.S3
+	desc := "s3://" + sc.Bucket
+	if c.Prefix != "" {
+		desc += "/" + c.Prefix
+	}
+	if sc.Endpoint != "" {
+		desc += " (endpoint " + sc.Endpoint + ")"
+	}
+	region := sc.Region
+	if region == "" {
+		region = "us-east-1"
+	}
+	var creds aws.CredentialsProvider = aws.AnonymousCredentials{}
+	if sc.AccessKeyID != "" {
+		creds = credentials.NewStaticCredentialsProvider(sc.AccessKeyID, sc.SecretAccessKey, "")
+	}
+	client := s3.New(s3.Options{
+		Region:       region,
+		Credentials:  creds,
+		UsePathStyle: sc.ForcePathStyle,
+		BaseEndpoint: optional(sc.Endpoint),
+	})
+	bucket, err := s3blob.OpenBucket(ctx, client, sc.Bucket, nil)
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", desc, err)
+	}
+	tm := transfermanager.New(client, func(o *transfermanager.Options) {
+		o.PartSizeBytes = c.PartSize
+		o.Concurrency = c.Concurrency
+		// The SDK reads its first part into a growing slice of up to
+		// MultipartUploadThreshold bytes (16 MiB by default) besides its
+		// pool of Concurrency+1 part buffers. Equal to the part size, the
+		// first read is just one more part, and memory stays
+		// PartSize × (Concurrency+2).
+		o.MultipartUploadThreshold = c.PartSize
+		o.MaxUploadParts = int64(c.MaxParts)
+		// Without it, an upload cancelled through its context would try to
+		// abort with that same cancelled context, and leave its parts
+		// behind, stored and billed.
+		o.FailTimeout = abortTimeout
+	})
+	return &blobStore{
+		bucket:      bucket,
+		desc:        desc,
+		partSize:    c.PartSize,
+		concurrency: c.Concurrency,
+		maxSize:     c.maxObjectSize(),
+		tooLarge: fmt.Sprintf("%d parts of %d bytes; raise the storage part size",
+			c.MaxParts, c.PartSize),
+		beforeWrite: func(asFunc func(any) bool) error {
+			// gocloud makes a transfer manager per write from BufferSize and
+			// MaxConcurrency only; the threshold and the abort timeout above
+			// are not reachable through it, so swap in ours. The upload
+			// request itself (key, If-None-Match) stays gocloud's.
+			var dst *transfermanager.Client
+			if !asFunc(&dst) {
+				return errors.New("the s3 writer does not expose its transfer manager")
+			}
+			*dst = *tm
+			return nil
+		},
+	}, nil
+}
+
+func optional(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
