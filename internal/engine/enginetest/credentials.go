@@ -1,0 +1,63 @@
+package enginetest
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"testing"
+
+	"github.com/coffer-dev/coffer/internal/engine"
+)
+
+// badCredentials: both directions fail, naming the target, and the
+// password that was tried appears nowhere in the error.
+func (f fixture) badCredentials(t *testing.T) {
+	f.mustFailBothWays(t, f.h.BadCredentials(t))
+}
+
+// unreachable: both directions fail, naming the target.
+func (f fixture) unreachable(t *testing.T) {
+	f.mustFailBothWays(t, f.h.Unreachable(t))
+}
+
+func (f fixture) mustFailBothWays(t *testing.T, target engine.Target) {
+	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
+	defer cancel()
+	secrets := secretValues(target)
+	_, err := f.h.Engine().Backup(ctx, target, io.Discard)
+	if err == nil {
+		t.Fatal("Backup succeeded")
+	}
+	mustName(t, err, target)
+	mustNotLeak(t, "Backup error", err.Error(), secrets)
+
+	into := f.h.NewDatabase(t, target, false)
+	err = f.h.Engine().Restore(ctx, target, bytes.NewReader(f.dump), engine.RestoreOptions{IntoDatabase: into})
+	if err == nil {
+		t.Fatal("Restore succeeded")
+	}
+	mustName(t, err, target)
+	mustNotLeak(t, "Restore error", err.Error(), secrets)
+	t.Logf("errors read like: %v", err)
+}
+
+// toolMissing: with an empty PATH both directions fail with ErrToolMissing.
+func (f fixture) toolMissing(t *testing.T) {
+	if len(f.h.Tools()) == 0 {
+		t.Skip("the engine runs no tool")
+	}
+	t.Setenv("PATH", t.TempDir())
+	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
+	defer cancel()
+	_, err := f.h.Engine().Backup(ctx, f.src, io.Discard)
+	if !errors.Is(err, engine.ErrToolMissing) {
+		t.Fatalf("Backup without tools: error = %v, want ErrToolMissing", err)
+	}
+	mustName(t, err, f.src)
+	into := f.h.NewDatabase(t, f.src, false)
+	err = f.h.Engine().Restore(ctx, f.src, bytes.NewReader(f.dump), engine.RestoreOptions{IntoDatabase: into})
+	if !errors.Is(err, engine.ErrToolMissing) {
+		t.Fatalf("Restore without tools: error = %v, want ErrToolMissing", err)
+	}
+}

@@ -1,0 +1,39 @@
+// Package mysql backs up one MySQL or MariaDB database with mariadb-dump
+// (or mysqldump) and restores it with the mariadb (or mysql) client.
+//
+// The dump is of the database's contents only, without CREATE DATABASE or
+// USE, so it can be restored under another name. It is taken in one
+// transaction (--single-transaction: consistent for InnoDB without locking
+// writers) and holds routines, triggers and events; binary columns are
+// written in hex so the SQL text survives any transport.
+//
+// Credentials, host and port reach the tools only through an option file
+// given with --defaults-extra-file, mode 0600 in a private directory that
+// lives as long as the tool. HOME points at that directory too, so a
+// ~/.my.cnf of whoever runs Coffer cannot override the target's settings.
+//
+// Views, routines, triggers and events carry their DEFINER. Restoring them
+// as a user other than the definer needs the SET USER (or SUPER) privilege,
+// as with any MariaDB dump.
+package mysql
+
+import (
+	"github.com/coffer-dev/coffer/internal/engine"
+)
+
+// clientPackage is the Debian package that ships mariadb-dump and mariadb.
+const clientPackage = "mariadb-client"
+
+// Engine is the MySQL/MariaDB engine. The zero value is ready to use.
+type Engine struct{}
+
+// New returns the MySQL/MariaDB engine.
+func New() *Engine { return &Engine{} }
+
+var _ engine.Engine = (*Engine)(nil)
+
+// Name is "mysql", the key of the target block.
+func (*Engine) Name() string { return "mysql" }
+
+// Extension is "sql": the dump is plain SQL text.
+func (*Engine) Extension() string { return "sql" }

@@ -1,0 +1,36 @@
+// Package postgres backs up one PostgreSQL database with pg_dump in the
+// custom format and restores it with pg_restore.
+//
+// pg_dump's own compression is off: the pipeline compresses with zstd, and
+// compressing twice only costs CPU. The dump streams from pg_dump's stdout
+// straight into the pipeline; nothing touches the disk but a 0600 password
+// file (PGPASSFILE) in a private directory that lives as long as the tool.
+//
+// Restore keeps the owners and privileges recorded in the dump, so a
+// database restored into the cluster it came from is the database that was
+// dumped. The roles are cluster-wide and not part of a database dump: in
+// another cluster they must exist before the restore, otherwise pg_restore
+// stops at the first ALTER ... OWNER and the restore fails loudly (never a
+// silent change of owner).
+package postgres
+
+import (
+	"github.com/coffer-dev/coffer/internal/engine"
+)
+
+// clientPackage is the Debian package that ships pg_dump and pg_restore.
+const clientPackage = "postgresql-client"
+
+// Engine is the PostgreSQL engine. The zero value is ready to use.
+type Engine struct{}
+
+// New returns the PostgreSQL engine.
+func New() *Engine { return &Engine{} }
+
+var _ engine.Engine = (*Engine)(nil)
+
+// Name is "postgres", the key of the target block.
+func (*Engine) Name() string { return "postgres" }
+
+// Extension is "pgdump": the custom archive format of pg_dump.
+func (*Engine) Extension() string { return "pgdump" }

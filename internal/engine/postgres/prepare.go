@@ -1,0 +1,117 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/coffer-dev/coffer/internal/engine"
+)
+
+const (
+	// maintenanceDB is where CREATE DATABASE runs.
+	maintenanceDB = "postgres"
+	// sqlstate invalid_catalog_name: the database does not exist.
+	codeNoDatabase = "3D000"
+	// shownObjects is how many objects an ErrNotEmpty message lists.
+	shownObjects = 5
+)
+
+// prepare makes db ready to receive a dump: created when missing, and
+// otherwise checked for objects, which only opts.Clean may overwrite.
+func (c conn) prepare(ctx context.Context, db string, clean bool) error {
+	pc, err := c.connect(ctx, db)
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) && pgErr.Code == codeNoDatabase {
+		return c.createDatabase(ctx, db)
+	}
+	if err != nil {
+		return err
+	}
+	defer pc.Close(context.WithoutCancel(ctx))
+	if clean {
+		return nil
+	}
+	objects, total, err := userObjects(ctx, pc)
+	if err != nil {
+		return err
+	}
+	if total > 0 {
+		return fmt.Errorf("database %q holds %d objects (%s): %w",
+			db, total, strings.Join(objects, ", "), engine.ErrNotEmpty)
+	}
+	return nil
+}
+
+// createDatabase creates db from template0: a custom dump is meant to be
+// restored into a database without the local additions template1 may have.
+func (c conn) createDatabase(ctx context.Context, db string) error {
+	pc, err := c.connect(ctx, maintenanceDB)
+	if err != nil {
+		return fmt.Errorf("database %q does not exist, and connecting to %q to create it failed: %w", db, maintenanceDB, err)
+	}
+	defer pc.Close(context.WithoutCancel(ctx))
+	if _, err := pc.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{db}.Sanitize()+" TEMPLATE template0"); err != nil {
+		return fmt.Errorf("creating database %q: %w", db, err)
+	}
+	return nil
+}
+
+// userObjectsSQL lists what a restore could collide with: relations,
+// routines, standalone types and schemas outside the system schemas, except
+// what extensions own (an extension in template1 is in every database).
+const userObjectsSQL = `
+WITH userns AS (
+  SELECT oid, nspname FROM pg_namespace
+  WHERE nspname NOT IN ('pg_catalog', 'information_schema')
+    AND nspname NOT LIKE 'pg\_toast%' AND nspname NOT LIKE 'pg\_temp\_%'
+), ext AS (
+  SELECT classid, objid FROM pg_depend WHERE deptype = 'e'
+), objects AS (
+  SELECT format('%s %I.%I', CASE c.relkind WHEN 'v' THEN 'view' WHEN 'm' THEN 'materialized view'
+           WHEN 'S' THEN 'sequence' WHEN 'f' THEN 'foreign table' ELSE 'table' END, n.nspname, c.relname) AS obj
+  FROM pg_class c JOIN userns n ON n.oid = c.relnamespace
+  WHERE c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f')
+    AND NOT EXISTS (SELECT 1 FROM ext WHERE classid = 'pg_class'::regclass AND objid = c.oid)
+  UNION ALL
+  SELECT format('routine %I.%I', n.nspname, p.proname)
+  FROM pg_proc p JOIN userns n ON n.oid = p.pronamespace
+  WHERE NOT EXISTS (SELECT 1 FROM ext WHERE classid = 'pg_proc'::regclass AND objid = p.oid)
+  UNION ALL
+  SELECT format('type %I.%I', n.nspname, t.typname)
+  FROM pg_type t JOIN userns n ON n.oid = t.typnamespace
+  WHERE (t.typtype IN ('e', 'd', 'r')
+         OR (t.typtype = 'c' AND (SELECT relkind FROM pg_class WHERE oid = t.typrelid) = 'c'))
+    AND NOT EXISTS (SELECT 1 FROM ext WHERE classid = 'pg_type'::regclass AND objid = t.oid)
+  UNION ALL
+  SELECT format('schema %I', n.nspname) FROM userns n
+  WHERE n.nspname <> 'public'
+    AND NOT EXISTS (SELECT 1 FROM ext WHERE classid = 'pg_namespace'::regclass AND objid = n.oid)
+)
+SELECT obj, count(*) OVER () FROM objects ORDER BY obj LIMIT $1`
+
+// userObjects returns the first few user objects of the connected database
+// and how many there are in all.
+func userObjects(ctx context.Context, pc *pgx.Conn) ([]string, int, error) {
+	rows, err := pc.Query(ctx, userObjectsSQL, shownObjects)
+	if err != nil {
+		return nil, 0, fmt.Errorf("listing objects: %w", err)
+	}
+	var names []string
+	var total int
+	for rows.Next() {
+		var name string
+		if err := rows.Scan(&name, &total); err != nil {
+			return nil, 0, fmt.Errorf("listing objects: %w", err)
+		}
+		names = append(names, name)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, 0, fmt.Errorf("listing objects: %w", err)
+	}
+	return names, total, nil
+}
