@@ -139,9 +139,10 @@ func (c *Config) validateTarget(f *fieldErrs, field string, t v1alpha1.Target) {
 			c.checkSecretKey(f, field+".mysql.passwordSecretRef", m.PasswordSecretRef)
 		}
 	}
+	blocks = append(blocks, c.validateOtherEngines(f, field, t)...)
 	switch len(blocks) {
 	case 0:
-		f.add(field, "exactly one engine block is required (postgres, mysql)")
+		f.add(field, "exactly one engine block is required (postgres, mysql, cockroach, etcd, redis, filesystem, git)")
 	case 1:
 	default:
 		f.add(field, "exactly one engine block is allowed, found %s", strings.Join(blocks, ", "))

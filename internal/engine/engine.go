@@ -78,8 +78,12 @@ type Result struct {
 
 // RestoreOptions change where and how a dump is restored.
 type RestoreOptions struct {
-	// IntoDatabase restores into this database instead of Target.Database.
+	// IntoDatabase restores into this database instead of the target's own
+	// (database engines).
 	IntoDatabase string
+	// IntoPath restores into this directory or file instead of the target's
+	// own location (filesystem, etcd, git engines).
+	IntoPath string
 	// Clean allows restoring into a database that already holds tables: the
 	// dump's objects are dropped and recreated.
 	Clean bool

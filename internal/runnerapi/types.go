@@ -1,0 +1,169 @@
+// Package runnerapi is the runner daemon's HTTP API: health and readiness
+// probes, Prometheus metrics, and the /v1 resources the Kubernetes controller
+// uses to mirror backups and forward on-demand backups and restores.
+//
+// The JSON types in this file are the wire contract; docs/openapi.yaml
+// describes them and a test keeps the two in step. The package knows nothing
+// of how backups are taken: the daemon provides a Service.
+package runnerapi
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/coffer-dev/coffer/internal/manifest"
+)
+
+// Service is what the API needs from the daemon. Implementations must be safe
+// for concurrent use: every request calls it from its own goroutine. The ctx
+// of a call is the HTTP request's: it bounds the call, never the backup or
+// restore the call starts.
+type Service interface {
+	// Backups lists committed backups and recent failed or in-flight
+	// attempts, oldest first.
+	Backups(ctx context.Context) ([]Backup, error)
+	// Backup returns one backup or attempt; an unknown id is ErrNotFound.
+	Backup(ctx context.Context, id string) (Backup, error)
+	// TriggerBackup starts a backup set now and returns its Pending or
+	// Running record without waiting for it. While another backup runs it
+	// returns ErrBusy.
+	TriggerBackup(ctx context.Context) (Backup, error)
+	// StartRestore starts a restore and returns its record without waiting
+	// for it. A request the service cannot carry out (unknown target, a
+	// backup that does not exist) is an error wrapping ErrInvalid; while a
+	// backup or restore runs it may return ErrBusy.
+	StartRestore(ctx context.Context, req RestoreRequest) (Restore, error)
+	// Restore returns one restore; an unknown id is ErrNotFound.
+	Restore(ctx context.Context, id string) (Restore, error)
+	// Ready returns nil when the config is loaded and storage is reachable.
+	Ready(ctx context.Context) error
+}
+
+// Errors a Service returns (wrapped or not) to choose the HTTP status.
+var (
+	// ErrNotFound: no backup or restore has that id (404).
+	ErrNotFound = errors.New("not found")
+	// ErrBusy: a backup or restore is already running (409).
+	ErrBusy = errors.New("a backup or restore is already running")
+	// ErrInvalid: the request cannot be carried out as asked (400).
+	ErrInvalid = errors.New("invalid request")
+)
+
+// Status is the phase of a backup or restore.
+type Status string
+
+// Statuses. Pending and Running are in flight; Completed and Failed are final.
+const (
+	StatusPending   Status = "Pending"
+	StatusRunning   Status = "Running"
+	StatusCompleted Status = "Completed"
+	StatusFailed    Status = "Failed"
+)
+
+// Backup is one backup set, committed or attempted.
+type Backup struct {
+	// ID sorts by time: 20261121T103000Z-k3f9.
+	ID     string `json:"id"`
+	Status Status `json:"status"`
+	// StartTime is zero (omitted) while Pending.
+	StartTime time.Time `json:"startTime,omitzero"`
+	// EndTime is zero (omitted) until the backup is Completed or Failed.
+	EndTime time.Time `json:"endTime,omitzero"`
+	// Labels are the user labels recorded in the manifest (e.g. "pinned").
+	Labels []string `json:"labels,omitempty"`
+	// Error says why a Failed backup failed; empty otherwise.
+	Error string `json:"error,omitempty"`
+	// Targets are the stored objects; empty until Completed.
+	Targets []BackupTarget `json:"targets,omitempty"`
+}
+
+// BackupTarget is one target's stored object in a backup.
+type BackupTarget struct {
+	Name   string `json:"name"`
+	Engine string `json:"engine"`
+	// Size and SHA256 are of the stored bytes (compressed, maybe encrypted).
+	Size   int64  `json:"size"`
+	SHA256 string `json:"sha256"`
+	// PlainSize is the size of the dump as the engine produced it.
+	PlainSize int64     `json:"plainSize"`
+	StartTime time.Time `json:"startTime"`
+	EndTime   time.Time `json:"endTime"`
+}
+
+// BackupList is the body of GET /v1/backups. An object rather than a bare
+// array so fields (paging) can be added without breaking clients.
+type BackupList struct {
+	Items []Backup `json:"items"`
+}
+
+// Latest names the newest Completed backup in a RestoreRequest.
+const Latest = "latest"
+
+// RestoreRequest is the body of POST /v1/restores.
+type RestoreRequest struct {
+	// BackupID is a backup id or "latest".
+	BackupID string `json:"backupId"`
+	// Target restores only this target; empty restores every target.
+	Target string `json:"target,omitempty"`
+	// IntoDatabase restores into another database; it needs Target.
+	IntoDatabase string `json:"intoDatabase,omitempty"`
+	// Clean allows overwriting a database that already has tables.
+	Clean bool `json:"clean,omitempty"`
+}
+
+// Validate checks what can be checked without the catalog. Its errors wrap
+// ErrInvalid.
+func (r RestoreRequest) Validate() error {
+	switch {
+	case r.BackupID == "":
+		return fmt.Errorf("%w: backupId is required", ErrInvalid)
+	case r.BackupID != Latest && !manifest.ValidID(r.BackupID):
+		return fmt.Errorf("%w: backupId %q is neither %q nor a backup id", ErrInvalid, r.BackupID, Latest)
+	case r.IntoDatabase != "" && r.Target == "":
+		return fmt.Errorf("%w: intoDatabase needs a target", ErrInvalid)
+	}
+	return nil
+}
+
+// Restore is one restore run.
+type Restore struct {
+	ID string `json:"id"`
+	// BackupID is the backup being restored: "latest" is resolved to an id
+	// once the restore has started.
+	BackupID  string    `json:"backupId"`
+	Status    Status    `json:"status"`
+	StartTime time.Time `json:"startTime,omitzero"`
+	EndTime   time.Time `json:"endTime,omitzero"`
+	// Error says why a Failed restore failed; empty otherwise.
+	Error string `json:"error,omitempty"`
+}
+
+// errorBody is every error response: {"error": "..."}.
+type errorBody struct {
+	Error string `json:"error"`
+}
+
+// BackupFromManifest is the API record of a committed backup.
+func BackupFromManifest(m *manifest.Manifest) Backup {
+	b := Backup{
+		ID:        m.ID,
+		Status:    Status(m.Status),
+		StartTime: m.StartTime,
+		EndTime:   m.EndTime,
+		Labels:    m.Labels,
+	}
+	for _, t := range m.Targets {
+		b.Targets = append(b.Targets, BackupTarget{
+			Name:      t.Name,
+			Engine:    t.Engine,
+			Size:      t.Size,
+			SHA256:    t.SHA256,
+			PlainSize: t.PlainSize,
+			StartTime: t.StartTime,
+			EndTime:   t.EndTime,
+		})
+	}
+	return b
+}
