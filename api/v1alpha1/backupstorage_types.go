@@ -17,6 +17,9 @@ type BackupStorageSpec struct {
 	// stored compressed but in clear.
 	// +optional
 	Encryption *Encryption `json:"encryption,omitempty"`
+	// Compression tunes zstd.
+	// +optional
+	Compression *Compression `json:"compression,omitempty"`
 	// Upload tunes streaming uploads.
 	// +optional
 	Upload *UploadSettings `json:"upload,omitempty"`
@@ -59,6 +62,15 @@ type Encryption struct {
 	// IdentitySecretRef points at the age identity (AGE-SECRET-KEY-1...).
 	// +optional
 	IdentitySecretRef *SecretKeySelector `json:"identitySecretRef,omitempty"`
+}
+
+// Compression settings. Every object is one zstd frame whatever the level.
+type Compression struct {
+	// Level is fastest (zstd level 1, the default: keeps up with pg_dump on
+	// small machines), default (level 3), better (level 7) or best (level 11).
+	// +kubebuilder:validation:Enum=fastest;default;better;best
+	// +optional
+	Level string `json:"level,omitempty"`
 }
 
 // UploadSettings bound the memory of one upload: PartSizeMiB × Concurrency.

@@ -17,6 +17,11 @@ func newBackupCommand(g *globals) *cobra.Command {
 				return err
 			}
 			defer r.Close()
+			release, err := g.holdLease(cmd.Context(), r)
+			if err != nil {
+				return err
+			}
+			defer release()
 			m, err := r.Backup(cmd.Context())
 			if err != nil {
 				return err

@@ -10,7 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/coffer-dev/coffer/internal/manifest"
+	"github.com/coffer-dev/coffer/internal/runner"
 )
 
 // backupView is the JSON shape of one listed backup (`list -o json`).
@@ -33,8 +33,9 @@ type targetView struct {
 	Object      string `json:"object"`
 }
 
-func viewOf(m *manifest.Manifest) backupView {
-	v := backupView{ID: m.ID, Status: string(m.Status), StartTime: m.StartTime, EndTime: m.EndTime, Labels: m.Labels}
+func viewOf(b runner.Listed) backupView {
+	m := b.Manifest
+	v := backupView{ID: m.ID, Status: string(m.Status), StartTime: m.StartTime, EndTime: m.EndTime, Labels: b.Labels}
 	if v.Labels == nil {
 		v.Labels = []string{}
 	}
@@ -60,7 +61,7 @@ func newListCommand(g *globals) *cobra.Command {
 				return err
 			}
 			defer r.Close()
-			ms, listErr := r.Catalog().List(cmd.Context())
+			ms, listErr := r.Backups(cmd.Context())
 			if listErr != nil && ms == nil {
 				return listErr
 			}
@@ -82,7 +83,7 @@ func newListCommand(g *globals) *cobra.Command {
 	return cmd
 }
 
-func writeJSON(w io.Writer, ms []*manifest.Manifest) error {
+func writeJSON(w io.Writer, ms []runner.Listed) error {
 	views := make([]backupView, 0, len(ms))
 	for _, m := range ms {
 		views = append(views, viewOf(m))
@@ -92,7 +93,7 @@ func writeJSON(w io.Writer, ms []*manifest.Manifest) error {
 	return enc.Encode(views)
 }
 
-func writeTable(w io.Writer, ms []*manifest.Manifest) error {
+func writeTable(w io.Writer, ms []runner.Listed) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "ID\tSTATUS\tSTARTED\tDURATION\tTARGETS\tSTORED\tLABELS")
 	for _, m := range ms {
@@ -102,7 +103,7 @@ func writeTable(w io.Writer, ms []*manifest.Manifest) error {
 			size += t.Size
 			names = append(names, t.Name)
 		}
-		labels := strings.Join(m.Labels, ",")
+		labels := strings.Join(m.Labels, ",") // held time labels and user labels
 		if labels == "" {
 			labels = "-"
 		}

@@ -64,7 +64,8 @@ func newRootCommand(stdout, stderr io.Writer) *cobra.Command {
 	pf.StringVarP(&g.configPath, "file", "f", "", "config file: BackupStorage + BackupDefinition + Secrets (multi-document YAML)")
 	pf.StringVar(&g.logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	pf.StringVar(&g.logFormat, "log-format", "text", "log format: text or json")
-	root.AddCommand(newBackupCommand(g), newListCommand(g), newVerifyCommand(g), newRestoreCommand(g))
+	root.AddCommand(newBackupCommand(g), newListCommand(g), newVerifyCommand(g), newRestoreCommand(g),
+		newRunCommand(g), newLabelCommand(g), newPruneCommand(g))
 	return root
 }
 

@@ -36,6 +36,9 @@ that already has tables is refused unless --clean is given.`,
 			if req.IntoDatabase != "" {
 				into = " into database " + req.IntoDatabase
 			}
+			if req.IntoPath != "" {
+				into = " into " + req.IntoPath
+			}
 			fmt.Fprintf(g.stdout, "restored backup %s (%s)%s\n", m.ID, what, into)
 			return nil
 		},
@@ -44,6 +47,7 @@ that already has tables is refused unless --clean is given.`,
 	f.StringVar(&req.BackupID, "backup", "", "backup id, or latest (required)")
 	f.StringVar(&req.Target, "target", "", "restore only this target")
 	f.StringVar(&req.IntoDatabase, "into-database", "", "restore into this database instead of the target's own (needs --target when the backup has several)")
+	f.StringVar(&req.IntoPath, "into-path", "", "restore into this directory or file instead of the target's own (filesystem, etcd, git)")
 	f.BoolVar(&req.Clean, "clean", false, "allow restoring into a database that already has tables: its objects are dropped and recreated")
 	f.BoolVar(&req.SkipVerify, "skip-verify", false, "do not verify the whole backup before touching the database")
 	_ = cmd.MarkFlagRequired("backup")

@@ -210,6 +210,9 @@ kind: Secret
 metadata: {name: age}
 stringData: {identity: %q}
 `, filepath.Join(work, "storage"), recipient, db, identity)
+	if err := os.MkdirAll(filepath.Join(work, "storage"), 0o700); err != nil {
+		return "", err
+	}
 	path := filepath.Join(work, "coffer.yaml")
 	return path, os.WriteFile(path, []byte(cfg), 0o600)
 }

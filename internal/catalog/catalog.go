@@ -3,7 +3,7 @@
 //
 //	<namespace>/<definition>/<backup-id>/<target>.<ext>[.zst][.age]
 //	<namespace>/<definition>/<backup-id>/manifest.json   written last: the commit point
-//	<namespace>/<definition>/lock                        single-writer lease
+//	<namespace>/<definition>/lock-<generation>           single-writer lease (internal/lease)
 //
 // A backup exists only if its manifest does.
 package catalog
@@ -49,9 +49,6 @@ func (c Catalog) ObjectKey(id, target, ext string, encrypted bool) string {
 
 // ManifestKey is the key of a backup's manifest.
 func (c Catalog) ManifestKey(id string) string { return c.BackupPrefix(id) + manifest.FileName }
-
-// LockKey is the key of the definition's single-writer lease.
-func (c Catalog) LockKey() string { return c.Prefix() + "lock" }
 
 // NewID returns a backup id that sorts by time: 20261121T103000Z-k3f9.
 func NewID(now time.Time) string {

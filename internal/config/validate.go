@@ -72,6 +72,13 @@ func (c *Config) validateStorage(f *fieldErrs) {
 			c.checkSecretKey(f, "spec.encryption.identitySecretRef", e.IdentitySecretRef)
 		}
 	}
+	if c := s.Compression; c != nil {
+		switch c.Level {
+		case "", "fastest", "default", "better", "best":
+		default:
+			f.add("spec.compression.level", "%q is not one of fastest, default, better, best", c.Level)
+		}
+	}
 	if u := s.Upload; u != nil {
 		if u.PartSizeMiB != 0 && (u.PartSizeMiB < 5 || u.PartSizeMiB > 5120) {
 			f.add("spec.upload.partSizeMiB", "%d is outside 5..5120", u.PartSizeMiB)
@@ -89,7 +96,9 @@ func (c *Config) validateDefinition(f *fieldErrs) {
 	} else if d.StorageRef.Name != c.Storage.Name {
 		f.add("spec.storageRef.name", "%q is not the BackupStorage in this file (%q)", d.StorageRef.Name, c.Storage.Name)
 	}
-	if d.Schedule != "" {
+	if strings.HasPrefix(d.Schedule, "CRON_TZ=") || strings.HasPrefix(d.Schedule, "TZ=") {
+		f.add("spec.schedule", "%q: set the time zone in spec.timeZone, not in the schedule", d.Schedule)
+	} else if d.Schedule != "" {
 		if _, err := CronParser.Parse(d.Schedule); err != nil {
 			f.add("spec.schedule", "invalid cron expression %q: %v", d.Schedule, err)
 		}

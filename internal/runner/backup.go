@@ -19,29 +19,49 @@ import (
 // even when the backup's own context was cancelled.
 const cleanupTimeout = 2 * time.Minute
 
+// FailedError is the error of a backup set that failed; ID names the attempt.
+type FailedError struct {
+	ID  string
+	Err error
+}
+
+func (e *FailedError) Error() string { return fmt.Sprintf("backup %s failed: %v", e.ID, e.Err) }
+
+func (e *FailedError) Unwrap() error { return e.Err }
+
 // Backup takes one backup set now: every target starts together, and the
 // set is committed (its manifest written) only if every target succeeded.
-// On failure the objects already written are removed and nothing is listed.
+// On failure the objects already written are removed, nothing is listed, and
+// the error is a *FailedError.
 func (r *Runner) Backup(ctx context.Context) (*manifest.Manifest, error) {
+	start := r.opts.Now().UTC()
+	return r.BackupAs(ctx, catalog.NewID(start), start)
+}
+
+// BackupAs is Backup with the id and start time chosen by the caller (the
+// daemon announces the id before the backup ends).
+func (r *Runner) BackupAs(ctx context.Context, id string, start time.Time) (*manifest.Manifest, error) {
 	recipients, err := r.cfg.Recipients()
 	if err != nil {
-		return nil, err
+		return nil, &FailedError{ID: id, Err: err}
 	}
 	targets := r.cfg.Targets()
 	engines := make([]engine.Engine, len(targets))
 	for i, t := range targets {
 		if engines[i], err = r.opts.Engine(t.Spec); err != nil {
-			return nil, fmt.Errorf("target %q: %w", t.Name(), err)
+			return nil, &FailedError{ID: id, Err: fmt.Errorf("target %q: %w", t.Name(), err)}
 		}
 	}
-	start := r.opts.Now().UTC()
-	id := catalog.NewID(start)
 	log := r.opts.Log.With("backup", id, "namespace", r.cfg.Namespace(), "definition", r.cfg.Name())
 	log.Info("backup started", "targets", len(targets))
 
 	popts := r.opts.Pipeline
 	popts.Recipients = recipients
-	results, err := r.backupTargets(ctx, log, id, targets, engines, popts)
+	if c := r.cfg.Storage.Spec.Compression; c != nil && popts.Level == 0 {
+		popts.Level = pipeline.Levels[c.Level]
+	}
+	results, errs := r.backupTargets(ctx, log, id, targets, engines, popts)
+	err = rootCauses(errs)
 	if err == nil {
 		m := r.newManifest(id, start, results, len(recipients) > 0)
 		if err = r.catalog.Commit(ctx, m); err == nil {
@@ -49,18 +69,38 @@ func (r *Runner) Backup(ctx context.Context) (*manifest.Manifest, error) {
 			return m, nil
 		}
 	}
+	r.cleanupFailed(ctx, log, id, start, targets, errs, err)
+	return nil, &FailedError{ID: id, Err: err}
+}
+
+// cleanupFailed removes a failed set's objects and, in daemon mode, records
+// the failure. It runs on a fresh context: the backup's own may be cancelled.
+func (r *Runner) cleanupFailed(ctx context.Context, log *slog.Logger, id string, start time.Time, targets []engine.Target, errs []error, err error) {
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
 	defer cancel()
 	if cerr := r.catalog.DeleteObjects(cctx, id); cerr != nil {
 		log.Warn("could not remove the failed backup's objects; the orphan sweeper will", "error", cerr)
 	}
 	log.Error("backup failed", "error", err)
-	return nil, fmt.Errorf("backup %s failed: %w", id, err)
+	if !r.opts.RecordFailures {
+		return
+	}
+	f := catalog.Failure{ID: id, StartTime: start, EndTime: r.opts.Now().UTC(), Error: err.Error()}
+	for i, t := range targets {
+		ft := catalog.FailureTarget{Name: t.Name()}
+		if i < len(errs) && errs[i] != nil {
+			ft.Error = errs[i].Error()
+		}
+		f.Targets = append(f.Targets, ft)
+	}
+	if ferr := r.catalog.RecordFailure(cctx, f); ferr != nil {
+		log.Warn("could not record the failure", "error", ferr)
+	}
 }
 
 // backupTargets runs all targets at once; the first failure cancels the rest,
 // since the set cannot complete any more.
-func (r *Runner) backupTargets(ctx context.Context, log *slog.Logger, id string, targets []engine.Target, engines []engine.Engine, popts pipeline.Options) ([]manifest.Target, error) {
+func (r *Runner) backupTargets(ctx context.Context, log *slog.Logger, id string, targets []engine.Target, engines []engine.Engine, popts pipeline.Options) ([]manifest.Target, []error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	results := make([]manifest.Target, len(targets))
@@ -77,7 +117,7 @@ func (r *Runner) backupTargets(ctx context.Context, log *slog.Logger, id string,
 		}()
 	}
 	wg.Wait()
-	return results, rootCauses(errs)
+	return results, errs
 }
 
 // rootCauses joins the targets' errors, leaving out the cancellations that

@@ -50,6 +50,9 @@ type RestoreRequest struct {
 	Target string
 	// IntoDatabase restores into another database; needs a single target.
 	IntoDatabase string
+	// IntoPath restores into another directory or file (filesystem, etcd,
+	// git engines); needs a single target.
+	IntoPath string
 	// Clean allows overwriting a database that has tables.
 	Clean bool
 	// SkipVerify skips the full verification pass before restoring. Without
@@ -83,7 +86,7 @@ func (r *Runner) Restore(ctx context.Context, req RestoreRequest) (*manifest.Man
 		start := r.opts.Now()
 		dest := p.target.Spec
 		err := r.read(ctx, m, p.rec, ids, func(rd io.Reader) error {
-			return p.engine.Restore(ctx, p.target, rd, engine.RestoreOptions{IntoDatabase: req.IntoDatabase, Clean: req.Clean})
+			return p.engine.Restore(ctx, p.target, rd, engine.RestoreOptions{IntoDatabase: req.IntoDatabase, IntoPath: req.IntoPath, Clean: req.Clean})
 		})
 		if err != nil {
 			return m, fmt.Errorf("restoring target %q of backup %s: %w", p.rec.Name, m.ID, err)
@@ -109,8 +112,8 @@ func (r *Runner) restorePlan(m *manifest.Manifest, req RestoreRequest) ([]restor
 		}
 		recs = []manifest.Target{rec}
 	}
-	if req.IntoDatabase != "" && len(recs) > 1 {
-		return nil, fmt.Errorf("backup %s has %d targets: --into-database needs --target", m.ID, len(recs))
+	if (req.IntoDatabase != "" || req.IntoPath != "") && len(recs) > 1 {
+		return nil, fmt.Errorf("backup %s has %d targets: --into-database and --into-path need --target", m.ID, len(recs))
 	}
 	var plan []restoreStep
 	for _, rec := range recs {

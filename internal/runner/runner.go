@@ -30,6 +30,9 @@ type Options struct {
 	Engine func(v1alpha1.Target) (engine.Engine, error)
 	// Pipeline tunes compression.
 	Pipeline pipeline.Options
+	// RecordFailures writes a failure record for each failed set (daemon
+	// mode, where retention keeps the newest few); single backups do not.
+	RecordFailures bool
 }
 
 // Runner runs jobs for the definition of one config.

@@ -145,10 +145,26 @@ func (s *blobStore) Get(ctx context.Context, key string) (io.ReadCloser, error) 
 	return r, nil
 }
 
+// listAttempts bounds the restarts of a listing that raced with a file
+// vanishing under it (a temp file renamed or removed mid-walk on the
+// filesystem backend); object stores never report that.
+const listAttempts = 5
+
 func (s *blobStore) List(ctx context.Context, prefix string) ([]Object, error) {
 	if err := validatePrefix(prefix); err != nil {
 		return nil, fmt.Errorf("list %s: %w", s.desc, err)
 	}
+	var err error
+	for range listAttempts {
+		var out []Object
+		if out, err = s.list(ctx, prefix); gcerrors.Code(err) != gcerrors.NotFound || ctx.Err() != nil {
+			return out, err
+		}
+	}
+	return nil, err
+}
+
+func (s *blobStore) list(ctx context.Context, prefix string) ([]Object, error) {
 	var out []Object
 	it := s.bucket.List(&blob.ListOptions{Prefix: prefix})
 	for {
@@ -157,6 +173,7 @@ func (s *blobStore) List(ctx context.Context, prefix string) ([]Object, error) {
 			break
 		}
 		if err != nil {
+			// %w keeps the gcerrors code visible to List's retry.
 			return nil, fmt.Errorf("list %q in %s: %w", prefix, s.desc, err)
 		}
 		if o.IsDir || (s.hidden != nil && s.hidden(o.Key)) {

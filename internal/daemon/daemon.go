@@ -1,0 +1,225 @@
+// Package daemon is `coffer-runner run`: the long-running runner of one
+// definition. It holds the definition's single-writer lease, takes backups on
+// the cron schedule, applies retention after each committed backup, serves
+// the HTTP API and metrics, and shuts down without committing anything half
+// done.
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/coffer-dev/coffer/internal/config"
+	"github.com/coffer-dev/coffer/internal/lease"
+	"github.com/coffer-dev/coffer/internal/metrics"
+	"github.com/coffer-dev/coffer/internal/runner"
+	"github.com/coffer-dev/coffer/internal/runnerapi"
+	"github.com/coffer-dev/coffer/internal/scheduler"
+)
+
+// Options configure the daemon; zero values get defaults.
+type Options struct {
+	Version string
+	Log     *slog.Logger
+	// Clock drives the schedule; nil means the real clock.
+	Clock scheduler.Clock
+	// Listen is the API address, e.g. ":8080" (in a pod) or "127.0.0.1:8080".
+	Listen string
+	// Token authorizes /v1 requests (from the config's API Secret).
+	Token string
+	// LeaseTTL: another runner may take over this long after the last renewal.
+	LeaseTTL time.Duration
+	// OrphanGrace: objects without a manifest older than this are swept.
+	OrphanGrace time.Duration
+	// ShutdownTimeout bounds cleanup after SIGTERM.
+	ShutdownTimeout time.Duration
+	// Registry for metrics; nil means a new one.
+	Registry *prometheus.Registry
+}
+
+// Daemon is one running runner.
+type Daemon struct {
+	cfg     *config.Config
+	opts    Options
+	log     *slog.Logger
+	runner  *runner.Runner
+	metrics *metrics.Metrics
+	jobs    *jobs
+	// ctx is the daemon's lifetime: background jobs run under it.
+	ctx context.Context
+
+	leaseMu   sync.Mutex
+	lease     *lease.Lease
+	holder    error           // why the lease is not held, for /readyz
+	leaderCtx context.Context // cancelled when the lease is lost
+}
+
+// Run runs the daemon until ctx is done.
+func Run(ctx context.Context, cfg *config.Config, opts Options) error {
+	d, err := newDaemon(ctx, cfg, opts)
+	if err != nil {
+		return err
+	}
+	defer d.runner.Close()
+	return d.run(ctx)
+}
+
+func newDaemon(ctx context.Context, cfg *config.Config, opts Options) (*Daemon, error) {
+	if opts.Log == nil {
+		opts.Log = slog.New(slog.DiscardHandler)
+	}
+	if opts.Clock == nil {
+		opts.Clock = scheduler.RealClock{}
+	}
+	if opts.LeaseTTL <= 0 {
+		opts.LeaseTTL = lease.DefaultTTL
+	}
+	if opts.OrphanGrace <= 0 {
+		opts.OrphanGrace = runner.DefaultOrphanGrace
+	}
+	if opts.ShutdownTimeout <= 0 {
+		opts.ShutdownTimeout = 25 * time.Second
+	}
+	if opts.Registry == nil {
+		opts.Registry = prometheus.NewRegistry()
+	}
+	if opts.Token == "" {
+		return nil, errors.New("the API needs a bearer token: add a Secret named " + APITokenSecret + " with key token to the config")
+	}
+	r, err := runner.New(ctx, cfg, runner.Options{Version: opts.Version, Log: opts.Log, Now: opts.Clock.Now, RecordFailures: true})
+	if err != nil {
+		return nil, err
+	}
+	d := &Daemon{cfg: cfg, opts: opts, runner: r, holder: errors.New("lease not acquired yet"),
+		log:     opts.Log.With("namespace", cfg.Namespace(), "definition", cfg.Name()),
+		metrics: metrics.New(opts.Registry, cfg.Namespace(), cfg.Name())}
+	d.jobs = newJobs(d)
+	return d, nil
+}
+
+// APITokenSecret names the config Secret holding the API token (key "token").
+const APITokenSecret = "coffer-api-token"
+
+func (d *Daemon) now() time.Time { return d.opts.Clock.Now().UTC() }
+
+func (d *Daemon) run(ctx context.Context) error {
+	d.ctx = ctx
+	handler := runnerapi.NewHandler(d.jobs, d.opts.Token, d.metrics.Handler(), d.log)
+	var wg sync.WaitGroup
+	serveErr := make(chan error, 1)
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		serveErr <- runnerapi.Serve(ctx, d.opts.Listen, handler, d.log)
+	}()
+
+	if ms, _ := d.runner.Catalog().List(ctx); len(ms) > 0 {
+		d.metrics.SeedLastSuccess(ms[len(ms)-1])
+	}
+	d.log.Info("runner started", "listen", d.opts.Listen, "schedule", d.cfg.Definition.Spec.Schedule, "suspended", d.cfg.Definition.Spec.Suspend)
+	err := d.leadAndSchedule(ctx)
+	d.jobs.wg.Wait()
+	wg.Wait()
+	if serr := <-serveErr; serr != nil && !errors.Is(serr, http.ErrServerClosed) {
+		err = errors.Join(err, serr)
+	}
+	d.log.Info("runner stopped")
+	if errors.Is(err, context.Canceled) {
+		return nil
+	}
+	return err
+}
+
+// leadAndSchedule waits for the lease, then runs the schedule while it is
+// held. Losing the lease cancels the schedule and any job in flight; the
+// lease is released only after the jobs have stopped, so a successor never
+// overlaps with them.
+func (d *Daemon) leadAndSchedule(ctx context.Context) error {
+	for ctx.Err() == nil {
+		l, err := d.acquire(ctx)
+		if err != nil {
+			return err
+		}
+		leaderCtx, stopLeading := context.WithCancel(ctx)
+		d.setLease(l, nil, leaderCtx)
+		keepCtx, stopKeeping := context.WithCancel(context.WithoutCancel(ctx))
+		kept := make(chan struct{})
+		go func() {
+			defer close(kept)
+			l.KeepAlive(keepCtx, d.opts.LeaseTTL/3, func(err error) {
+				d.log.Error("lease lost: stopping backups", "error", err)
+				d.setLease(nil, err, nil)
+				stopLeading()
+			})
+		}()
+		d.schedule(leaderCtx)
+		stopLeading()
+		d.jobs.wg.Wait()
+		d.setLease(nil, errors.New("runner stopping"), nil)
+		stopKeeping() // KeepAlive releases the lease as it returns
+		<-kept
+	}
+	return ctx.Err()
+}
+
+// acquire retries until the lease is won or ctx ends.
+func (d *Daemon) acquire(ctx context.Context) (*lease.Lease, error) {
+	for {
+		l, err := lease.Acquire(ctx, d.runner.Catalog().Store, d.cfg.Namespace(), d.cfg.Name(), lease.Options{TTL: d.opts.LeaseTTL})
+		if err == nil {
+			d.log.Info("lease acquired", "holder", l.Holder())
+			return l, nil
+		}
+		d.setLease(nil, err, nil)
+		if !errors.Is(err, lease.ErrHeld) {
+			d.log.Error("cannot acquire the lease", "error", err)
+		} else {
+			d.log.Warn("another runner holds the lease: not backing up", "error", err)
+		}
+		t := time.NewTimer(d.opts.LeaseTTL / 3)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil, ctx.Err()
+		case <-t.C:
+		}
+	}
+}
+
+func (d *Daemon) setLease(l *lease.Lease, why error, leaderCtx context.Context) {
+	d.leaseMu.Lock()
+	defer d.leaseMu.Unlock()
+	d.lease, d.holder, d.leaderCtx = l, why, leaderCtx
+	d.metrics.SetLeaseHeld(l != nil)
+}
+
+// leader returns the context jobs run under while the lease is held.
+func (d *Daemon) leader() (context.Context, error) {
+	if err := d.leaseReady(); err != nil {
+		return nil, err
+	}
+	d.leaseMu.Lock()
+	defer d.leaseMu.Unlock()
+	return d.leaderCtx, nil
+}
+
+// leaseReady is nil while this runner holds a valid lease.
+func (d *Daemon) leaseReady() error {
+	d.leaseMu.Lock()
+	defer d.leaseMu.Unlock()
+	// The lease runs on real time: it is shared with other processes.
+	if d.lease == nil || !d.lease.Valid(time.Now()) {
+		if d.holder != nil {
+			return fmt.Errorf("not holding the lease: %w", d.holder)
+		}
+		return errors.New("not holding the lease")
+	}
+	return nil
+}

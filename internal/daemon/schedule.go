@@ -1,0 +1,117 @@
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/coffer-dev/coffer/internal/catalog"
+	"github.com/coffer-dev/coffer/internal/runner"
+	"github.com/coffer-dev/coffer/internal/runnerapi"
+	"github.com/coffer-dev/coffer/internal/scheduler"
+)
+
+// schedule runs backups on the definition's cron schedule until ctx ends.
+// A suspended definition or one without a schedule takes on-demand backups only.
+func (d *Daemon) schedule(ctx context.Context) {
+	spec := d.cfg.Definition.Spec
+	if spec.Suspend || spec.Schedule == "" {
+		d.log.Info("scheduling paused: on-demand backups only", "suspended", spec.Suspend, "schedule", spec.Schedule)
+		<-ctx.Done()
+		return
+	}
+	s, err := scheduler.New(spec.Schedule, d.cfg.Location(), d.opts.Clock)
+	if err != nil { // validated at load; kept for safety
+		d.log.Error("invalid schedule", "error", err)
+		<-ctx.Done()
+		return
+	}
+	s.OnNext = func(t time.Time) {
+		d.metrics.SetNextRun(t)
+		d.log.Debug("next backup scheduled", "at", t)
+	}
+	s.OnSkip = func(slot time.Time) {
+		d.log.Warn("scheduled backup skipped: the previous one still runs", "slot", slot)
+	}
+	s.Run(ctx, d.lastAttempt(ctx), func(ctx context.Context, slot time.Time) {
+		if !d.jobs.tryStart() {
+			d.log.Warn("scheduled backup skipped: a backup or restore is running", "slot", slot)
+			return
+		}
+		defer d.jobs.finish()
+		start := d.now()
+		rec := &runnerapi.Backup{ID: catalog.NewID(start), Status: runnerapi.StatusRunning, StartTime: start}
+		d.jobs.setRunning(rec)
+		d.backupAndPrune(ctx, rec.ID, start)
+	})
+}
+
+// lastAttempt is the start of the newest backup or failure, so a runner that
+// was down knows whether it missed a slot.
+func (d *Daemon) lastAttempt(ctx context.Context) time.Time {
+	var last time.Time
+	if ms, _ := d.runner.Catalog().List(ctx); len(ms) > 0 {
+		last = ms[len(ms)-1].StartTime
+	}
+	if fs, _ := d.runner.Catalog().ListFailures(ctx); len(fs) > 0 && fs[len(fs)-1].StartTime.After(last) {
+		last = fs[len(fs)-1].StartTime
+	}
+	return last
+}
+
+// startBackup starts an on-demand backup in the background.
+func (d *Daemon) startBackup(trigger string) (runnerapi.Backup, error) {
+	ctx, err := d.leader()
+	if err != nil {
+		return runnerapi.Backup{}, fmt.Errorf("%w: %v", runnerapi.ErrBusy, err)
+	}
+	if !d.jobs.tryStart() {
+		return runnerapi.Backup{}, runnerapi.ErrBusy
+	}
+	start := d.now()
+	rec := &runnerapi.Backup{ID: catalog.NewID(start), Status: runnerapi.StatusRunning, StartTime: start}
+	d.jobs.setRunning(rec)
+	d.log.Info("on-demand backup requested", "backup", rec.ID, "trigger", trigger)
+	go func() {
+		defer d.jobs.finish()
+		d.backupAndPrune(ctx, rec.ID, start)
+	}()
+	return *rec, nil
+}
+
+// backupAndPrune takes one backup set, records metrics, and applies
+// retention after a committed backup.
+func (d *Daemon) backupAndPrune(ctx context.Context, id string, start time.Time) {
+	m, err := d.runner.BackupAs(ctx, id, start)
+	end := d.now()
+	if err != nil {
+		var fe *runner.FailedError
+		if !errors.As(err, &fe) {
+			d.log.Error("backup failed", "backup", id, "error", err)
+		}
+		for _, t := range d.cfg.Targets() {
+			d.metrics.BackupFailed(t.Name(), end)
+		}
+		d.metrics.BackupSetFailed(end)
+		return
+	}
+	for _, t := range m.Targets {
+		d.metrics.BackupSucceeded(t.Name, t.StartTime, t.EndTime, t.Size, t.PlainSize)
+	}
+	d.metrics.BackupSetSucceeded(m.StartTime, m.EndTime)
+	rep, err := d.runner.Prune(ctx, false, d.opts.OrphanGrace)
+	if rep != nil {
+		kept := map[string]int{}
+		for _, k := range rep.Plan.Keep {
+			for _, l := range k.Labels {
+				kept[l]++
+			}
+		}
+		d.metrics.RetentionApplied(kept, len(rep.Plan.Delete))
+		d.metrics.OrphansSwept(len(rep.Swept))
+	}
+	if err != nil {
+		d.log.Error("retention failed: nothing more deleted", "error", err)
+	}
+}

@@ -1,0 +1,191 @@
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/coffer-dev/coffer/internal/catalog"
+	"github.com/coffer-dev/coffer/internal/runner"
+	"github.com/coffer-dev/coffer/internal/runnerapi"
+)
+
+// maxRestores bounds the restore records kept in memory for the API.
+const maxRestores = 100
+
+// jobs runs one backup or restore at a time and remembers what the API
+// shows about them. It implements runnerapi.Service.
+type jobs struct {
+	d *Daemon
+
+	mu       sync.Mutex
+	running  *runnerapi.Backup // the backup in flight, if any
+	restores map[string]*runnerapi.Restore
+	order    []string // restore ids, oldest first
+	busy     bool
+	wg       sync.WaitGroup
+}
+
+var _ runnerapi.Service = (*jobs)(nil)
+
+func newJobs(d *Daemon) *jobs {
+	return &jobs{d: d, restores: map[string]*runnerapi.Restore{}}
+}
+
+// tryStart marks the daemon busy; false if a backup or restore runs.
+func (j *jobs) tryStart() bool {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if j.busy {
+		return false
+	}
+	j.busy = true
+	j.wg.Add(1)
+	return true
+}
+
+func (j *jobs) finish() {
+	j.mu.Lock()
+	j.busy = false
+	j.running = nil
+	j.mu.Unlock()
+	j.wg.Done()
+}
+
+// Backups lists committed backups, failure records and the backup in flight.
+func (j *jobs) Backups(ctx context.Context) ([]runnerapi.Backup, error) {
+	listed, err := j.d.runner.Backups(ctx)
+	if err != nil && listed == nil {
+		return nil, err
+	}
+	failures, ferr := j.d.runner.Catalog().ListFailures(ctx)
+	out := make([]runnerapi.Backup, 0, len(listed)+len(failures)+1)
+	for _, l := range listed {
+		b := runnerapi.BackupFromManifest(l.Manifest)
+		b.Labels = l.Labels
+		out = append(out, b)
+	}
+	for _, f := range failures {
+		out = append(out, backupFromFailure(f))
+	}
+	j.mu.Lock()
+	if j.running != nil {
+		out = append(out, *j.running)
+	}
+	j.mu.Unlock()
+	sortBackups(out)
+	return out, errors.Join(err, ferr)
+}
+
+// Backup returns one backup, failure or the backup in flight.
+func (j *jobs) Backup(ctx context.Context, id string) (runnerapi.Backup, error) {
+	j.mu.Lock()
+	if j.running != nil && j.running.ID == id {
+		b := *j.running
+		j.mu.Unlock()
+		return b, nil
+	}
+	j.mu.Unlock()
+	all, err := j.Backups(ctx)
+	for _, b := range all {
+		if b.ID == id {
+			return b, nil
+		}
+	}
+	if err != nil {
+		return runnerapi.Backup{}, err
+	}
+	return runnerapi.Backup{}, fmt.Errorf("%w: backup %s", runnerapi.ErrNotFound, id)
+}
+
+// TriggerBackup starts a backup now, in the background.
+func (j *jobs) TriggerBackup(context.Context) (runnerapi.Backup, error) {
+	rec, err := j.d.startBackup("api")
+	if err != nil {
+		return runnerapi.Backup{}, err
+	}
+	return rec, nil
+}
+
+// StartRestore starts a restore in the background.
+func (j *jobs) StartRestore(ctx context.Context, req runnerapi.RestoreRequest) (runnerapi.Restore, error) {
+	if err := req.Validate(); err != nil {
+		return runnerapi.Restore{}, err
+	}
+	m, err := j.d.runner.Catalog().Get(ctx, req.BackupID)
+	if err != nil {
+		if errors.Is(err, catalog.ErrNoBackup) {
+			return runnerapi.Restore{}, fmt.Errorf("%w: %v", runnerapi.ErrInvalid, err)
+		}
+		return runnerapi.Restore{}, err
+	}
+	if !j.tryStart() {
+		return runnerapi.Restore{}, runnerapi.ErrBusy
+	}
+	now := j.d.now()
+	rec := &runnerapi.Restore{ID: catalog.NewID(now), BackupID: m.ID, Status: runnerapi.StatusRunning, StartTime: now}
+	j.mu.Lock()
+	j.restores[rec.ID] = rec
+	j.order = append(j.order, rec.ID)
+	if len(j.order) > maxRestores {
+		delete(j.restores, j.order[0])
+		j.order = j.order[1:]
+	}
+	out := *rec
+	j.mu.Unlock()
+
+	go func() {
+		defer j.finish()
+		_, err := j.d.runner.Restore(j.d.ctx, runner.RestoreRequest{BackupID: m.ID, Target: req.Target, IntoDatabase: req.IntoDatabase, Clean: req.Clean})
+		j.mu.Lock()
+		defer j.mu.Unlock()
+		rec.EndTime = j.d.now()
+		rec.Status = runnerapi.StatusCompleted
+		if err != nil {
+			rec.Status, rec.Error = runnerapi.StatusFailed, err.Error()
+		}
+		j.d.metrics.RestoreFinished(err == nil)
+		j.d.log.Info("restore finished", "restore", rec.ID, "backup", m.ID, "status", rec.Status)
+	}()
+	return out, nil
+}
+
+// Restore returns one restore record.
+func (j *jobs) Restore(_ context.Context, id string) (runnerapi.Restore, error) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if r, ok := j.restores[id]; ok {
+		return *r, nil
+	}
+	return runnerapi.Restore{}, fmt.Errorf("%w: restore %s", runnerapi.ErrNotFound, id)
+}
+
+// Ready: storage reachable and the lease held.
+func (j *jobs) Ready(ctx context.Context) error {
+	if err := j.d.leaseReady(); err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if _, err := j.d.runner.Catalog().Store.List(ctx, j.d.runner.Catalog().Prefix()+"failures/"); err != nil {
+		return fmt.Errorf("storage %s is not reachable: %w", j.d.runner.Catalog().Store.Describe(), err)
+	}
+	return nil
+}
+
+func backupFromFailure(f catalog.Failure) runnerapi.Backup {
+	return runnerapi.Backup{ID: f.ID, Status: runnerapi.StatusFailed, StartTime: f.StartTime, EndTime: f.EndTime, Error: f.Error}
+}
+
+func (j *jobs) setRunning(b *runnerapi.Backup) {
+	j.mu.Lock()
+	j.running = b
+	j.mu.Unlock()
+}
+
+func sortBackups(bs []runnerapi.Backup) {
+	sort.SliceStable(bs, func(i, j int) bool { return bs[i].ID < bs[j].ID })
+}

@@ -1,0 +1,123 @@
+package runner
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/coffer-dev/coffer/internal/manifest"
+	"github.com/coffer-dev/coffer/internal/retention"
+)
+
+// DefaultOrphanGrace is how old a backup directory without a manifest must be
+// before the sweeper removes it: far longer than any upload.
+const DefaultOrphanGrace = retention.DefaultSweepGrace
+
+// PruneReport is what Prune decided and did.
+type PruneReport struct {
+	Plan retention.Result
+	// Swept are orphaned objects (no manifest, older than the grace).
+	Swept []string
+	// DryRun: nothing was deleted.
+	DryRun bool
+}
+
+// Policy is the definition's retention policy.
+func (r *Runner) Policy() retention.Policy {
+	p := retention.Policy{Location: r.cfg.Location()}
+	if rt := r.cfg.Definition.Spec.Retention; rt != nil {
+		p.Hourly, p.Daily, p.Weekly, p.Monthly, p.Yearly = rt.Hourly, rt.Daily, rt.Weekly, rt.Monthly, rt.Yearly
+	}
+	return p
+}
+
+// Prune applies retention now: it deletes the backups that hold no label any
+// more (manifest first, then objects), failure records beyond the newest few,
+// and orphaned objects older than grace. Any error while listing means zero
+// deletions.
+func (r *Runner) Prune(ctx context.Context, dryRun bool, grace time.Duration) (*PruneReport, error) {
+	ms, failures, listErr := r.listing(ctx)
+	listing := retention.Listing{Err: listErr}
+	for _, m := range ms {
+		listing.Backups = append(listing.Backups, retention.Backup{ID: m.ID, Start: m.StartTime, Status: retention.StatusCompleted, UserLabels: m.Labels})
+	}
+	for _, f := range failures {
+		listing.Backups = append(listing.Backups, retention.Backup{ID: f.ID, Start: f.StartTime, Status: retention.StatusFailed})
+	}
+	rep := &PruneReport{Plan: retention.Plan(listing, r.Policy(), r.opts.Now()), DryRun: dryRun}
+	if listErr != nil {
+		return rep, fmt.Errorf("not pruning: the listing is incomplete: %w", listErr)
+	}
+	var errs []error
+	if !dryRun {
+		for _, d := range rep.Plan.Delete {
+			errs = append(errs, r.deleteDecided(ctx, d))
+		}
+	}
+	swept, err := r.sweep(ctx, ms, dryRun, grace)
+	rep.Swept = swept
+	errs = append(errs, err)
+	return rep, errors.Join(errs...)
+}
+
+func (r *Runner) deleteDecided(ctx context.Context, d retention.Decision) error {
+	log := r.opts.Log.With("backup", d.ID, "reason", fmt.Sprint(d.Reasons))
+	var err error
+	if d.Status == retention.StatusFailed {
+		err = r.catalog.DeleteFailure(ctx, d.ID)
+	} else {
+		err = r.catalog.DeleteBackup(ctx, d.ID)
+	}
+	if err != nil {
+		log.Error("retention could not delete", "error", err)
+		return err
+	}
+	log.Info("retention deleted backup")
+	return nil
+}
+
+// listing reads committed backups and failure records; an error means the
+// view may be incomplete.
+func (r *Runner) listing(ctx context.Context) ([]*manifest.Manifest, []catalogFailure, error) {
+	ms, err := r.catalog.List(ctx)
+	fs, ferr := r.catalog.ListFailures(ctx)
+	return ms, fs, errors.Join(err, ferr)
+}
+
+func (r *Runner) sweep(ctx context.Context, committed []*manifest.Manifest, dryRun bool, grace time.Duration) ([]string, error) {
+	objs, err := r.store.List(ctx, r.catalog.Prefix())
+	in := retention.SweepInput{Err: err, Committed: map[string]bool{}, Now: r.opts.Now(), Grace: grace, Parse: backupKeys}
+	for _, o := range objs {
+		in.Objects = append(in.Objects, retention.StoredObject{Key: o.Key, ModTime: o.ModTime})
+	}
+	for _, m := range committed {
+		in.Committed[m.ID] = true
+	}
+	if err != nil {
+		return nil, fmt.Errorf("not sweeping: %w", err)
+	}
+	plan := retention.PlanSweep(in)
+	if dryRun {
+		return plan.Delete, nil
+	}
+	var errs []error
+	for _, key := range plan.Delete {
+		if err := r.store.Delete(ctx, key); err != nil {
+			errs = append(errs, fmt.Errorf("sweeping %s: %w", key, err))
+			continue
+		}
+		r.opts.Log.Info("swept orphaned object", "object", key)
+	}
+	return plan.Delete, errors.Join(errs...)
+}
+
+// backupKeys accepts only files of backup directories whose name is a backup
+// id, so failure records, the lease and anything foreign are never swept.
+func backupKeys(key string) (retention.ObjectKey, bool) {
+	k, ok := retention.Layout("")(key)
+	if !ok || !manifest.ValidID(k.Dir.BackupID) {
+		return retention.ObjectKey{}, false
+	}
+	return k, true
+}
