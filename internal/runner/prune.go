@@ -101,7 +101,14 @@ func (r *Runner) sweep(ctx context.Context, committed []*manifest.Manifest, dryR
 	if dryRun {
 		return plan.Delete, nil
 	}
-	var errs []error
+	if grace <= 0 {
+		grace = DefaultOrphanGrace
+	}
+	incomplete, ierr := r.store.SweepIncomplete(ctx, r.catalog.Prefix(), r.opts.Now().Add(-grace))
+	for _, key := range incomplete {
+		r.opts.Log.Info("removed an interrupted upload", "object", key)
+	}
+	errs := []error{ierr}
 	for _, key := range plan.Delete {
 		if err := r.store.Delete(ctx, key); err != nil {
 			errs = append(errs, fmt.Errorf("sweeping %s: %w", key, err))
@@ -109,7 +116,7 @@ func (r *Runner) sweep(ctx context.Context, committed []*manifest.Manifest, dryR
 		}
 		r.opts.Log.Info("swept orphaned object", "object", key)
 	}
-	return plan.Delete, errors.Join(errs...)
+	return append(plan.Delete, incomplete...), errors.Join(errs...)
 }
 
 // backupKeys accepts only files of backup directories whose name is a backup

@@ -8,6 +8,8 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"strings"
+	"time"
 
 	"gocloud.dev/blob/fileblob"
 )
@@ -54,7 +56,57 @@ func openFilesystem(c Config) (*blobStore, error) {
 		},
 		// A writer killed before its cleanup leaves "<key>.<hex>.tmp" behind.
 		hidden: func(key string) bool { return hiddenName(path.Base(key)) },
+		sweepIncomplete: func(ctx context.Context, prefix string, before time.Time) ([]string, error) {
+			return sweepTempFiles(ctx, dir, prefix, before)
+		},
 	}, nil
+}
+
+// sweepTempFiles removes temp files older than before under prefix, and the
+// directories that are empty afterwards (a killed backup's directory).
+func sweepTempFiles(ctx context.Context, dir, prefix string, before time.Time) ([]string, error) {
+	// Prefix semantics as on S3: "a/b" matches "a/b/..." and "a/bc".
+	start := filepath.Join(dir, filepath.FromSlash(prefix))
+	if !strings.HasSuffix(prefix, "/") {
+		start = filepath.Dir(start)
+	}
+	var removed []string
+	var dirs []string
+	err := filepath.WalkDir(start, func(p string, e fs.DirEntry, err error) error {
+		if err != nil {
+			if errors.Is(err, fs.ErrNotExist) {
+				return nil
+			}
+			return err
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if e.IsDir() {
+			if p != start {
+				dirs = append(dirs, p)
+			}
+			return nil
+		}
+		rel, _ := filepath.Rel(dir, p)
+		if !hiddenName(e.Name()) || !strings.HasPrefix(filepath.ToSlash(rel), prefix) {
+			return nil
+		}
+		info, err := e.Info()
+		if err != nil || !info.ModTime().Before(before) {
+			return nil
+		}
+		if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+		removed = append(removed, filepath.ToSlash(rel))
+		return nil
+	})
+	// Deepest first; os.Remove refuses non-empty directories, which is the point.
+	for i := len(dirs) - 1; i >= 0; i-- {
+		_ = os.Remove(dirs[i])
+	}
+	return removed, err
 }
 
 // createExclusiveFile writes data to a temp file beside name and hard-links

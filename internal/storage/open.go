@@ -8,6 +8,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"time"
 
 	"gocloud.dev/blob"
 	"gocloud.dev/gcerrors"
@@ -60,6 +61,19 @@ type blobStore struct {
 	syncFile bool
 	// afterPut runs after an object is in place; may be nil.
 	afterPut func(key string) error
+	// sweepIncomplete implements SweepIncomplete for the backend.
+	sweepIncomplete func(ctx context.Context, prefix string, before time.Time) ([]string, error)
+}
+
+func (s *blobStore) SweepIncomplete(ctx context.Context, prefix string, before time.Time) ([]string, error) {
+	if err := validatePrefix(prefix); err != nil {
+		return nil, fmt.Errorf("sweep %s: %w", s.desc, err)
+	}
+	removed, err := s.sweepIncomplete(ctx, prefix, before)
+	if err != nil {
+		return removed, fmt.Errorf("sweeping incomplete uploads under %q in %s: %w", prefix, s.desc, err)
+	}
+	return removed, nil
 }
 
 func (s *blobStore) Describe() string { return s.desc }

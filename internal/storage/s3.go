@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -72,6 +73,13 @@ func openS3(ctx context.Context, c Config) (*blobStore, error) {
 		maxSize:     c.maxObjectSize(),
 		tooLarge: fmt.Sprintf("%d parts of %d bytes; raise the storage part size",
 			c.MaxParts, c.PartSize),
+		sweepIncomplete: func(ctx context.Context, prefix string, before time.Time) ([]string, error) {
+			full := prefix
+			if c.Prefix != "" {
+				full = strings.TrimSuffix(c.Prefix, "/") + "/" + prefix
+			}
+			return abortStaleUploads(ctx, client, sc.Bucket, full, before)
+		},
 		beforeWrite: func(asFunc func(any) bool) error {
 			// gocloud makes a transfer manager per write from BufferSize and
 			// MaxConcurrency only; the threshold and the abort timeout above
@@ -92,4 +100,31 @@ func optional(s string) *string {
 		return nil
 	}
 	return &s
+}
+
+// abortStaleUploads aborts multipart uploads under prefix started before
+// the cutoff: a runner killed mid-upload leaves their parts stored (and
+// billed) but invisible to listings.
+func abortStaleUploads(ctx context.Context, client *s3.Client, bucket, prefix string, before time.Time) ([]string, error) {
+	var removed []string
+	in := &s3.ListMultipartUploadsInput{Bucket: &bucket, Prefix: &prefix}
+	for {
+		out, err := client.ListMultipartUploads(ctx, in)
+		if err != nil {
+			return removed, err
+		}
+		for _, u := range out.Uploads {
+			if u.Initiated == nil || !u.Initiated.Before(before) {
+				continue
+			}
+			if _, err := client.AbortMultipartUpload(ctx, &s3.AbortMultipartUploadInput{Bucket: &bucket, Key: u.Key, UploadId: u.UploadId}); err != nil {
+				return removed, err
+			}
+			removed = append(removed, aws.ToString(u.Key))
+		}
+		if !aws.ToBool(out.IsTruncated) {
+			return removed, nil
+		}
+		in.KeyMarker, in.UploadIdMarker = out.NextKeyMarker, out.NextUploadIdMarker
+	}
 }

@@ -38,6 +38,11 @@ type Store interface {
 	// otherwise it returns ErrExists. Of concurrent callers, exactly one
 	// wins, on every backend.
 	CreateExclusive(ctx context.Context, key string, data []byte) error
+	// SweepIncomplete removes what interrupted uploads under prefix left
+	// behind before the given time (temp files on a filesystem, unfinished
+	// multipart uploads on S3) and returns what it removed. Such leftovers
+	// are never listed as objects, so only this can find them.
+	SweepIncomplete(ctx context.Context, prefix string, before time.Time) ([]string, error)
 	// Describe names the store for messages (no credentials).
 	Describe() string
 	Close() error

@@ -33,6 +33,8 @@ type setupOpts struct {
 	s3         bool
 	noIdentity bool                // omit identitySecretRef
 	identity   *age.X25519Identity // decrypt with this instead of the right one
+	apiToken   string              // adds the daemon's API token Secret
+	schedule   string
 }
 
 func writeSetup(t *testing.T, o setupOpts) *setup {
@@ -63,7 +65,11 @@ func writeSetup(t *testing.T, o setupOpts) *setup {
 	if !o.noIdentity {
 		b.WriteString("    identitySecretRef: {name: age, key: identity}\n")
 	}
-	b.WriteString("---\napiVersion: coffer.dev/v1alpha1\nkind: BackupDefinition\nmetadata: {name: shop, namespace: e2e}\nspec:\n  storageRef: {name: store}\n  targets:\n")
+	b.WriteString("---\napiVersion: coffer.dev/v1alpha1\nkind: BackupDefinition\nmetadata: {name: shop, namespace: e2e}\nspec:\n  storageRef: {name: store}\n")
+	if o.schedule != "" {
+		fmt.Fprintf(&b, "  schedule: %q\n  retention: {hourly: 2, daily: 2}\n", o.schedule)
+	}
+	b.WriteString("  targets:\n")
 	for _, tg := range o.targets {
 		port, user := tg.port, tg.user
 		if port == 0 {
@@ -80,6 +86,10 @@ func writeSetup(t *testing.T, o setupOpts) *setup {
 		b.WriteString("}\n")
 	}
 	fmt.Fprintf(&b, "---\napiVersion: v1\nkind: Secret\nmetadata: {name: age}\nstringData: {identity: %q}\n", decrypt.String())
+	if o.apiToken != "" {
+		fmt.Fprintf(&b, "---\napiVersion: v1\nkind: Secret\nmetadata: {name: coffer-api-token}\nstringData: {token: %q}\n", o.apiToken)
+		s.secrets = append(s.secrets, o.apiToken)
+	}
 	if s.minio != nil {
 		fmt.Fprintf(&b, "---\napiVersion: v1\nkind: Secret\nmetadata: {name: s3}\nstringData: {accessKeyID: %q, secretAccessKey: %q}\n", s.minio.AccessKey, s.minio.SecretKey)
 	}
