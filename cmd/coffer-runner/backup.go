@@ -17,12 +17,12 @@ func newBackupCommand(g *globals) *cobra.Command {
 				return err
 			}
 			defer r.Close()
-			release, err := g.holdLease(cmd.Context(), r)
+			ctx, release, err := g.holdLease(cmd.Context(), r)
 			if err != nil {
 				return err
 			}
 			defer release()
-			m, err := r.Backup(cmd.Context())
+			m, err := r.Backup(ctx)
 			if err != nil {
 				return err
 			}

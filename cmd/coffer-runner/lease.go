@@ -10,24 +10,27 @@ import (
 
 // holdLease takes the definition's single-writer lease for a one-shot
 // command (backup, prune), so it never runs beside a daemon or another
-// command on the same definition and storage. The returned func releases it.
-func (g *globals) holdLease(ctx context.Context, r *runner.Runner) (func(), error) {
+// command on the same definition and storage. The returned context is
+// cancelled if the lease is lost; release lets it go.
+func (g *globals) holdLease(ctx context.Context, r *runner.Runner) (context.Context, func(), error) {
 	c := r.Catalog()
 	l, err := lease.Acquire(ctx, c.Store, c.Namespace, c.Definition, lease.Options{})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	kctx, stop := context.WithCancel(ctx)
+	held, lost := context.WithCancelCause(ctx)
+	keep, stop := context.WithCancel(context.WithoutCancel(ctx))
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		l.KeepAlive(kctx, lease.DefaultTTL/3, func(error) {})
+		l.KeepAlive(keep, lease.DefaultTTL/3, func(err error) { lost(err) })
 	}()
-	return func() {
-		stop()
+	return held, func() {
+		stop() // KeepAlive releases the lease as it returns
 		select {
 		case <-done:
 		case <-time.After(15 * time.Second):
 		}
+		lost(nil)
 	}, nil
 }

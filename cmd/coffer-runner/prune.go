@@ -8,12 +8,13 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/coffer-dev/coffer/internal/retention"
 	"github.com/coffer-dev/coffer/internal/runner"
 )
 
 func newPruneCommand(g *globals) *cobra.Command {
 	var dryRun bool
-	var grace time.Duration
+	var grace, inFlight time.Duration
 	cmd := &cobra.Command{
 		Use:   "prune",
 		Short: "Apply retention now: print what is kept and deleted, with the reason for each",
@@ -24,12 +25,12 @@ func newPruneCommand(g *globals) *cobra.Command {
 				return err
 			}
 			defer r.Close()
-			release, err := g.holdLease(cmd.Context(), r)
+			ctx, release, err := g.holdLease(cmd.Context(), r)
 			if err != nil {
 				return err
 			}
 			defer release()
-			rep, err := r.Prune(cmd.Context(), dryRun, grace)
+			rep, err := r.Prune(ctx, dryRun, grace, inFlight)
 			if rep != nil {
 				printPrune(g, rep)
 			}
@@ -37,6 +38,7 @@ func newPruneCommand(g *globals) *cobra.Command {
 		},
 	}
 	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "decide and print, delete nothing")
+	cmd.Flags().DurationVar(&inFlight, "in-flight-window", retention.DefaultInFlightWindow, "never delete backups younger than this")
 	cmd.Flags().DurationVar(&grace, "orphan-grace", runner.DefaultOrphanGrace, "age after which objects without a manifest are swept")
 	return cmd
 }

@@ -157,7 +157,14 @@ func (c Catalog) List(ctx context.Context) ([]*manifest.Manifest, error) {
 			ms = append(ms, m)
 		}
 	}
-	sort.Slice(ms, func(i, j int) bool { return ms[i].ID < ms[j].ID })
+	// By start time: ids have one-second resolution, and two backups of one
+	// second would otherwise sort by their random suffix.
+	sort.Slice(ms, func(i, j int) bool {
+		if !ms[i].StartTime.Equal(ms[j].StartTime) {
+			return ms[i].StartTime.Before(ms[j].StartTime)
+		}
+		return ms[i].ID < ms[j].ID
+	})
 	return ms, errors.Join(errs...)
 }
 

@@ -73,7 +73,12 @@ func (c Catalog) ListFailures(ctx context.Context) ([]Failure, error) {
 		}
 		out = append(out, f)
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	sort.Slice(out, func(i, j int) bool {
+		if !out[i].StartTime.Equal(out[j].StartTime) {
+			return out[i].StartTime.Before(out[j].StartTime)
+		}
+		return out[i].ID < out[j].ID
+	})
 	return out, errors.Join(errs...)
 }
 

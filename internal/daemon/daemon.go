@@ -40,6 +40,8 @@ type Options struct {
 	OrphanGrace time.Duration
 	// ShutdownTimeout bounds cleanup after SIGTERM.
 	ShutdownTimeout time.Duration
+	// InFlightWindow: retention deletes nothing younger (see retention.Policy).
+	InFlightWindow time.Duration
 	// Registry for metrics; nil means a new one.
 	Registry *prometheus.Registry
 }

@@ -100,7 +100,7 @@ func (d *Daemon) backupAndPrune(ctx context.Context, id string, start time.Time)
 		d.metrics.BackupSucceeded(t.Name, t.StartTime, t.EndTime, t.Size, t.PlainSize)
 	}
 	d.metrics.BackupSetSucceeded(m.StartTime, m.EndTime)
-	rep, err := d.runner.Prune(ctx, false, d.opts.OrphanGrace)
+	rep, err := d.runner.Prune(ctx, false, d.opts.OrphanGrace, d.opts.InFlightWindow)
 	if rep != nil {
 		kept := map[string]int{}
 		for _, k := range rep.Plan.Keep {

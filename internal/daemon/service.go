@@ -187,5 +187,10 @@ func (j *jobs) setRunning(b *runnerapi.Backup) {
 }
 
 func sortBackups(bs []runnerapi.Backup) {
-	sort.SliceStable(bs, func(i, j int) bool { return bs[i].ID < bs[j].ID })
+	sort.SliceStable(bs, func(i, j int) bool {
+		if !bs[i].StartTime.Equal(bs[j].StartTime) {
+			return bs[i].StartTime.Before(bs[j].StartTime)
+		}
+		return bs[i].ID < bs[j].ID
+	})
 }

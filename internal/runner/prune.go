@@ -36,7 +36,7 @@ func (r *Runner) Policy() retention.Policy {
 // more (manifest first, then objects), failure records beyond the newest few,
 // and orphaned objects older than grace. Any error while listing means zero
 // deletions.
-func (r *Runner) Prune(ctx context.Context, dryRun bool, grace time.Duration) (*PruneReport, error) {
+func (r *Runner) Prune(ctx context.Context, dryRun bool, grace, inFlight time.Duration) (*PruneReport, error) {
 	ms, failures, listErr := r.listing(ctx)
 	listing := retention.Listing{Err: listErr}
 	for _, m := range ms {
@@ -45,7 +45,9 @@ func (r *Runner) Prune(ctx context.Context, dryRun bool, grace time.Duration) (*
 	for _, f := range failures {
 		listing.Backups = append(listing.Backups, retention.Backup{ID: f.ID, Start: f.StartTime, Status: retention.StatusFailed})
 	}
-	rep := &PruneReport{Plan: retention.Plan(listing, r.Policy(), r.opts.Now()), DryRun: dryRun}
+	policy := r.Policy()
+	policy.InFlightWindow = inFlight
+	rep := &PruneReport{Plan: retention.Plan(listing, policy, r.opts.Now()), DryRun: dryRun}
 	if listErr != nil {
 		return rep, fmt.Errorf("not pruning: the listing is incomplete: %w", listErr)
 	}

@@ -1,0 +1,147 @@
+package daemon
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/coffer-dev/coffer/internal/catalog"
+	"github.com/coffer-dev/coffer/internal/config"
+	"github.com/coffer-dev/coffer/internal/scheduler"
+	"github.com/coffer-dev/coffer/internal/storage"
+	"github.com/coffer-dev/coffer/internal/testutil"
+)
+
+// TestScheduledBackupsAndRetention drives the daemon with a fake clock over
+// a few hours against real PostgreSQL and filesystem storage: a backup at
+// each hour, and retention after each one (hourly: 2).
+func TestScheduledBackupsAndRetention(t *testing.T) {
+	db := testutil.PostgresDB(t)
+	testutil.PGExec(t, db, "CREATE TABLE t AS SELECT i FROM generate_series(1, 1000) AS i")
+	dir := t.TempDir()
+	cfg := loadConfig(t, dir, db, false)
+	clock := scheduler.NewFakeClock(time.Date(2026, 11, 21, 10, 59, 0, 0, time.UTC))
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- Run(ctx, cfg, Options{Clock: clock, Listen: freeAddr(t), Token: "t0ken", InFlightWindow: 90 * time.Minute}) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	})
+
+	cat := openCatalog(t, dir)
+	for hour := 1; hour <= 4; hour++ {
+		waitTimer(t, clock)
+		clock.Advance(time.Hour)
+		want := min(hour, 2) // hourly keeps the newest 2
+		waitFor(t, fmt.Sprintf("%d backups after hour %d", want, hour), func() bool {
+			ms, _ := cat.List(context.Background())
+			return len(ms) == want && ms[len(ms)-1].StartTime.Hour() == 10+hour
+		})
+	}
+	ms, _ := cat.List(context.Background())
+	var hours []int
+	for _, m := range ms {
+		hours = append(hours, m.StartTime.Hour())
+	}
+	if fmt.Sprint(hours) != "[13 14]" {
+		t.Fatalf("kept backups from hours %v, want [13 14]", hours)
+	}
+}
+
+func TestSuspendedTakesNoScheduledBackup(t *testing.T) {
+	db := testutil.PostgresDB(t)
+	dir := t.TempDir()
+	cfg := loadConfig(t, dir, db, true)
+	clock := scheduler.NewFakeClock(time.Date(2026, 11, 21, 10, 59, 0, 0, time.UTC))
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- Run(ctx, cfg, Options{Clock: clock, Listen: freeAddr(t), Token: "t0ken"}) }()
+	for range 3 {
+		clock.Advance(time.Hour)
+		time.Sleep(100 * time.Millisecond)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if ms, _ := openCatalog(t, dir).List(context.Background()); len(ms) != 0 {
+		t.Fatalf("a suspended definition took %d backups", len(ms))
+	}
+}
+
+func loadConfig(t *testing.T, dir, db string, suspend bool) *config.Config {
+	t.Helper()
+	yaml := fmt.Sprintf(`apiVersion: coffer.dev/v1alpha1
+kind: BackupStorage
+metadata: {name: local}
+spec: {filesystem: {path: %q}}
+---
+apiVersion: coffer.dev/v1alpha1
+kind: BackupDefinition
+metadata: {name: shop, namespace: test}
+spec:
+  storageRef: {name: local}
+  schedule: "0 * * * *"
+  suspend: %v
+  retention: {hourly: 2}
+  targets:
+  - name: main
+    postgres: {host: 127.0.0.1, port: 5432, database: %s, user: postgres}
+`, dir, suspend, db)
+	path := filepath.Join(t.TempDir(), "coffer.yaml")
+	if err := os.WriteFile(path, []byte(yaml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := config.Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg
+}
+
+func openCatalog(t *testing.T, dir string) catalog.Catalog {
+	t.Helper()
+	s, err := storage.Open(context.Background(), storage.Config{Filesystem: &storage.FilesystemConfig{Path: dir}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return catalog.Catalog{Store: s, Namespace: "test", Definition: "shop"}
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	port, err := testutil.FreePort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fmt.Sprintf("127.0.0.1:%d", port)
+}
+
+// waitTimer waits until the scheduler is waiting on the fake clock.
+func waitTimer(t *testing.T, c *scheduler.FakeClock) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := c.WaitForTimers(ctx, 1); err != nil {
+		t.Fatalf("the scheduler never waited on the clock: %v", err)
+	}
+}
+
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for time.Now().Before(deadline) {
+		if cond() {
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatalf("timed out waiting for %s", what)
+}
