@@ -26,7 +26,9 @@ func TestScheduledBackupsAndRetention(t *testing.T) {
 	clock := scheduler.NewFakeClock(time.Date(2026, 11, 21, 10, 59, 0, 0, time.UTC))
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- Run(ctx, cfg, Options{Clock: clock, Listen: freeAddr(t), Token: "t0ken", InFlightWindow: 90 * time.Minute}) }()
+	go func() {
+		done <- Run(ctx, cfg, Options{Clock: clock, Listen: freeAddr(t), Token: "t0ken", InFlightWindow: 90 * time.Minute})
+	}()
 	t.Cleanup(func() {
 		cancel()
 		if err := <-done; err != nil {

@@ -12,21 +12,21 @@ import (
 func (f fixture) roundTripNew(t *testing.T)   { f.roundTrip(t, false) }
 func (f fixture) roundTripEmpty(t *testing.T) { f.roundTrip(t, true) }
 
-// roundTrip restores the dump into another database, missing or empty.
+// roundTrip restores the dump into another destination, missing or empty.
 func (f fixture) roundTrip(t *testing.T, create bool) {
-	into := f.h.NewDatabase(t, f.src, create)
-	if err := restore(context.Background(), f.h, f.src, f.dump, engine.RestoreOptions{IntoDatabase: into}); err != nil {
-		t.Fatalf("Restore into %s: %v", into, err)
+	into := f.h.NewDestination(t, f.src, create)
+	if err := restore(context.Background(), f.h, f.src, f.dump, into); err != nil {
+		t.Fatalf("Restore into %s: %v", destName(into), err)
 	}
 	sameFingerprint(t, f.want, f.h.Fingerprint(t, f.src, into))
 }
 
-// notEmptyThenClean: a database holding objects is refused, left as it was,
+// notEmptyThenClean: a destination holding data is refused, left as it was,
 // and overwritten only with Clean.
 func (f fixture) notEmptyThenClean(t *testing.T) {
-	victim := f.h.NewDatabase(t, f.src, true)
-	if err := restore(context.Background(), f.h, f.src, f.dump, engine.RestoreOptions{IntoDatabase: victim}); err != nil {
-		t.Fatalf("Restore into %s: %v", victim, err)
+	victim := f.h.NewDestination(t, f.src, true)
+	if err := restore(context.Background(), f.h, f.src, f.dump, victim); err != nil {
+		t.Fatalf("Restore into %s: %v", destName(victim), err)
 	}
 	f.h.Mutate(t, f.src, victim)
 	before := f.h.Fingerprint(t, f.src, victim)
@@ -34,40 +34,54 @@ func (f fixture) notEmptyThenClean(t *testing.T) {
 		t.Fatal("Mutate did not change the fingerprint")
 	}
 
-	err := restore(context.Background(), f.h, f.src, f.dump, engine.RestoreOptions{IntoDatabase: victim})
+	err := restore(context.Background(), f.h, f.src, f.dump, victim)
 	if !errors.Is(err, engine.ErrNotEmpty) {
-		t.Fatalf("Restore into a non-empty database without Clean: error = %v, want ErrNotEmpty", err)
+		t.Fatalf("Restore into a non-empty destination without Clean: error = %v, want ErrNotEmpty", err)
 	}
-	if !strings.Contains(err.Error(), victim) {
-		t.Errorf("ErrNotEmpty does not name the database %q: %v", victim, err)
+	if !strings.Contains(err.Error(), destName(victim)) {
+		t.Errorf("ErrNotEmpty does not name the destination %q: %v", destName(victim), err)
 	}
 	if after := f.h.Fingerprint(t, f.src, victim); after != before {
-		t.Fatalf("a refused restore changed the database:\n%s", diff(before, after))
+		t.Fatalf("a refused restore changed the destination:\n%s", diff(before, after))
 	}
 
-	opts := engine.RestoreOptions{IntoDatabase: victim, Clean: true}
-	if err := restore(context.Background(), f.h, f.src, f.dump, opts); err != nil {
+	clean := victim
+	clean.Clean = true
+	if err := restore(context.Background(), f.h, f.src, f.dump, clean); err != nil {
 		t.Fatalf("Restore with Clean: %v", err)
 	}
 	sameFingerprint(t, f.want, f.h.Fingerprint(t, f.src, victim))
 }
 
-// cleanOntoItself restores the source's own dump over it, without
-// IntoDatabase: the default destination is the target's database.
+// cleanOntoItself restores the source's own dump over it, without a
+// destination: the default destination is the target's own data. An engine
+// without a default destination must refuse, naming the target.
 func (f fixture) cleanOntoItself(t *testing.T) {
-	if err := restore(context.Background(), f.h, f.src, f.dump, engine.RestoreOptions{}); !errors.Is(err, engine.ErrNotEmpty) {
+	own := engine.RestoreOptions{}
+	if f.traits.NeedsDestination {
+		for _, clean := range []bool{false, true} {
+			err := restore(context.Background(), f.h, f.src, f.dump, engine.RestoreOptions{Clean: clean})
+			if err == nil {
+				t.Fatalf("Restore without a destination (Clean %v) succeeded", clean)
+			}
+			mustName(t, err, f.src)
+		}
+		sameFingerprint(t, f.want, f.h.Fingerprint(t, f.src, own))
+		return
+	}
+	if err := restore(context.Background(), f.h, f.src, f.dump, own); !errors.Is(err, engine.ErrNotEmpty) {
 		t.Fatalf("Restore onto the source without Clean: error = %v, want ErrNotEmpty", err)
 	}
 	if err := restore(context.Background(), f.h, f.src, f.dump, engine.RestoreOptions{Clean: true}); err != nil {
 		t.Fatalf("Restore onto the source with Clean: %v", err)
 	}
-	sameFingerprint(t, f.want, f.h.Fingerprint(t, f.src, ""))
+	sameFingerprint(t, f.want, f.h.Fingerprint(t, f.src, own))
 }
 
 func sameFingerprint(t *testing.T, want, got string) {
 	t.Helper()
 	if got != want {
-		t.Fatalf("restored database differs from the source (- source, + restored):\n%s", diff(want, got))
+		t.Fatalf("restored data differs from the source (- source, + restored):\n%s", diff(want, got))
 	}
 }
 

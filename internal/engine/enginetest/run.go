@@ -16,14 +16,22 @@ const opTimeout = 3 * time.Minute
 // Run runs the conformance suite. It is not parallel: cases change PATH and
 // TMPDIR of the process.
 func Run(t *testing.T, h Harness) {
+	traits := h.Traits()
+	remote, isRemote := h.(Remote)
+	switch {
+	case !traits.Local && !isRemote:
+		t.Fatalf("harness %T does not implement enginetest.Remote: implement it, or set Traits.Local", h)
+	case traits.Local && isRemote:
+		t.Fatalf("harness %T implements enginetest.Remote but sets Traits.Local: which is it?", h)
+	}
 	src := h.NewTarget(t)
 	dump, res := backup(t, h, src)
-	want := h.Fingerprint(t, src, "")
-	f := fixture{h: h, src: src, dump: dump, want: want}
+	want := h.Fingerprint(t, src, engine.RestoreOptions{})
+	f := fixture{h: h, remote: remote, traits: traits, src: src, dump: dump, want: want}
 
-	t.Run("Result", func(t *testing.T) { checkResult(t, res, len(dump)) })
-	t.Run("RoundTripIntoNewDatabase", f.roundTripNew)
-	t.Run("RoundTripIntoEmptyDatabase", f.roundTripEmpty)
+	t.Run("Result", func(t *testing.T) { f.checkResult(t, res) })
+	t.Run("RoundTripIntoNewDestination", f.roundTripNew)
+	t.Run("RoundTripIntoEmptyDestination", f.roundTripEmpty)
 	t.Run("NotEmptyThenClean", f.notEmptyThenClean)
 	t.Run("CleanOntoItself", f.cleanOntoItself)
 	t.Run("WriterFails", f.writerFails)
@@ -37,13 +45,23 @@ func Run(t *testing.T, h Harness) {
 	t.Run("ToolMissing", f.toolMissing)
 }
 
-// fixture is the source database and its dump, shared by the cases; none of
-// them changes the source except CleanOntoItself, which restores it as it was.
+// fixture is the source and its dump, shared by the cases; none of them
+// changes the source except CleanOntoItself, which restores it as it was.
 type fixture struct {
-	h    Harness
-	src  engine.Target
-	dump []byte
-	want string
+	h      Harness
+	remote Remote // nil for a Local engine
+	traits Traits
+	src    engine.Target
+	dump   []byte
+	want   string
+}
+
+// needRemote skips a case that needs a server.
+func (f fixture) needRemote(t *testing.T) {
+	t.Helper()
+	if f.remote == nil {
+		t.Skip("the engine's targets are local: no server, no credentials")
+	}
 }
 
 func backup(t *testing.T, h Harness, target engine.Target) ([]byte, engine.Result) {
@@ -64,15 +82,23 @@ func restore(ctx context.Context, h Harness, target engine.Target, dump []byte, 
 	return h.Engine().Restore(ctx, target, bytes.NewReader(dump), opts)
 }
 
-func checkResult(t *testing.T, res engine.Result, size int) {
-	if res.ServerVersion == "" {
+func (f fixture) checkResult(t *testing.T, res engine.Result) {
+	if res.ServerVersion == "" && !f.traits.Local && !f.traits.NoServerVersion {
 		t.Error("Result.ServerVersion is empty")
 	}
 	if res.ToolVersion == "" {
 		t.Error("Result.ToolVersion is empty")
 	}
-	if size < MinDumpSize {
-		t.Errorf("the fixture's dump is %d bytes, want at least %d: make the large row larger", size, MinDumpSize)
+	if len(f.dump) < MinDumpSize {
+		t.Errorf("the fixture's dump is %d bytes, want at least %d: make the large value larger", len(f.dump), MinDumpSize)
 	}
-	t.Logf("server %q, tool %q, dump %d bytes", res.ServerVersion, res.ToolVersion, size)
+	t.Logf("server %q, tool %q, dump %d bytes", res.ServerVersion, res.ToolVersion, len(f.dump))
+}
+
+// destName is what an error about dest must mention.
+func destName(dest engine.RestoreOptions) string {
+	if dest.IntoDatabase != "" {
+		return dest.IntoDatabase
+	}
+	return dest.IntoPath
 }

@@ -7,18 +7,20 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/coffer-dev/coffer/internal/engine"
 )
 
-// passwordStaysSecret round-trips a database on a server that checks the
+// passwordStaysSecret round-trips data on a server that checks the
 // password, with every tool behind a wrapper that logs its argv, its
 // environment and the files in TMPDIR. The password must be in none of
-// them; the files must be 0600 in 0700 directories, and gone afterwards.
+// them; what the engine puts in TMPDIR must be private, and gone afterwards.
 func (f fixture) passwordStaysSecret(t *testing.T) {
-	target := f.h.PasswordTarget(t)
+	f.needRemote(t)
+	target := f.remote.PasswordTarget(t)
 	secrets := secretValues(target)
 	if len(secrets) == 0 {
 		t.Fatal("PasswordTarget has no secret")
@@ -30,11 +32,11 @@ func (f fixture) passwordStaysSecret(t *testing.T) {
 	t.Setenv("TMPDIR", tmp)
 
 	dump, _ := backup(t, f.h, target)
-	into := f.h.NewDatabase(t, target, false)
-	if err := restore(context.Background(), f.h, target, dump, engine.RestoreOptions{IntoDatabase: into}); err != nil {
+	into := f.h.NewDestination(t, target, false)
+	if err := restore(context.Background(), f.h, target, dump, into); err != nil {
 		t.Fatalf("Restore: %v", err)
 	}
-	sameFingerprint(t, f.h.Fingerprint(t, target, ""), f.h.Fingerprint(t, target, into))
+	sameFingerprint(t, f.h.Fingerprint(t, target, engine.RestoreOptions{}), f.h.Fingerprint(t, target, into))
 
 	if len(f.h.Tools()) > 0 {
 		log, err := os.ReadFile(logFile)
@@ -63,7 +65,7 @@ func writeWrappers(t *testing.T, tools []string, logFile string) string {
   printf 'tool %%s pid %%s\n' %[1]s "$$"
   for a in "$@"; do printf 'arg %%s\n' "$a"; done
   env | sed 's/^/env /'
-  if [ -n "$TMPDIR" ]; then find "$TMPDIR" -mindepth 1 -printf 'tmp %%y %%m %%p\n'; fi
+  if [ -n "$TMPDIR" ]; then find "$TMPDIR" -mindepth 1 -printf 'tmp %%d %%y %%m %%p\n'; fi
 } >> %[2]s
 exec %[3]s "$@"
 `, shellQuote(name), shellQuote(logFile), shellQuote(real))
@@ -76,21 +78,34 @@ exec %[3]s "$@"
 
 func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
 
-// checkSecretFiles reads the wrappers' listings of TMPDIR: while a tool
-// runs, its secret files must be 0600 in 0700 directories.
+// checkSecretFiles reads the wrappers' listings of TMPDIR while tools run.
+// Every entry directly in TMPDIR must be private to the owner: a 0700
+// directory or a 0600 file, so that nothing below it is open to other
+// users. Below that, a tool may keep its work files (a git mirror, say), but
+// none may be writable by group or others. And some file must be there: the
+// one that carries the credentials.
 func checkSecretFiles(t *testing.T, log string) {
 	files := 0
 	for _, line := range strings.Split(log, "\n") {
 		fields := strings.Fields(line)
-		if len(fields) < 4 || fields[0] != "tmp" {
+		if len(fields) < 5 || fields[0] != "tmp" {
 			continue
 		}
-		kind, mode, path := fields[1], fields[2], strings.Join(fields[3:], " ")
+		depth, kind, mode, path := fields[1], fields[2], fields[3], strings.Join(fields[4:], " ")
+		perm, err := strconv.ParseUint(mode, 8, 32)
+		if err != nil {
+			t.Errorf("listing of %s: bad mode %q", path, mode)
+			continue
+		}
 		switch {
-		case kind == "f" && mode != "600":
+		case depth == "1" && kind == "f" && mode != "600":
 			t.Errorf("file %s has mode %s while a tool runs, want 600", path, mode)
-		case kind == "d" && mode != "700":
+		case depth == "1" && kind == "d" && mode != "700":
 			t.Errorf("directory %s has mode %s while a tool runs, want 700", path, mode)
+		case depth == "1" && kind != "f" && kind != "d":
+			t.Errorf("%s is of type %s, want a private file or directory", path, kind)
+		case perm&0o022 != 0:
+			t.Errorf("%s has mode %s while a tool runs: writable by group or others", path, mode)
 		}
 		if kind == "f" {
 			files++

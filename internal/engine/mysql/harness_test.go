@@ -11,6 +11,7 @@ import (
 
 	"github.com/coffer-dev/coffer/api/v1alpha1"
 	"github.com/coffer-dev/coffer/internal/engine"
+	"github.com/coffer-dev/coffer/internal/engine/enginetest"
 	"github.com/coffer-dev/coffer/internal/engine/mysql"
 	"github.com/coffer-dev/coffer/internal/testutil"
 )
@@ -75,8 +76,9 @@ type harness struct {
 
 func newHarness(t *testing.T) *harness { return &harness{root: testutil.SharedMySQL(t)} }
 
-func (h *harness) Engine() engine.Engine { return mysql.New() }
-func (h *harness) Tools() []string       { return []string{"mariadb-dump", "mysqldump", "mariadb", "mysql"} }
+func (h *harness) Engine() engine.Engine     { return mysql.New() }
+func (h *harness) Traits() enginetest.Traits { return enginetest.Traits{} }
+func (h *harness) Tools() []string           { return []string{"mariadb-dump", "mysqldump", "mariadb", "mysql"} }
 
 func myTarget(s testutil.MySQLServer, name, db, password string) engine.Target {
 	t := engine.Target{
@@ -120,29 +122,30 @@ func (h *harness) Unreachable(t *testing.T) engine.Target {
 
 // NewDatabase names the database after the target's, which the target's
 // user has privileges on (CreateUser grants on the prefix).
-func (h *harness) NewDatabase(t *testing.T, target engine.Target, create bool) string {
+func (h *harness) NewDestination(t *testing.T, target engine.Target, create bool) engine.RestoreOptions {
 	b := make([]byte, 3)
 	_, _ = rand.Read(b)
 	name := target.Spec.MySQL.Database + "_r" + hex.EncodeToString(b)
 	if target.Spec.MySQL.Port != h.root.Port {
-		return name
+		return engine.RestoreOptions{IntoDatabase: name}
 	}
 	if create {
 		h.root.Exec(t, "", "CREATE DATABASE `"+name+"`")
 	}
 	h.root.DropOnCleanup(t, name)
-	return name
+	return engine.RestoreOptions{IntoDatabase: name}
 }
 
-func (h *harness) Fingerprint(t *testing.T, target engine.Target, db string) string {
+func (h *harness) Fingerprint(t *testing.T, target engine.Target, dest engine.RestoreOptions) string {
+	db := dest.IntoDatabase
 	if db == "" {
 		db = target.Spec.MySQL.Database
 	}
 	return h.root.Fingerprint(t, db)
 }
 
-func (h *harness) Mutate(t *testing.T, target engine.Target, db string) {
-	h.root.Exec(t, db, mutateSQL)
+func (h *harness) Mutate(t *testing.T, target engine.Target, dest engine.RestoreOptions) {
+	h.root.Exec(t, dest.IntoDatabase, mutateSQL)
 }
 
 // BreakMidStream kills the server connections using the target's database.

@@ -8,6 +8,7 @@ import (
 
 	"github.com/coffer-dev/coffer/api/v1alpha1"
 	"github.com/coffer-dev/coffer/internal/engine"
+	"github.com/coffer-dev/coffer/internal/engine/enginetest"
 	"github.com/coffer-dev/coffer/internal/engine/postgres"
 	"github.com/coffer-dev/coffer/internal/testutil"
 )
@@ -66,8 +67,9 @@ func newHarness(t *testing.T) *harness {
 	return &harness{shared: testutil.SharedPostgres(t), private: testutil.PrivatePostgres(t)}
 }
 
-func (h *harness) Engine() engine.Engine { return postgres.New() }
-func (h *harness) Tools() []string       { return []string{"pg_dump", "pg_restore"} }
+func (h *harness) Engine() engine.Engine     { return postgres.New() }
+func (h *harness) Tools() []string           { return []string{"pg_dump", "pg_restore"} }
+func (h *harness) Traits() enginetest.Traits { return enginetest.Traits{} }
 
 func pgTarget(s testutil.PGServer, name, db, password string) engine.Target {
 	t := engine.Target{
@@ -116,30 +118,31 @@ func (h *harness) server(target engine.Target) (s testutil.PGServer, ok bool) {
 	return testutil.PGServer{}, false
 }
 
-func (h *harness) NewDatabase(t *testing.T, target engine.Target, create bool) string {
+func (h *harness) NewDestination(t *testing.T, target engine.Target, create bool) engine.RestoreOptions {
 	s, ok := h.server(target)
 	switch {
 	case !ok:
-		return testutil.UniqueName()
+		return engine.RestoreOptions{IntoDatabase: testutil.UniqueName()}
 	case create:
-		return s.CreateDB(t)
+		return engine.RestoreOptions{IntoDatabase: s.CreateDB(t)}
 	}
 	name := testutil.UniqueName()
 	s.DropOnCleanup(t, name)
-	return name
+	return engine.RestoreOptions{IntoDatabase: name}
 }
 
-func (h *harness) Fingerprint(t *testing.T, target engine.Target, db string) string {
+func (h *harness) Fingerprint(t *testing.T, target engine.Target, dest engine.RestoreOptions) string {
 	s, _ := h.server(target)
+	db := dest.IntoDatabase
 	if db == "" {
 		db = target.Spec.Postgres.Database
 	}
 	return s.Fingerprint(t, db)
 }
 
-func (h *harness) Mutate(t *testing.T, target engine.Target, db string) {
+func (h *harness) Mutate(t *testing.T, target engine.Target, dest engine.RestoreOptions) {
 	s, _ := h.server(target)
-	s.Exec(t, db, mutateSQL)
+	s.Exec(t, dest.IntoDatabase, mutateSQL)
 }
 
 // BreakMidStream terminates the server process of pg_dump's connection.
