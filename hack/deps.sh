@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Makes sure what the demo and the tests need is installed and running.
 #   hack/deps.sh demo   PostgreSQL (installed and started if missing), age
-#   hack/deps.sh test   everything: PostgreSQL, MariaDB, age, zstd, git, MinIO (built into bin/)
+#   hack/deps.sh test   everything: PostgreSQL, MariaDB, age, zstd, git, redis-server, GNU time, MinIO (built into bin/)
 # Safe to run again; it only does what is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,6 +18,8 @@ if [ "$mode" = test ]; then
   [ -x /usr/sbin/mariadbd ] || need_pkgs+=(mariadb-server)
   command -v zstd >/dev/null 2>&1 || need_pkgs+=(zstd)
   command -v git >/dev/null 2>&1 || need_pkgs+=(git)
+  command -v redis-server >/dev/null 2>&1 || need_pkgs+=(redis-server)
+  [ -x /usr/bin/time ] || need_pkgs+=(time)
 fi
 if [ ${#need_pkgs[@]} -gt 0 ]; then
   echo "installing: ${need_pkgs[*]}"

@@ -30,7 +30,16 @@ func main() {
 	gb := flag.Float64("gb", 1, "minimum size of the generated database, in GB")
 	runnerBin := flag.String("runner", "bin/coffer-runner", "coffer-runner binary")
 	generateOnly := flag.Bool("generate-only", false, "only make sure the database exists")
+	daemonSeconds := flag.Int("daemon-seconds", 0, "instead: measure an idle runner daemon for this many seconds")
 	flag.Parse()
+	if *daemonSeconds > 0 {
+		bin, _ := filepath.Abs(*runnerBin)
+		if err := benchDaemon(bin, *daemonSeconds); err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if *generateOnly {
 		if err := ensureDatabase(int64(*gb * 1e9)); err != nil {
 			fmt.Fprintln(os.Stderr, "bench:", err)

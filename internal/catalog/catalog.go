@@ -30,6 +30,61 @@ type Catalog struct {
 	Store      storage.Store
 	Namespace  string
 	Definition string
+	// Cache, when set, keeps decoded manifests between listings: a manifest
+	// is read again only when its size or modification time changes, so a
+	// daemon listing 10,000 backups pays for the object listing only.
+	Cache *Cache
+}
+
+// Cache holds decoded manifests by key. Safe for concurrent use.
+type Cache struct {
+	mu      sync.Mutex
+	entries map[string]cached
+}
+
+type cached struct {
+	size    int64
+	modTime time.Time
+	m       *manifest.Manifest
+}
+
+// NewCache returns an empty manifest cache.
+func NewCache() *Cache { return &Cache{entries: map[string]cached{}} }
+
+func (c *Cache) get(o storage.Object) *manifest.Manifest {
+	if c == nil {
+		return nil
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.entries[o.Key]
+	if !ok || e.size != o.Size || !e.modTime.Equal(o.ModTime) {
+		return nil
+	}
+	return e.m
+}
+
+func (c *Cache) put(o storage.Object, m *manifest.Manifest) {
+	if c == nil {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.entries[o.Key] = cached{size: o.Size, modTime: o.ModTime, m: m}
+}
+
+// retain drops entries whose keys were not listed any more.
+func (c *Cache) retain(listed map[string]bool) {
+	if c == nil {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for k := range c.entries {
+		if !listed[k] {
+			delete(c.entries, k)
+		}
+	}
 }
 
 // Prefix is the definition's directory, with a trailing slash.
@@ -131,23 +186,31 @@ func (c Catalog) List(ctx context.Context) ([]*manifest.Manifest, error) {
 	if err != nil {
 		return nil, fmt.Errorf("listing %s in %s: %w", c.Prefix(), c.Store.Describe(), err)
 	}
-	var keys []string
+	var found []storage.Object
+	listed := map[string]bool{}
 	for _, o := range objs {
 		rest := strings.TrimPrefix(o.Key, c.Prefix())
 		if dir, file, ok := strings.Cut(rest, "/"); ok && file == manifest.FileName && manifest.ValidID(dir) {
-			keys = append(keys, o.Key)
+			found = append(found, o)
+			listed[o.Key] = true
 		}
 	}
-	out := make([]*manifest.Manifest, len(keys))
-	errs := make([]error, len(keys))
+	c.Cache.retain(listed)
+	out := make([]*manifest.Manifest, len(found))
+	errs := make([]error, len(found))
 	sem := make(chan struct{}, listConcurrency)
 	var wg sync.WaitGroup
-	for i, key := range keys {
+	for i, o := range found {
+		if out[i] = c.Cache.get(o); out[i] != nil {
+			continue
+		}
 		wg.Add(1)
 		sem <- struct{}{}
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			out[i], errs[i] = c.read(ctx, key)
+			if out[i], errs[i] = c.read(ctx, o.Key); errs[i] == nil {
+				c.Cache.put(o, out[i])
+			}
 		}()
 	}
 	wg.Wait()

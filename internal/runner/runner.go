@@ -65,7 +65,7 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (*Runner, error)
 	return &Runner{
 		cfg:     cfg,
 		store:   store,
-		catalog: catalog.Catalog{Store: store, Namespace: cfg.Namespace(), Definition: cfg.Name()},
+		catalog: catalog.Catalog{Store: store, Namespace: cfg.Namespace(), Definition: cfg.Name(), Cache: catalog.NewCache()},
 		opts:    opts,
 	}, nil
 }

@@ -1,0 +1,69 @@
+package catalog_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/coffer-dev/coffer/internal/catalog"
+	"github.com/coffer-dev/coffer/internal/manifest"
+	"github.com/coffer-dev/coffer/internal/storage"
+	"github.com/coffer-dev/coffer/internal/testutil"
+)
+
+// BenchmarkList10000ManifestsMinIO lists a definition with 10,000 committed
+// backups on a real MinIO (issue goal: one listing, timed).
+func BenchmarkList10000ManifestsMinIO(b *testing.B) {
+	m := testutil.StartMinIO(b)
+	ctx := context.Background()
+	store, err := storage.Open(ctx, m.StorageConfig("bench"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer store.Close()
+	cat := catalog.Catalog{Store: store, Namespace: "ns", Definition: "def"}
+	const n = 10000
+	start := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 32)
+	for i := range n {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			at := start.Add(time.Duration(i) * time.Hour)
+			id := catalog.NewID(at)
+			mf := &manifest.Manifest{FormatVersion: 1, ID: id, Namespace: "ns", Definition: "def", Status: manifest.StatusCompleted,
+				StartTime: at, EndTime: at.Add(time.Minute), Compression: "zstd",
+				Targets: []manifest.Target{{Name: "main", Engine: "postgres", Object: cat.ObjectKey(id, "main", "pgdump", true),
+					SHA256: strings.Repeat("a", 64), PlainSHA256: strings.Repeat("b", 64)}}}
+			if err := cat.Commit(ctx, mf); err != nil {
+				panic(fmt.Sprint("seeding: ", err))
+			}
+		}()
+	}
+	wg.Wait()
+	b.Run("cold", func(b *testing.B) {
+		for b.Loop() {
+			listAll(b, cat, n)
+		}
+	})
+	// The daemon keeps a cache: later listings read only changed manifests.
+	cat.Cache = catalog.NewCache()
+	listAll(b, cat, n)
+	b.Run("cached", func(b *testing.B) {
+		for b.Loop() {
+			listAll(b, cat, n)
+		}
+	})
+}
+
+func listAll(b *testing.B, cat catalog.Catalog, n int) {
+	ms, err := cat.List(context.Background())
+	if err != nil || len(ms) != n {
+		b.Fatalf("listed %d manifests, err %v", len(ms), err)
+	}
+}
