@@ -5,7 +5,9 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X main.version=$(VERSION)
 export GOFLAGS := -buildvcs=false
 
-.PHONY: all build demo test test-unit bench lint fmt vet clean deps
+.PHONY: all build demo test test-unit bench lint fmt vet clean deps generate
+
+CONTROLLER_GEN_VERSION := v0.21.0
 
 all: build
 
@@ -33,6 +35,11 @@ lint: ## gofmt, go vet, and golangci-lint when installed
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt needed"; exit 1; }
 	$(GO) vet ./...
 	@if command -v golangci-lint >/dev/null; then golangci-lint run; else echo "golangci-lint not installed: skipped"; fi
+
+generate: ## Regenerate deepcopy code and CRDs from api/v1alpha1 (checked in)
+	test -x bin/controller-gen || GOBIN=$(CURDIR)/bin $(GO) install sigs.k8s.io/controller-tools/cmd/controller-gen@$(CONTROLLER_GEN_VERSION)
+	bin/controller-gen object:headerFile=hack/boilerplate.go.txt paths=./api/...
+	bin/controller-gen crd paths=./api/... output:crd:artifacts:config=config/crd/bases
 
 fmt:
 	gofmt -w $$(git ls-files '*.go')

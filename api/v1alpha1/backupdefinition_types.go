@@ -1,12 +1,13 @@
 package v1alpha1
 
 import (
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
 // BackupDefinitionSpec says what to back up, when, and how long to keep it.
 type BackupDefinitionSpec struct {
-	// StorageRef names the BackupStorage to write to.
+	// StorageRef names the BackupStorage (in the operator's namespace) to write to.
 	StorageRef LocalObjectReference `json:"storageRef"`
 	// Schedule is a five-field cron expression.
 	// +optional
@@ -18,10 +19,30 @@ type BackupDefinitionSpec struct {
 	// +optional
 	Retention *Retention `json:"retention,omitempty"`
 	// Targets are backed up together as one backup set.
+	// +kubebuilder:validation:MinItems=1
+	// +listType=map
+	// +listMapKey=name
 	Targets []Target `json:"targets"`
 	// Suspend pauses scheduling.
 	// +optional
 	Suspend bool `json:"suspend,omitempty"`
+	// Runner tunes the runner pod the operator renders.
+	// +optional
+	Runner *RunnerSettings `json:"runner,omitempty"`
+}
+
+// RunnerSettings tune the runner pod of a definition.
+type RunnerSettings struct {
+	// Image overrides the operator's default runner image.
+	// +optional
+	Image string `json:"image,omitempty"`
+	// Resources of the runner container.
+	// +optional
+	Resources *corev1.ResourceRequirements `json:"resources,omitempty"`
+	// DatabasePodSelector selects the database's pods (in the definition's
+	// namespace): the runner prefers a node running one of them.
+	// +optional
+	DatabasePodSelector *metav1.LabelSelector `json:"databasePodSelector,omitempty"`
 }
 
 // Retention counts per label.
@@ -39,8 +60,10 @@ type Retention struct {
 }
 
 // Target is one thing to back up. Exactly one engine block is set.
+// +kubebuilder:validation:XValidation:rule="[has(self.postgres), has(self.mysql), has(self.cockroach), has(self.etcd), has(self.redis), has(self.filesystem), has(self.git)].filter(x, x).size() == 1",message="exactly one engine block (postgres, mysql, cockroach, etcd, redis, filesystem, git) is required"
 type Target struct {
 	// Name is unique within the definition and names the stored object.
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$`
 	Name string `json:"name"`
 	// +optional
 	Postgres *PostgresTarget `json:"postgres,omitempty"`
@@ -169,10 +192,23 @@ type BackupDefinitionStatus struct {
 // BackupDefinition is a set of targets backed up together on a schedule.
 // +kubebuilder:object:root=true
 // +kubebuilder:subresource:status
+// +kubebuilder:printcolumn:name="Schedule",type=string,JSONPath=`.spec.schedule`
+// +kubebuilder:printcolumn:name="Last Backup",type=date,JSONPath=`.status.lastBackupTime`
+// +kubebuilder:printcolumn:name="Next Backup",type=string,JSONPath=`.status.nextBackupTime`
+// +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
+// +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 type BackupDefinition struct {
 	metav1.TypeMeta   `json:",inline"`
 	metav1.ObjectMeta `json:"metadata,omitempty"`
 
 	Spec   BackupDefinitionSpec   `json:"spec"`
 	Status BackupDefinitionStatus `json:"status,omitempty"`
+}
+
+// BackupDefinitionList is a list of BackupDefinitions.
+// +kubebuilder:object:root=true
+type BackupDefinitionList struct {
+	metav1.TypeMeta `json:",inline"`
+	metav1.ListMeta `json:"metadata,omitempty"`
+	Items           []BackupDefinition `json:"items"`
 }

@@ -6,6 +6,7 @@ import (
 
 // BackupStorageSpec says where backups go and how they are encrypted.
 // Exactly one of S3 or Filesystem is set.
+// +kubebuilder:validation:XValidation:rule="has(self.s3) != has(self.filesystem)",message="exactly one of s3 or filesystem is required"
 type BackupStorageSpec struct {
 	// S3 stores backups in an S3-compatible bucket.
 	// +optional
@@ -98,4 +99,12 @@ type BackupStorage struct {
 
 	Spec   BackupStorageSpec   `json:"spec"`
 	Status BackupStorageStatus `json:"status,omitempty"`
+}
+
+// BackupStorageList is a list of BackupStorages.
+// +kubebuilder:object:root=true
+type BackupStorageList struct {
+	metav1.TypeMeta `json:",inline"`
+	metav1.ListMeta `json:"metadata,omitempty"`
+	Items           []BackupStorage `json:"items"`
 }

@@ -1,0 +1,79 @@
+package v1alpha1
+
+import (
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// RestoreSpec says which backup to restore, and where.
+// +kubebuilder:validation:XValidation:rule="has(self.backupRef) != has(self.latestOf)",message="exactly one of backupRef or latestOf is required"
+type RestoreSpec struct {
+	// BackupRef names a Backup in the same namespace.
+	// +optional
+	BackupRef *LocalObjectReference `json:"backupRef,omitempty"`
+	// LatestOf restores the newest Completed backup of this BackupDefinition.
+	// +optional
+	LatestOf *LocalObjectReference `json:"latestOf,omitempty"`
+	// Target restores only this target; empty restores every target.
+	// +optional
+	Target string `json:"target,omitempty"`
+	// IntoDatabase restores into another database (needs target).
+	// +optional
+	IntoDatabase string `json:"intoDatabase,omitempty"`
+	// Clean allows overwriting a database that already has tables.
+	// +optional
+	Clean bool `json:"clean,omitempty"`
+}
+
+// RestorePhase is where a restore is in its life.
+// +kubebuilder:validation:Enum=Pending;Running;Completed;Failed
+type RestorePhase string
+
+// Phases of a Restore.
+const (
+	RestorePending   RestorePhase = "Pending"
+	RestoreRunning   RestorePhase = "Running"
+	RestoreCompleted RestorePhase = "Completed"
+	RestoreFailed    RestorePhase = "Failed"
+)
+
+// RestoreStatus reports progress and result.
+type RestoreStatus struct {
+	// +optional
+	Phase RestorePhase `json:"phase,omitempty"`
+	// BackupID is the backup being restored, once resolved.
+	// +optional
+	BackupID string `json:"backupID,omitempty"`
+	// RunnerRestoreID is the runner's id for this restore.
+	// +optional
+	RunnerRestoreID string `json:"runnerRestoreID,omitempty"`
+	// +optional
+	StartTime *metav1.Time `json:"startTime,omitempty"`
+	// +optional
+	EndTime *metav1.Time `json:"endTime,omitempty"`
+	// +optional
+	Error string `json:"error,omitempty"`
+	// +optional
+	Conditions []metav1.Condition `json:"conditions,omitempty"`
+}
+
+// Restore asks the runner of a definition to restore a backup.
+// +kubebuilder:object:root=true
+// +kubebuilder:subresource:status
+// +kubebuilder:printcolumn:name="Backup",type=string,JSONPath=`.status.backupID`
+// +kubebuilder:printcolumn:name="Phase",type=string,JSONPath=`.status.phase`
+// +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
+type Restore struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+
+	Spec   RestoreSpec   `json:"spec"`
+	Status RestoreStatus `json:"status,omitempty"`
+}
+
+// RestoreList is a list of Restores.
+// +kubebuilder:object:root=true
+type RestoreList struct {
+	metav1.TypeMeta `json:",inline"`
+	metav1.ListMeta `json:"metadata,omitempty"`
+	Items           []Restore `json:"items"`
+}
