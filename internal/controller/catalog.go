@@ -1,0 +1,145 @@
+package controller
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/equality"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/coffer-dev/coffer/api/v1alpha1"
+	"github.com/coffer-dev/coffer/internal/runnerapi"
+)
+
+// DefaultSyncInterval is how often a definition's catalog is mirrored.
+const DefaultSyncInterval = 30 * time.Second
+
+const (
+	ReasonReachable   = "CatalogSynced"
+	ReasonUnreachable = "RunnerUnreachable"
+)
+
+// syncCatalog is step 5 of a definition's reconcile: mirror the runner's
+// catalog as Backup objects. A runner that cannot be reached is a condition,
+// never a reason to delete Backups.
+func (r *DefinitionReconciler) syncCatalog(ctx context.Context, def *v1alpha1.BackupDefinition) (ctrl.Result, error) {
+	every := r.SyncInterval
+	if every <= 0 {
+		every = DefaultSyncInterval
+	}
+	rc, err := r.Runners.forDefinition(ctx, def.Namespace, def.Name)
+	var items []runnerapi.Backup
+	if err == nil {
+		cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		items, err = rc.backups(cctx)
+		cancel()
+	}
+	if err != nil {
+		meta.SetStatusCondition(&def.Status.Conditions, metav1.Condition{Type: ConditionRunnerReachable, Status: metav1.ConditionFalse,
+			Reason: ReasonUnreachable, Message: err.Error(), ObservedGeneration: def.Generation})
+		return ctrl.Result{RequeueAfter: every}, nil
+	}
+	meta.SetStatusCondition(&def.Status.Conditions, metav1.Condition{Type: ConditionRunnerReachable, Status: metav1.ConditionTrue,
+		Reason: ReasonReachable, Message: fmt.Sprintf("%d backups in the catalog", len(items)), ObservedGeneration: def.Generation})
+	for _, b := range items {
+		if b.Status == runnerapi.StatusCompleted && (def.Status.LastBackupTime == nil || b.StartTime.After(def.Status.LastBackupTime.Time)) {
+			def.Status.LastBackupTime = &metav1.Time{Time: b.StartTime}
+		}
+	}
+	return ctrl.Result{RequeueAfter: every}, r.mirror(ctx, def, items)
+}
+
+// mirror creates, updates and deletes Backup objects to match the catalog.
+// Backups a user created (on-demand) are left to the Backup reconciler.
+func (r *DefinitionReconciler) mirror(ctx context.Context, def *v1alpha1.BackupDefinition, items []runnerapi.Backup) error {
+	var existing v1alpha1.BackupList
+	if err := r.Client.List(ctx, &existing, client.InNamespace(def.Namespace), client.MatchingLabels{LabelDefinition: def.Name}); err != nil {
+		return err
+	}
+	byID := map[string]*v1alpha1.Backup{}
+	userIDs := map[string]bool{}
+	for i := range existing.Items {
+		b := &existing.Items[i]
+		if b.Labels[LabelMirrored] == "true" {
+			byID[b.Status.BackupID] = b
+		} else if b.Status.BackupID != "" {
+			userIDs[b.Status.BackupID] = true
+		}
+	}
+	seen := map[string]bool{}
+	var errs []error
+	for _, item := range items {
+		seen[item.ID] = true
+		if userIDs[item.ID] || item.Status == runnerapi.StatusPending {
+			continue
+		}
+		errs = append(errs, r.upsertMirrored(ctx, def, byID[item.ID], item))
+	}
+	for id, b := range byID {
+		if !seen[id] { // retention deleted it
+			if err := r.Client.Delete(ctx, b); err != nil && !apierrors.IsNotFound(err) {
+				errs = append(errs, err)
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (r *DefinitionReconciler) upsertMirrored(ctx context.Context, def *v1alpha1.BackupDefinition, b *v1alpha1.Backup, item runnerapi.Backup) error {
+	if b == nil {
+		b = &v1alpha1.Backup{
+			ObjectMeta: metav1.ObjectMeta{Namespace: def.Namespace, Name: mirroredBackupName(def.Name, item.ID),
+				Labels: map[string]string{LabelMirrored: "true", LabelDefinition: def.Name, LabelManagedBy: managerName}},
+			Spec: v1alpha1.BackupSpec{DefinitionRef: v1alpha1.LocalObjectReference{Name: def.Name}},
+		}
+		if err := r.Client.Create(ctx, b); err != nil && !apierrors.IsAlreadyExists(err) {
+			return err
+		}
+	}
+	want := b.DeepCopy()
+	want.Status = statusFromRunner(item, b.Status.Conditions)
+	if equality.Semantic.DeepEqual(want.Status, b.Status) {
+		return nil
+	}
+	return r.Client.Status().Patch(ctx, want, client.MergeFrom(b))
+}
+
+// statusFromRunner is a Backup's status as the runner reports it.
+func statusFromRunner(item runnerapi.Backup, conditions []metav1.Condition) v1alpha1.BackupStatus {
+	st := v1alpha1.BackupStatus{Phase: v1alpha1.BackupPhase(item.Status), BackupID: item.ID, Labels: item.Labels,
+		Error: item.Error, Conditions: conditions}
+	if !item.StartTime.IsZero() {
+		st.StartTime = &metav1.Time{Time: item.StartTime}
+	}
+	if !item.EndTime.IsZero() {
+		st.EndTime = &metav1.Time{Time: item.EndTime}
+	}
+	var total int64
+	for _, t := range item.Targets {
+		total += t.Size
+		st.Targets = append(st.Targets, v1alpha1.BackupTargetStatus{Name: t.Name, Engine: t.Engine, SizeBytes: t.Size, SHA256: t.SHA256})
+	}
+	if len(item.Targets) > 0 {
+		st.Size = humanBytes(total)
+	}
+	return st
+}
+
+func humanBytes(n int64) string {
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%dB", n)
+	}
+	div, exp := int64(unit), 0
+	for m := n / unit; m >= unit; m /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f%ciB", float64(n)/float64(div), "KMGTPE"[exp])
+}

@@ -1,0 +1,54 @@
+package controller
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+)
+
+// Config is what Setup needs besides the manager.
+type Config struct {
+	Settings
+	// SyncInterval between catalog mirrors per definition.
+	SyncInterval time.Duration
+	// RunnerURL overrides where runners are reached (tests play kubelet).
+	RunnerURL RunnerURLFunc
+	// HTTP client for runner calls; nil means a default with timeouts.
+	HTTP *http.Client
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+// Setup registers every reconciler with the manager. Secrets are read
+// through the manager's API reader: the controller keeps no cache of
+// Secret data, only a metadata watch.
+func Setup(ctx context.Context, mgr ctrl.Manager, c Config) error {
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	runners := RunnerCalls{Reader: mgr.GetAPIReader(), OperatorNamespace: c.OperatorNamespace, URL: c.RunnerURL, HTTP: c.HTTP}
+	defs := &DefinitionReconciler{Client: mgr.GetClient(), Reader: mgr.GetAPIReader(), Settings: c.Settings, Now: c.Now,
+		Runners: runners, SyncInterval: c.SyncInterval}
+	if err := defs.SetupWithManager(ctx, mgr); err != nil {
+		return err
+	}
+	if err := (&BackupReconciler{Client: mgr.GetClient(), Runners: runners}).SetupWithManager(mgr); err != nil {
+		return err
+	}
+	return (&RestoreReconciler{Client: mgr.GetClient(), Runners: runners}).SetupWithManager(mgr)
+}
+
+// CacheOptions limits the cache of rendered kinds to the operator namespace.
+func CacheOptions(operatorNamespace string) cache.Options {
+	only := map[string]cache.Config{operatorNamespace: {}}
+	return cache.Options{ByObject: map[client.Object]cache.ByObject{
+		&appsv1.StatefulSet{}: {Namespaces: only},
+		&corev1.Service{}:     {Namespaces: only},
+	}}
+}
