@@ -7,7 +7,7 @@ import (
 
 func TestRunnerName(t *testing.T) {
 	cases := map[string]struct{ ns, name, want string }{
-		"short": {"shop", "main", "runner-shop-main"},
+		"short":      {"shop", "main", "runner-shop-main"},
 		"exactly 63": {strings.Repeat("a", 28), strings.Repeat("b", 27), "runner-" + strings.Repeat("a", 28) + "-" + strings.Repeat("b", 27)},
 	}
 	for name, tc := range cases {
