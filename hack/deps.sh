@@ -66,4 +66,7 @@ if [ ! -x bin/minio ]; then
   echo "building MinIO into bin/ (about 2 minutes, once)"
   GOBIN="$PWD/bin" GOFLAGS=-buildvcs=false go install github.com/minio/minio@v0.0.0-20260212201848-7aac2a2c5b7c
 fi
+
+# kube-apiserver and etcd for envtest, built once into bin/ (kube-apiserver takes minutes).
+hack/envtest-assets.sh >/dev/null
 echo "test dependencies ready"

@@ -10,8 +10,13 @@ import (
 
 	"github.com/coffer-dev/coffer/api/v1alpha1"
 	"github.com/coffer-dev/coffer/internal/engine"
+	"github.com/coffer-dev/coffer/internal/engine/cockroach"
+	"github.com/coffer-dev/coffer/internal/engine/etcd"
+	"github.com/coffer-dev/coffer/internal/engine/filesystem"
+	"github.com/coffer-dev/coffer/internal/engine/git"
 	"github.com/coffer-dev/coffer/internal/engine/mysql"
 	"github.com/coffer-dev/coffer/internal/engine/postgres"
+	"github.com/coffer-dev/coffer/internal/engine/redis"
 )
 
 // registration ties an engine to the target block that selects it.
@@ -26,6 +31,11 @@ func registrations() []registration {
 	return []registration{
 		{postgres.New(), func(t v1alpha1.Target) bool { return t.Postgres != nil }},
 		{mysql.New(), func(t v1alpha1.Target) bool { return t.MySQL != nil }},
+		{cockroach.New(), func(t v1alpha1.Target) bool { return t.Cockroach != nil }},
+		{etcd.New(), func(t v1alpha1.Target) bool { return t.Etcd != nil }},
+		{redis.New(), func(t v1alpha1.Target) bool { return t.Redis != nil }},
+		{filesystem.New(), func(t v1alpha1.Target) bool { return t.Filesystem != nil }},
+		{git.New(), func(t v1alpha1.Target) bool { return t.Git != nil }},
 	}
 }
 
