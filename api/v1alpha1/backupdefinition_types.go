@@ -20,6 +20,7 @@ type BackupDefinitionSpec struct {
 	Retention *Retention `json:"retention,omitempty"`
 	// Targets are backed up together as one backup set.
 	// +kubebuilder:validation:MinItems=1
+	// +kubebuilder:validation:MaxItems=64
 	// +listType=map
 	// +listMapKey=name
 	Targets []Target `json:"targets"`
@@ -60,7 +61,7 @@ type Retention struct {
 }
 
 // Target is one thing to back up. Exactly one engine block is set.
-// +kubebuilder:validation:XValidation:rule="[has(self.postgres), has(self.mysql), has(self.cockroach), has(self.etcd), has(self.redis), has(self.filesystem), has(self.git)].filter(x, x).size() == 1",message="exactly one engine block (postgres, mysql, cockroach, etcd, redis, filesystem, git) is required"
+// +kubebuilder:validation:XValidation:rule="(has(self.postgres) ? 1 : 0) + (has(self.mysql) ? 1 : 0) + (has(self.cockroach) ? 1 : 0) + (has(self.etcd) ? 1 : 0) + (has(self.redis) ? 1 : 0) + (has(self.filesystem) ? 1 : 0) + (has(self.git) ? 1 : 0) == 1",message="exactly one engine block (postgres, mysql, cockroach, etcd, redis, filesystem, git) is required"
 type Target struct {
 	// Name is unique within the definition and names the stored object.
 	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$`

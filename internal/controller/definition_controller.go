@@ -133,8 +133,10 @@ func (r *DefinitionReconciler) namespaceAllowed(ctx context.Context, st *v1alpha
 	if err != nil {
 		return false, nil
 	}
+	// Uncached: the namespace watch is metadata-only, and a second, full
+	// informer could still hold the labels from before the event.
 	ns := &corev1.Namespace{}
-	if err := r.Client.Get(ctx, types.NamespacedName{Name: namespace}, ns); err != nil {
+	if err := r.Reader.Get(ctx, types.NamespacedName{Name: namespace}, ns); err != nil {
 		return false, err
 	}
 	return sel.Matches(labels.Set(ns.Labels)), nil

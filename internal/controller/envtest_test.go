@@ -2,7 +2,9 @@ package controller_test
 
 import (
 	"context"
+
 	"fmt"
+	"github.com/go-logr/logr"
 	"net/http"
 	"sync"
 	"testing"
@@ -23,7 +25,7 @@ import (
 	"github.com/coffer-dev/coffer/internal/testutil"
 )
 
-func TestMain(m *testing.M) { testutil.EnvtestMain(m) }
+func TestMain(m *testing.M) { testutil.EnvtestMain(m, func() { stopManager() }) }
 
 // operatorNS is the operator namespace of the package's one controller.
 const operatorNS = "coffer-system"
@@ -31,10 +33,11 @@ const operatorNS = "coffer-system"
 // runnerURLs lets a test point the controller at a runner it started.
 var runnerURLs sync.Map // "ns/name" -> base URL
 
-
 var (
 	startOnce sync.Once
 	shared    *testutil.Envtest
+	// stopManager stops the controller before the API server goes.
+	stopManager = func() {}
 )
 
 // cluster returns the shared API server with the controller running on it.
@@ -42,7 +45,9 @@ func cluster(t *testing.T) *testutil.Envtest {
 	t.Helper()
 	e := testutil.SharedEnvtest(t)
 	startOnce.Do(func() {
-		ctx := context.Background()
+		ctrl.SetLogger(logr.Discard())
+		ctx, cancel := context.WithCancel(context.Background())
+		stopManager = cancel
 		if err := e.Client.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: operatorNS}}); err != nil && !apierrors.IsAlreadyExists(err) {
 			t.Fatal(err)
 		}
