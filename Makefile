@@ -5,7 +5,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X main.version=$(VERSION)
 export GOFLAGS := -buildvcs=false
 
-.PHONY: all build demo test test-unit bench lint fmt vet clean deps generate
+.PHONY: all build demo test test-unit bench lint fmt vet clean deps generate envtest-assets deploy
 
 CONTROLLER_GEN_VERSION := v0.21.0
 
@@ -40,6 +40,14 @@ generate: ## Regenerate deepcopy code and CRDs from api/v1alpha1 (checked in)
 	test -x bin/controller-gen || GOBIN=$(CURDIR)/bin $(GO) install sigs.k8s.io/controller-tools/cmd/controller-gen@$(CONTROLLER_GEN_VERSION)
 	bin/controller-gen object:headerFile=hack/boilerplate.go.txt paths=./api/...
 	bin/controller-gen crd paths=./api/... output:crd:artifacts:config=config/crd/bases
+
+envtest-assets: ## Build kube-apiserver and etcd into bin/ for envtest (once; kube-apiserver takes minutes)
+	hack/envtest-assets.sh
+
+# Installs the CRDs, RBAC, namespace coffer-system and the controller into the current kubectl context.
+# Server-side apply, as test/manifests does: no last-applied annotation, and conflicts are reported.
+deploy: ## Install Coffer into the cluster of the current kubectl context
+	kubectl apply --server-side -k config/default
 
 fmt:
 	gofmt -w $$(git ls-files '*.go')
