@@ -6,10 +6,12 @@ import (
 	"fmt"
 	"time"
 
+	appsv1 "k8s.io/api/apps/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -33,6 +35,12 @@ func (r *DefinitionReconciler) syncCatalog(ctx context.Context, def *v1alpha1.Ba
 	if every <= 0 {
 		every = DefaultSyncInterval
 	}
+	// A runner that is not ready yet cannot answer; do not wait on it.
+	if ready, err := r.runnerReady(ctx, def); err != nil || !ready {
+		meta.SetStatusCondition(&def.Status.Conditions, metav1.Condition{Type: ConditionRunnerReachable, Status: metav1.ConditionFalse,
+			Reason: "RunnerNotReady", Message: "the runner pod is not ready", ObservedGeneration: def.Generation})
+		return ctrl.Result{RequeueAfter: every}, err
+	}
 	rc, err := r.Runners.forDefinition(ctx, def.Namespace, def.Name)
 	var items []runnerapi.Backup
 	if err == nil {
@@ -53,6 +61,16 @@ func (r *DefinitionReconciler) syncCatalog(ctx context.Context, def *v1alpha1.Ba
 		}
 	}
 	return ctrl.Result{RequeueAfter: every}, r.mirror(ctx, def, items)
+}
+
+// runnerReady: the runner StatefulSet reports a ready replica.
+func (r *DefinitionReconciler) runnerReady(ctx context.Context, def *v1alpha1.BackupDefinition) (bool, error) {
+	sts := &appsv1.StatefulSet{}
+	err := r.Client.Get(ctx, types.NamespacedName{Namespace: r.OperatorNamespace, Name: RunnerName(def.Namespace, def.Name)}, sts)
+	if apierrors.IsNotFound(err) {
+		return false, nil
+	}
+	return err == nil && sts.Status.ReadyReplicas > 0, err
 }
 
 // mirror creates, updates and deletes Backup objects to match the catalog.

@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -181,6 +182,20 @@ func playKubelet(t *testing.T, c client.Client, opNS, ns, name string, urls *syn
 		t.Fatal(err)
 	}
 	urls.Store(ns+"/"+name, fmt.Sprintf("http://127.0.0.1:%d", port))
+	// Report the pod ready, as kubelet and the StatefulSet controller would
+	// once /readyz answers.
+	poll(t, "runner /readyz", 30*time.Second, func() bool {
+		resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/readyz", port))
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == 200
+	})
+	sts.Status.Replicas, sts.Status.ReadyReplicas, sts.Status.AvailableReplicas = 1, 1, 1
+	if err := c.Status().Update(context.Background(), sts); err != nil {
+		t.Fatalf("reporting the runner ready: %v", err)
+	}
 	return func() {
 		cmd.Process.Kill()
 		cmd.Wait()
