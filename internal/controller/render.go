@@ -77,6 +77,12 @@ func renderConfig(def *v1alpha1.BackupDefinition, st *v1alpha1.BackupStorage, ge
 	if c := s.Spec.S3; c != nil && c.CredentialsSecretRef != nil {
 		c.CredentialsSecretRef.Name = storageSecretPrefix + c.CredentialsSecretRef.Name
 	}
+	// CockroachDB reaches the runner through its Service unless told otherwise.
+	for i := range d.Spec.Targets {
+		if c := d.Spec.Targets[i].Cockroach; c != nil && c.EndpointURL == "" {
+			c.EndpointURL = ServiceURL(st.Namespace, def.Namespace, def.Name)
+		}
+	}
 	secrets[apiTokenSecret] = map[string][]byte{apiTokenKey: []byte(token)}
 	return marshalConfig(d, s, secrets)
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/coffer-dev/coffer/internal/config"
 	"github.com/coffer-dev/coffer/internal/lease"
 	"github.com/coffer-dev/coffer/internal/metrics"
+	"github.com/coffer-dev/coffer/internal/pushendpoint"
 	"github.com/coffer-dev/coffer/internal/runner"
 	"github.com/coffer-dev/coffer/internal/runnerapi"
 	"github.com/coffer-dev/coffer/internal/scheduler"
@@ -54,6 +55,8 @@ type Daemon struct {
 	runner  *runner.Runner
 	metrics *metrics.Metrics
 	jobs    *jobs
+	// push serves push sources beside the API; nil when no target needs it.
+	push *pushendpoint.Endpoint
 	// ctx is the daemon's lifetime: background jobs run under it.
 	ctx context.Context
 
@@ -95,11 +98,16 @@ func newDaemon(ctx context.Context, cfg *config.Config, opts Options) (*Daemon, 
 	if opts.Token == "" {
 		return nil, errors.New("the API needs a bearer token: add a Secret named " + APITokenSecret + " with key token to the config")
 	}
-	r, err := runner.New(ctx, cfg, runner.Options{Version: opts.Version, Log: opts.Log, Now: opts.Clock.Now, RecordFailures: true})
+	push, err := pushEndpoint(cfg, opts.Log)
 	if err != nil {
 		return nil, err
 	}
-	d := &Daemon{cfg: cfg, opts: opts, runner: r, holder: errors.New("lease not acquired yet"),
+	r, err := runner.New(ctx, cfg, runner.Options{Version: opts.Version, Log: opts.Log, Now: opts.Clock.Now, RecordFailures: true,
+		Engine: enginesWith(push, opts.Log)})
+	if err != nil {
+		return nil, err
+	}
+	d := &Daemon{cfg: cfg, opts: opts, runner: r, push: push, holder: errors.New("lease not acquired yet"),
 		log:     opts.Log.With("namespace", cfg.Namespace(), "definition", cfg.Name()),
 		metrics: metrics.New(opts.Registry, cfg.Namespace(), cfg.Name())}
 	d.jobs = newJobs(d)
@@ -113,7 +121,7 @@ func (d *Daemon) now() time.Time { return d.opts.Clock.Now().UTC() }
 
 func (d *Daemon) run(ctx context.Context) error {
 	d.ctx = ctx
-	handler := runnerapi.NewHandler(d.jobs, d.opts.Token, d.metrics.Handler(), d.log)
+	handler := withPush(runnerapi.NewHandler(d.jobs, d.opts.Token, d.metrics.Handler(), d.log), d.push)
 	var wg sync.WaitGroup
 	serveErr := make(chan error, 1)
 	wg.Add(1)
