@@ -117,10 +117,12 @@ func TestBackupFails(t *testing.T) {
 		target engine.Target
 		want   string
 	}{
-		"wrong password":              {withPassword(etcdTarget("etcd-pw", plain), testutil.HostilePassword()), "authentication failed"},
-		"no password with auth on":    {etcdTarget("etcd-nopw", plain), "user name is empty"},
-		"client cert of another CA":   {tlsTarget("etcd-stranger", secure, tls.CA, strangerCert, strangerKey), "certificate required"},
-		"no client certificate":       {tlsTarget("etcd-nocert", secure, tls.CA, nil, nil), ""}, // "certificate required", or a broken pipe when the server hangs up first,
+		"wrong password":           {withPassword(etcdTarget("etcd-pw", plain), testutil.HostilePassword()), "authentication failed"},
+		"no password with auth on": {etcdTarget("etcd-nopw", plain), "user name is empty"},
+		// The server refuses the handshake; which side notices first decides
+		// whether the client sees the TLS alert or the hang-up.
+		"client cert of another CA":   {tlsTarget("etcd-stranger", secure, tls.CA, strangerCert, strangerKey), "certificate|broken pipe|connection reset"},
+		"no client certificate":       {tlsTarget("etcd-nocert", secure, tls.CA, nil, nil), "certificate|broken pipe|connection reset"},
 		"server cert not trusted":     {tlsTarget("etcd-untrusted", secure, otherPKI.CA, tls.ClientCert, tls.ClientKey), "unknown authority"},
 		"plain client on TLS server":  {etcdTarget("etcd-plain", secure), "unknown authority"},
 		"unreachable":                 {closed, "connection refused"},
@@ -141,7 +143,7 @@ func TestBackupFails(t *testing.T) {
 			if !strings.Contains(err.Error(), `"`+tc.target.Name()+`"`) {
 				t.Errorf("error does not name the target")
 			}
-			if !strings.Contains(err.Error(), tc.want) {
+			if !containsAny(err.Error(), strings.Split(tc.want, "|")) {
 				t.Errorf("error does not say %q", tc.want)
 			}
 			mustNotLeak(t, err.Error(), tc.target)
@@ -374,4 +376,13 @@ func captureStderr(t *testing.T) func() string {
 		_ = w.Close()
 		return <-done
 	}
+}
+
+func containsAny(s string, subs []string) bool {
+	for _, sub := range subs {
+		if strings.Contains(s, sub) {
+			return true
+		}
+	}
+	return false
 }
