@@ -53,6 +53,8 @@ the schedule; the API keeps serving.`,
 	f.StringVar(&opts.Listen, "listen", ":8080", "address of the HTTP API and metrics")
 	f.DurationVar(&opts.LeaseTTL, "lease-ttl", lease.DefaultTTL, "how long the lease lasts without renewal before another runner may take over")
 	f.DurationVar(&opts.OrphanGrace, "orphan-grace", runner.DefaultOrphanGrace, "age after which objects without a manifest are swept")
+	f.StringVar(&opts.AdvertiseURL, "advertise-url", "", "how push sources (CockroachDB, volume reader pods) reach this runner, e.g. http://runner-ns-name.coffer-system.svc:8080")
+	f.DurationVar(&opts.VolumeWait, "volume-wait", 0, "how long a volume backup waits for its reader pod (default 15m)")
 	f.DurationVar(&opts.ShutdownTimeout, "shutdown-timeout", 25*time.Second, "after SIGTERM, exit at the latest after this long")
 	return cmd
 }

@@ -55,12 +55,33 @@ func (r *DefinitionReconciler) syncCatalog(ctx context.Context, def *v1alpha1.Ba
 	}
 	meta.SetStatusCondition(&def.Status.Conditions, metav1.Condition{Type: ConditionRunnerReachable, Status: metav1.ConditionTrue,
 		Reason: ReasonReachable, Message: fmt.Sprintf("%d backups in the catalog", len(items)), ObservedGeneration: def.Generation})
+	// 6. Readers for volumes, polled quickly while a backup runs.
+	if hasVolumeTargets(def) {
+		if err := r.syncReaders(ctx, def, rc); err != nil {
+			return ctrl.Result{RequeueAfter: every}, err
+		}
+		if running(items) {
+			every = min(every, readerPoll)
+		}
+	}
 	for _, b := range items {
 		if b.Status == runnerapi.StatusCompleted && (def.Status.LastBackupTime == nil || b.StartTime.After(def.Status.LastBackupTime.Time)) {
 			def.Status.LastBackupTime = &metav1.Time{Time: b.StartTime}
 		}
 	}
 	return ctrl.Result{RequeueAfter: every}, r.mirror(ctx, def, items)
+}
+
+// readerPoll: while a volume backup runs, its reader pod should start soon.
+const readerPoll = 3 * time.Second
+
+func running(items []runnerapi.Backup) bool {
+	for _, b := range items {
+		if b.Status == runnerapi.StatusRunning || b.Status == runnerapi.StatusPending {
+			return true
+		}
+	}
+	return false
 }
 
 // runnerReady: the runner StatefulSet reports a ready replica.

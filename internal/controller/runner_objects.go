@@ -96,7 +96,8 @@ func runnerPodSpec(def *v1alpha1.BackupDefinition, s Settings, name string) core
 		Containers: []corev1.Container{{
 			Name:  "runner",
 			Image: image,
-			Args:  []string{"run", "-f", configMountPath + "/" + configKey, "--listen", ":8080", "--log-format", "json", "--shutdown-timeout", "50s"},
+			Args: []string{"run", "-f", configMountPath + "/" + configKey, "--listen", ":8080", "--log-format", "json", "--shutdown-timeout", "50s",
+				"--advertise-url", ServiceURL(s.OperatorNamespace, def.Namespace, def.Name)},
 			Ports: []corev1.ContainerPort{{Name: "http", ContainerPort: RunnerPort}},
 			VolumeMounts: []corev1.VolumeMount{
 				{Name: "config", MountPath: configMountPath, ReadOnly: true},

@@ -94,6 +94,12 @@ func (c *runnerClient) restore(ctx context.Context, id string) (runnerapi.Restor
 	return r, c.do(ctx, http.MethodGet, "/v1/restores/"+id, nil, &r)
 }
 
+func (c *runnerClient) volumePushes(ctx context.Context) ([]runnerapi.VolumePush, error) {
+	var list runnerapi.VolumePushList
+	err := c.do(ctx, http.MethodGet, "/v1/volume-pushes", nil, &list)
+	return list.Items, err
+}
+
 func (c *runnerClient) do(ctx context.Context, method, path string, in, out any) error {
 	var body io.Reader
 	if in != nil {

@@ -43,6 +43,15 @@ type Options struct {
 	ShutdownTimeout time.Duration
 	// InFlightWindow: retention deletes nothing younger (see retention.Policy).
 	InFlightWindow time.Duration
+	// AdvertiseURL is how push sources (CockroachDB, reader pods) reach this
+	// runner, e.g. http://runner-shop-db.coffer-system.svc:8080.
+	AdvertiseURL string
+	// VolumeWait bounds the wait for a volume's reader pod.
+	VolumeWait time.Duration
+
+	// afterScheduledJob, in tests, learns that a scheduled backup and its
+	// retention are done.
+	afterScheduledJob func()
 	// Registry for metrics; nil means a new one.
 	Registry *prometheus.Registry
 }
@@ -57,6 +66,8 @@ type Daemon struct {
 	jobs    *jobs
 	// push serves push sources beside the API; nil when no target needs it.
 	push *pushendpoint.Endpoint
+	// volumes lists volume targets waiting for reader pods; nil without push.
+	volumes *volumes
 	// ctx is the daemon's lifetime: background jobs run under it.
 	ctx context.Context
 
@@ -98,16 +109,20 @@ func newDaemon(ctx context.Context, cfg *config.Config, opts Options) (*Daemon, 
 	if opts.Token == "" {
 		return nil, errors.New("the API needs a bearer token: add a Secret named " + APITokenSecret + " with key token to the config")
 	}
-	push, err := pushEndpoint(cfg, opts.Log)
+	push, err := pushEndpoint(cfg, opts.AdvertiseURL, opts.Log)
 	if err != nil {
 		return nil, err
+	}
+	var vols *volumes
+	if push != nil {
+		vols = newVolumes(push, opts.VolumeWait)
 	}
 	r, err := runner.New(ctx, cfg, runner.Options{Version: opts.Version, Log: opts.Log, Now: opts.Clock.Now, RecordFailures: true,
-		Engine: enginesWith(push, opts.Log)})
+		Engine: enginesWith(push, vols, opts.Log)})
 	if err != nil {
 		return nil, err
 	}
-	d := &Daemon{cfg: cfg, opts: opts, runner: r, push: push, holder: errors.New("lease not acquired yet"),
+	d := &Daemon{cfg: cfg, opts: opts, runner: r, push: push, volumes: vols, holder: errors.New("lease not acquired yet"),
 		log:     opts.Log.With("namespace", cfg.Namespace(), "definition", cfg.Name()),
 		metrics: metrics.New(opts.Registry, cfg.Namespace(), cfg.Name())}
 	d.jobs = newJobs(d)

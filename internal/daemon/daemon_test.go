@@ -26,9 +26,10 @@ func TestScheduledBackupsAndRetention(t *testing.T) {
 	clock := scheduler.NewFakeClock(time.Date(2026, 11, 21, 10, 59, 0, 0, time.UTC))
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() {
-		done <- Run(ctx, cfg, Options{Clock: clock, Listen: freeAddr(t), Token: "t0ken", InFlightWindow: 90 * time.Minute})
-	}()
+	jobDone := make(chan struct{}, 1)
+	opts := Options{Clock: clock, Listen: freeAddr(t), Token: "t0ken", InFlightWindow: 90 * time.Minute,
+		afterScheduledJob: func() { jobDone <- struct{}{} }}
+	go func() { done <- Run(ctx, cfg, opts) }()
 	t.Cleanup(func() {
 		cancel()
 		if err := <-done; err != nil {
@@ -40,6 +41,11 @@ func TestScheduledBackupsAndRetention(t *testing.T) {
 	for hour := 1; hour <= 4; hour++ {
 		waitTimer(t, clock)
 		clock.Advance(time.Hour)
+		select {
+		case <-jobDone: // backup and retention finished: the next slot will not be skipped
+		case <-time.After(60 * time.Second):
+			t.Fatalf("no scheduled backup ran after hour %d", hour)
+		}
 		want := min(hour, 2) // hourly keeps the newest 2
 		waitFor(t, fmt.Sprintf("%d backups after hour %d", want, hour), func() bool {
 			ms, _ := cat.List(context.Background())

@@ -40,6 +40,9 @@ func (d *Daemon) schedule(ctx context.Context) {
 			return
 		}
 		defer d.jobs.finish()
+		if d.opts.afterScheduledJob != nil {
+			defer d.opts.afterScheduledJob()
+		}
 		start := d.now()
 		rec := &runnerapi.Backup{ID: catalog.NewID(start), Status: runnerapi.StatusRunning, StartTime: start}
 		d.jobs.setRunning(rec)

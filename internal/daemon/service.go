@@ -176,6 +176,19 @@ func (j *jobs) Ready(ctx context.Context) error {
 	return nil
 }
 
+// VolumePushes lists volume targets waiting for their reader pod.
+func (j *jobs) VolumePushes(context.Context) ([]runnerapi.VolumePush, error) {
+	if j.d.volumes == nil {
+		return nil, nil
+	}
+	items := j.d.volumes.list()
+	id := j.runningID()
+	for i := range items {
+		items[i].BackupID = id // one backup runs at a time
+	}
+	return items, nil
+}
+
 func backupFromFailure(f catalog.Failure) runnerapi.Backup {
 	return runnerapi.Backup{ID: f.ID, Status: runnerapi.StatusFailed, StartTime: f.StartTime, EndTime: f.EndTime, Error: f.Error}
 }
@@ -193,4 +206,14 @@ func sortBackups(bs []runnerapi.Backup) {
 		}
 		return bs[i].ID < bs[j].ID
 	})
+}
+
+// runningID is the id of the backup in flight, or "".
+func (j *jobs) runningID() string {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if j.running == nil {
+		return ""
+	}
+	return j.running.ID
 }

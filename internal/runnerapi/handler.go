@@ -41,6 +41,7 @@ func (a *api) routes(metrics http.Handler) []route {
 		{method: http.MethodGet, path: "/v1/backups/{id}", handler: http.HandlerFunc(a.getBackup)},
 		{method: http.MethodPost, path: "/v1/restores", handler: http.HandlerFunc(a.startRestore)},
 		{method: http.MethodGet, path: "/v1/restores/{id}", handler: http.HandlerFunc(a.getRestore)},
+		{method: http.MethodGet, path: "/v1/volume-pushes", handler: http.HandlerFunc(a.listVolumePushes)},
 	}
 }
 
@@ -192,4 +193,16 @@ func (a *api) getRestore(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, a.log, http.StatusOK, rs)
+}
+
+func (a *api) listVolumePushes(w http.ResponseWriter, r *http.Request) {
+	items, err := a.svc.VolumePushes(r.Context())
+	if err != nil {
+		writeServiceError(w, r, a.log, err)
+		return
+	}
+	if items == nil {
+		items = []VolumePush{}
+	}
+	writeJSON(w, a.log, http.StatusOK, VolumePushList{Items: items})
 }

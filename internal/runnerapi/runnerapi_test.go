@@ -27,6 +27,7 @@ type fakeService struct {
 	busy     bool
 	err      error // returned by every call when set
 	notReady error
+	pushes   []VolumePush
 	started  []RestoreRequest
 }
 
@@ -110,6 +111,12 @@ func (f *fakeService) Restore(_ context.Context, id string) (Restore, error) {
 }
 
 func (f *fakeService) Ready(context.Context) error { return f.notReady }
+
+func (f *fakeService) VolumePushes(context.Context) ([]VolumePush, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.pushes, f.err
+}
 
 // metricsStub stands in for the Prometheus handler.
 var metricsStub = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
@@ -215,6 +222,15 @@ func TestRoutes(t *testing.T) {
 			wantBody: `{"items":[{"id":"20261121T093000Z-aaaa","status":"Completed","startTime":"2026-11-21T09:30:00Z","endTime":"2026-11-21T09:31:00Z","targets":[{"name":"main","engine":"postgres","size":10,"sha256":"` +
 				strings.Repeat("a", 64) + `","plainSize":40,"startTime":"2026-11-21T09:30:00Z","endTime":"2026-11-21T09:31:00Z"}]},{"id":"20261121T103000Z-bbbb","status":"Failed"`,
 		},
+		"volume pushes, none": {req: request{method: "GET", path: "/v1/volume-pushes", auth: bearer}, wantStatus: 200, wantBody: `{"items":[]}`},
+		"volume pushes": {
+			req: request{method: "GET", path: "/v1/volume-pushes", auth: bearer},
+			setup: func(f *fakeService) {
+				f.pushes = []VolumePush{{BackupID: "20261121T103000Z-bbbb", Target: "data", PersistentVolumeClaim: "pvc", Path: "/data", URL: "http://r/v1/push/t/"}}
+			},
+			wantStatus: 200, wantBody: `"persistentVolumeClaim":"pvc"`,
+		},
+		"volume pushes need the token": {req: request{method: "GET", path: "/v1/volume-pushes"}, wantStatus: 401},
 		"list no backups": {
 			req: request{method: "GET", path: "/v1/backups", auth: bearer}, setup: func(f *fakeService) { f.backups = nil },
 			wantStatus: 200, wantBody: `{"items":[]}`,

@@ -39,6 +39,26 @@ type Service interface {
 	Restore(ctx context.Context, id string) (Restore, error)
 	// Ready returns nil when the config is loaded and storage is reachable.
 	Ready(ctx context.Context) error
+	// VolumePushes lists the volume targets of running backups that wait
+	// for a reader pod to push their tar stream.
+	VolumePushes(ctx context.Context) ([]VolumePush, error)
+}
+
+// VolumePush asks for a reader pod: mount the PersistentVolumeClaim at
+// Path (read-only) in the definition's namespace and PUT the tar of Path to
+// URL + "volume.tar". URL holds the session's token: treat it as a secret.
+type VolumePush struct {
+	BackupID              string   `json:"backupId"`
+	Target                string   `json:"target"`
+	PersistentVolumeClaim string   `json:"persistentVolumeClaim"`
+	Path                  string   `json:"path"`
+	Excludes              []string `json:"excludes,omitempty"`
+	URL                   string   `json:"url"`
+}
+
+// VolumePushList is the body of GET /v1/volume-pushes.
+type VolumePushList struct {
+	Items []VolumePush `json:"items"`
 }
 
 // Errors a Service returns (wrapped or not) to choose the HTTP status.

@@ -168,8 +168,12 @@ func playKubelet(t *testing.T, c client.Client, opNS, ns, name string, urls *syn
 	var args []string
 	for i := 0; i < len(pod.Containers[0].Args); i++ {
 		a := strings.Replace(pod.Containers[0].Args[i], mountPath, mountDir, 1)
-		if a == "--listen" {
-			args = append(args, a, fmt.Sprintf("127.0.0.1:%d", port))
+		if a == "--listen" || a == "--advertise-url" {
+			v := fmt.Sprintf("127.0.0.1:%d", port)
+			if a == "--advertise-url" {
+				v = "http://" + v
+			}
+			args = append(args, a, v)
 			i++
 			continue
 		}

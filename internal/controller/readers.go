@@ -1,0 +1,132 @@
+package controller
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/coffer-dev/coffer/api/v1alpha1"
+	"github.com/coffer-dev/coffer/internal/runnerapi"
+)
+
+// LabelReader marks volume reader pods and their Secrets.
+const LabelReader = "coffer.dev/volume-reader"
+
+// readerURLKey holds the push session URL in the reader's Secret.
+const readerURLKey = "url"
+
+// hasVolumeTargets: the definition backs up a claim through reader pods.
+func hasVolumeTargets(def *v1alpha1.BackupDefinition) bool {
+	for _, t := range def.Spec.Targets {
+		if t.Filesystem != nil && t.Filesystem.PersistentVolumeClaim != "" {
+			return true
+		}
+	}
+	return false
+}
+
+// syncReaders starts a reader pod for every volume push the runner waits
+// for, and removes readers whose push is no longer pending. The session URL
+// (its token) reaches the pod through a Secret, never its arguments.
+func (r *DefinitionReconciler) syncReaders(ctx context.Context, def *v1alpha1.BackupDefinition, rc *runnerClient) error {
+	pushes, err := rc.volumePushes(ctx)
+	if err != nil {
+		return err
+	}
+	want := map[string]runnerapi.VolumePush{}
+	for _, p := range pushes {
+		want[readerName(def.Name, p)] = p
+	}
+	var pods corev1.PodList
+	// Uncached: a cache would hold every pod of the cluster.
+	if err := r.Reader.List(ctx, &pods, client.InNamespace(def.Namespace), client.MatchingLabels{LabelReader: def.Name}); err != nil {
+		return err
+	}
+	var errs []error
+	for _, pod := range pods.Items {
+		if _, ok := want[pod.Name]; ok {
+			delete(want, pod.Name)
+			continue
+		}
+		errs = append(errs, r.deleteReader(ctx, def.Namespace, pod.Name))
+	}
+	for name, p := range want {
+		errs = append(errs, r.createReader(ctx, def, name, p))
+	}
+	return errors.Join(errs...)
+}
+
+// readerName is stable for one session: a new backup gets a new pod.
+func readerName(definition string, p runnerapi.VolumePush) string {
+	sum := sha256.Sum256([]byte(p.URL))
+	suffix := "-" + hex.EncodeToString(sum[:])[:10]
+	name := "coffer-reader-" + definition + "-" + p.Target
+	if len(name)+len(suffix) > maxNameLength {
+		name = strings.TrimRight(name[:maxNameLength-len(suffix)], "-")
+	}
+	return name + suffix
+}
+
+func (r *DefinitionReconciler) createReader(ctx context.Context, def *v1alpha1.BackupDefinition, name string, p runnerapi.VolumePush) error {
+	labels := map[string]string{LabelReader: def.Name, LabelManagedBy: managerName, LabelComponent: "volume-reader"}
+	sec := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: def.Namespace, Name: name, Labels: labels},
+		Data: map[string][]byte{readerURLKey: []byte(p.URL)}}
+	if err := r.Client.Create(ctx, sec); err != nil && !apierrors.IsAlreadyExists(err) {
+		return err
+	}
+	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: def.Namespace, Name: name, Labels: labels}, Spec: r.readerPodSpec(def, name, p)}
+	if err := r.Client.Create(ctx, pod); err != nil && !apierrors.IsAlreadyExists(err) {
+		return err
+	}
+	return nil
+}
+
+func (r *DefinitionReconciler) readerPodSpec(def *v1alpha1.BackupDefinition, secret string, p runnerapi.VolumePush) corev1.PodSpec {
+	image := r.RunnerImage
+	if def.Spec.Runner != nil && def.Spec.Runner.Image != "" {
+		image = def.Spec.Runner.Image
+	}
+	args := []string{"push-dir", "--dir", p.Path, "--url-file", "/var/run/coffer-push/" + readerURLKey, "--log-format", "json"}
+	for _, e := range p.Excludes {
+		args = append(args, "--exclude", e)
+	}
+	return corev1.PodSpec{
+		RestartPolicy:                corev1.RestartPolicyNever,
+		AutomountServiceAccountToken: ptr.To(false),
+		Containers: []corev1.Container{{
+			Name: "reader", Image: image, Args: args,
+			VolumeMounts: []corev1.VolumeMount{
+				{Name: "volume", MountPath: p.Path, ReadOnly: true},
+				{Name: "push", MountPath: "/var/run/coffer-push", ReadOnly: true},
+			},
+			// Root that may read every file but change none: the volume is
+			// mounted read-only and every other capability is dropped.
+			SecurityContext: &corev1.SecurityContext{RunAsUser: ptr.To[int64](0), AllowPrivilegeEscalation: ptr.To(false),
+				ReadOnlyRootFilesystem: ptr.To(true),
+				Capabilities:           &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}, Add: []corev1.Capability{"DAC_READ_SEARCH"}}},
+		}},
+		Volumes: []corev1.Volume{
+			{Name: "volume", VolumeSource: corev1.VolumeSource{PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: p.PersistentVolumeClaim, ReadOnly: true}}},
+			{Name: "push", VolumeSource: corev1.VolumeSource{Secret: &corev1.SecretVolumeSource{SecretName: secret, DefaultMode: ptr.To[int32](0o400)}}},
+		},
+	}
+}
+
+func (r *DefinitionReconciler) deleteReader(ctx context.Context, namespace, name string) error {
+	meta := metav1.ObjectMeta{Namespace: namespace, Name: name}
+	var errs []error
+	for _, obj := range []client.Object{&corev1.Pod{ObjectMeta: meta}, &corev1.Secret{ObjectMeta: meta}} {
+		if err := r.Client.Delete(ctx, obj); err != nil && !apierrors.IsNotFound(err) {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}

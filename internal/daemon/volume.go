@@ -1,0 +1,132 @@
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/coffer-dev/coffer/internal/engine"
+	"github.com/coffer-dev/coffer/internal/engine/filesystem"
+	"github.com/coffer-dev/coffer/internal/pushendpoint"
+	"github.com/coffer-dev/coffer/internal/runnerapi"
+)
+
+// volumeFile is the one file a reader pod PUTs into a volume session.
+const volumeFile = "volume.tar"
+
+// DefaultVolumeWait bounds how long a volume backup waits for its reader
+// pod: scheduling, image pull and the controller's polling all fit in it.
+const DefaultVolumeWait = 15 * time.Minute
+
+// volumes backs up filesystem targets that name a PersistentVolumeClaim.
+// The runner cannot mount a claim of another namespace, so it opens a push
+// session and lists it (GET /v1/volume-pushes); the controller starts a
+// reader pod in the claim's namespace that mounts it read-only and PUTs the
+// tar stream, which goes through the pipeline like any dump. The stream is
+// the filesystem engine's format, so its Restore reads it.
+type volumes struct {
+	push *pushendpoint.Endpoint
+	wait time.Duration
+
+	mu      sync.Mutex
+	pending map[*runnerapi.VolumePush]struct{}
+}
+
+func newVolumes(push *pushendpoint.Endpoint, wait time.Duration) *volumes {
+	if wait <= 0 {
+		wait = DefaultVolumeWait
+	}
+	return &volumes{push: push, wait: wait, pending: map[*runnerapi.VolumePush]struct{}{}}
+}
+
+// list is the pending pushes, for the API.
+func (v *volumes) list() []runnerapi.VolumePush {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	out := make([]runnerapi.VolumePush, 0, len(v.pending))
+	for p := range v.pending {
+		out = append(out, *p)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Target < out[j].Target })
+	return out
+}
+
+// volumeEngine is the engine of a claim-backed filesystem target in the daemon.
+type volumeEngine struct {
+	v  *volumes
+	fs *filesystem.Engine
+}
+
+func (e *volumeEngine) Name() string      { return e.fs.Name() }
+func (e *volumeEngine) Extension() string { return e.fs.Extension() }
+
+// Backup waits for the reader pod's PUT and streams its body to w.
+func (e *volumeEngine) Backup(ctx context.Context, t engine.Target, w io.Writer) (engine.Result, error) {
+	spec := t.Spec.Filesystem
+	sink := &volumeSink{w: w, done: make(chan error, 1)}
+	sess, url := e.v.push.Open("volume "+t.Name(), sink)
+	defer sess.Close()
+	req := &runnerapi.VolumePush{Target: t.Name(), PersistentVolumeClaim: spec.PersistentVolumeClaim,
+		Path: spec.Path, Excludes: spec.Excludes, URL: url}
+	e.v.mu.Lock()
+	e.v.pending[req] = struct{}{}
+	e.v.mu.Unlock()
+	defer func() {
+		e.v.mu.Lock()
+		delete(e.v.pending, req)
+		e.v.mu.Unlock()
+	}()
+	timer := time.NewTimer(e.v.wait)
+	defer timer.Stop()
+	select {
+	case err := <-sink.done:
+		if err != nil {
+			return engine.Result{}, fmt.Errorf("volume %s of target %q: the reader pod's stream failed: %w", spec.PersistentVolumeClaim, t.Name(), err)
+		}
+		return engine.Result{ToolVersion: "coffer-runner push-dir"}, nil
+	case <-ctx.Done():
+		return engine.Result{}, ctx.Err()
+	case <-timer.C:
+		return engine.Result{}, fmt.Errorf("volume %s of target %q: no reader pod pushed within %v (is coffer-controller running, and may it start pods in %s?)",
+			spec.PersistentVolumeClaim, t.Name(), e.v.wait, t.Namespace)
+	}
+}
+
+// Restore reads the tar like the filesystem engine; the claim is not
+// mounted here, so the destination must be given.
+func (e *volumeEngine) Restore(ctx context.Context, t engine.Target, r io.Reader, opts engine.RestoreOptions) error {
+	if opts.IntoPath == "" {
+		return fmt.Errorf("target %q backs up volume %s, which the runner cannot mount: restore it with --into-path on a machine or pod that mounts the volume",
+			t.Name(), t.Spec.Filesystem.PersistentVolumeClaim)
+	}
+	return e.fs.Restore(ctx, t, r, opts)
+}
+
+// volumeSink accepts exactly one PUT of volume.tar and streams it on.
+type volumeSink struct {
+	w    io.Writer
+	mu   sync.Mutex
+	used bool
+	done chan error
+}
+
+func (s *volumeSink) Put(_ context.Context, name string, r io.Reader, _ int64) error {
+	s.mu.Lock()
+	if name != volumeFile || s.used {
+		s.mu.Unlock()
+		return fmt.Errorf("a volume session takes one %s", volumeFile)
+	}
+	s.used = true
+	s.mu.Unlock()
+	_, err := io.Copy(s.w, r)
+	s.done <- err
+	return err
+}
+
+func (s *volumeSink) Open(string) (pushendpoint.File, error) { return nil, pushendpoint.ErrGone }
+
+func (s *volumeSink) Delete(string) error { return errors.New("a volume session cannot delete") }
