@@ -3,11 +3,13 @@ package controller
 import (
 	"context"
 	"errors"
+	"strings"
 	"time"
 
 	"k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/tools/events"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
@@ -28,6 +30,7 @@ const ConditionForwarded = "Forwarded"
 type BackupReconciler struct {
 	Client  client.Client
 	Runners RunnerCalls
+	Events  events.EventRecorder
 }
 
 // Reconcile: trigger once, then poll until Completed or Failed.
@@ -41,6 +44,8 @@ func (r *BackupReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctr
 	}
 	before := b.DeepCopy()
 	res, err := r.step(ctx, b)
+	eventOnPhase(r.Events, b, string(before.Status.Phase), string(b.Status.Phase), string(v1alpha1.BackupCompleted), string(v1alpha1.BackupFailed),
+		"backup "+b.Status.BackupID+" "+strings.ToLower(string(b.Status.Phase))+" "+b.Status.Error)
 	if !equality.Semantic.DeepEqual(before.Status, b.Status) || !equality.Semantic.DeepEqual(before.Labels, b.Labels) {
 		if b.Labels[LabelDefinition] != before.Labels[LabelDefinition] {
 			if uerr := r.Client.Patch(ctx, b.DeepCopy(), client.MergeFrom(before)); uerr != nil {

@@ -9,6 +9,7 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	eventsv1 "k8s.io/api/events/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
@@ -77,6 +78,16 @@ func TestStorageNotAllowed(t *testing.T) {
 	if a, b, c := runnerObjectsExist(t, e, ns, "shop"); a || b || c {
 		t.Fatal("a runner was made for a namespace the storage does not admit")
 	}
+	eventually(t, "a Warning Event saying why", func() bool {
+		var evs eventsv1.EventList
+		e.Client.List(context.Background(), &evs, client.InNamespace(ns))
+		for _, ev := range evs.Items {
+			if ev.Regarding.Name == "shop" && ev.Reason == controller.ReasonStorageNotAllowed && ev.Type == corev1.EventTypeWarning {
+				return true
+			}
+		}
+		return false
+	})
 	n := &corev1.Namespace{}
 	e.Client.Get(context.Background(), client.ObjectKey{Name: ns}, n)
 	n.Labels["backups"] = "allowed"

@@ -16,6 +16,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/tools/events"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
@@ -48,6 +49,8 @@ type DefinitionReconciler struct {
 	Runners RunnerCalls
 	// SyncInterval between catalog mirrors; zero means DefaultSyncInterval.
 	SyncInterval time.Duration
+	// Events records condition changes; nil records none.
+	Events events.EventRecorder
 }
 
 // Reconcile: fetch, handle deletion, then idempotent steps.
@@ -66,6 +69,8 @@ func (r *DefinitionReconciler) Reconcile(ctx context.Context, req ctrl.Request) 
 	}
 	before := def.Status.DeepCopy()
 	res, err := r.render(ctx, def)
+	eventOnChange(r.Events, def, before.Conditions, def.Status.Conditions, ConditionReady)
+	eventOnChange(r.Events, def, before.Conditions, def.Status.Conditions, ConditionRunnerReachable)
 	if perr := r.patchStatus(ctx, def, before); perr != nil {
 		err = errors.Join(err, perr)
 	}

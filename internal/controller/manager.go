@@ -33,15 +33,16 @@ func Setup(ctx context.Context, mgr ctrl.Manager, c Config) error {
 		c.Now = time.Now
 	}
 	runners := RunnerCalls{Reader: mgr.GetAPIReader(), OperatorNamespace: c.OperatorNamespace, URL: c.RunnerURL, HTTP: c.HTTP}
+	rec := mgr.GetEventRecorder(managerName)
 	defs := &DefinitionReconciler{Client: mgr.GetClient(), Reader: mgr.GetAPIReader(), Settings: c.Settings, Now: c.Now,
-		Runners: runners, SyncInterval: c.SyncInterval}
+		Runners: runners, SyncInterval: c.SyncInterval, Events: rec}
 	if err := defs.SetupWithManager(ctx, mgr); err != nil {
 		return err
 	}
-	if err := (&BackupReconciler{Client: mgr.GetClient(), Runners: runners}).SetupWithManager(mgr); err != nil {
+	if err := (&BackupReconciler{Client: mgr.GetClient(), Runners: runners, Events: rec}).SetupWithManager(mgr); err != nil {
 		return err
 	}
-	return (&RestoreReconciler{Client: mgr.GetClient(), Runners: runners}).SetupWithManager(mgr)
+	return (&RestoreReconciler{Client: mgr.GetClient(), Runners: runners, Events: rec}).SetupWithManager(mgr)
 }
 
 // CacheOptions limits the cache of rendered kinds to the operator namespace.

@@ -4,11 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"k8s.io/apimachinery/pkg/api/equality"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/tools/events"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -21,6 +23,7 @@ import (
 type RestoreReconciler struct {
 	Client  client.Client
 	Runners RunnerCalls
+	Events  events.EventRecorder
 }
 
 // Reconcile: resolve the backup, start the restore once, poll to the end.
@@ -34,6 +37,8 @@ func (r *RestoreReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ct
 	}
 	before := rs.Status.DeepCopy()
 	res, err := r.step(ctx, rs)
+	eventOnPhase(r.Events, rs, string(before.Phase), string(rs.Status.Phase), string(v1alpha1.RestoreCompleted), string(v1alpha1.RestoreFailed),
+		"restore of backup "+rs.Status.BackupID+" "+strings.ToLower(string(rs.Status.Phase))+" "+rs.Status.Error)
 	if !equality.Semantic.DeepEqual(before, &rs.Status) {
 		orig := rs.DeepCopy()
 		orig.Status = *before
