@@ -1,24 +1,24 @@
 package v1alpha1
 
 import (
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	"sigs.k8s.io/controller-runtime/pkg/scheme"
 )
 
-var (
-	// GroupVersion is coffer.dev/v1alpha1.
-	GroupVersion = schema.GroupVersion{Group: Group, Version: Version}
+// GroupVersion is coffer.dev/v1alpha1.
+var GroupVersion = schema.GroupVersion{Group: Group, Version: Version}
 
-	// SchemeBuilder registers the kinds of this package.
-	SchemeBuilder = &scheme.Builder{GroupVersion: GroupVersion}
+var schemeBuilder = runtime.NewSchemeBuilder(addKnownTypes)
 
-	// AddToScheme adds the kinds of this package to a scheme.
-	AddToScheme = SchemeBuilder.AddToScheme
-)
+// AddToScheme adds the kinds of this package to a scheme. The package
+// depends on apimachinery only, so any client can import it.
+var AddToScheme = schemeBuilder.AddToScheme
 
-func init() {
-	// Registration of API types into a scheme is the one conventional use of
-	// init in Kubernetes API packages; it keeps no state of its own.
-	SchemeBuilder.Register(&BackupStorage{}, &BackupStorageList{}, &BackupDefinition{}, &BackupDefinitionList{},
+func addKnownTypes(s *runtime.Scheme) error {
+	s.AddKnownTypes(GroupVersion,
+		&BackupStorage{}, &BackupStorageList{}, &BackupDefinition{}, &BackupDefinitionList{},
 		&Backup{}, &BackupList{}, &Restore{}, &RestoreList{})
+	metav1.AddToGroupVersion(s, GroupVersion)
+	return nil
 }

@@ -62,7 +62,7 @@ stringData: {token: bench-token}
 	if err := cmd.Start(); err != nil {
 		return err
 	}
-	defer func() { cmd.Process.Kill(); cmd.Wait() }()
+	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
 	time.Sleep(2 * time.Second) // start-up is not idle
 	pid := cmd.Process.Pid
 	cpu0, _ := cpuTicks(pid)
@@ -83,7 +83,7 @@ stringData: {token: bench-token}
 
 func backupsTaken(work string) string {
 	n := 0
-	filepath.Walk(filepath.Join(work, "storage"), func(p string, info os.FileInfo, err error) error {
+	_ = filepath.Walk(filepath.Join(work, "storage"), func(p string, info os.FileInfo, err error) error {
 		if err == nil && info.Name() == "manifest.json" {
 			n++
 		}

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"os"
 	"os/exec"
 	"strings"
 	"sync"
@@ -182,5 +181,3 @@ func waitCopying(t *testing.T, d *daemon, db string) {
 		return psql(t, "postgres", fmt.Sprintf("SELECT count(*) FROM pg_stat_activity WHERE datname = '%s' AND application_name = 'pg_dump' AND query ILIKE 'COPY%%'", db)) != "0"
 	})
 }
-
-func fileExists(p string) bool { _, err := os.Stat(p); return err == nil }

@@ -87,7 +87,7 @@ func (x *extractor) entry(hdr *tar.Header, r io.Reader) error {
 		hdr.Name = rel
 		x.dirs = append(x.dirs, hdr)
 		return nil
-	case tar.TypeReg, tar.TypeRegA:
+	case tar.TypeReg: // archive/tar reports old "regular file" entries (TypeRegA) as TypeReg
 		if err := x.file(parent, name, hdr, r); err != nil {
 			return err
 		}

@@ -30,14 +30,13 @@ var errNotRDB = errors.New("not an RDB snapshot")
 // and version at the start, and at the end the EOF opcode and the CRC64
 // trailer (a server with rdbchecksum no writes zero there).
 type rdbCheck struct {
-	w      io.Writer
-	n      int64
-	head   [9]byte
-	crc    uint64
-	last   byte // the last byte the CRC covers
-	tail   [8]byte
-	tailN  int
-	failed error
+	w     io.Writer
+	n     int64
+	head  [9]byte
+	crc   uint64
+	last  byte // the last byte the CRC covers
+	tail  [8]byte
+	tailN int
 }
 
 func (c *rdbCheck) Write(p []byte) (int, error) {
