@@ -10,7 +10,9 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	"github.com/coffer-dev/coffer/api/v1alpha1"
@@ -40,7 +42,7 @@ func (r *DefinitionReconciler) SetupWithManager(ctx context.Context, mgr ctrl.Ma
 	}
 	return ctrl.NewControllerManagedBy(mgr).
 		Named("backupdefinition").
-		For(&v1alpha1.BackupDefinition{}).
+		For(&v1alpha1.BackupDefinition{}, builder.WithPredicates(specOrDeletion)).
 		Watches(&v1alpha1.BackupStorage{}, handler.EnqueueRequestsFromMapFunc(r.forStorage)).
 		Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.forSecret), builder.OnlyMetadata).
 		Watches(&corev1.Namespace{}, handler.EnqueueRequestsFromMapFunc(r.forNamespace), builder.OnlyMetadata).
@@ -50,6 +52,13 @@ func (r *DefinitionReconciler) SetupWithManager(ctx context.Context, mgr ctrl.Ma
 		WithOptions(controller.Options{MaxConcurrentReconciles: 8}).
 		Complete(r)
 }
+
+// specOrDeletion lets through a definition's spec changes and its deletion,
+// not the updates the controller itself makes (finalizer, status), which
+// would otherwise reconcile every definition two more times.
+var specOrDeletion = predicate.Funcs{UpdateFunc: func(e event.UpdateEvent) bool {
+	return e.ObjectOld.GetGeneration() != e.ObjectNew.GetGeneration() || !e.ObjectNew.GetDeletionTimestamp().IsZero()
+}}
 
 // forStorage: every definition using the storage.
 func (r *DefinitionReconciler) forStorage(ctx context.Context, o client.Object) []reconcile.Request {
