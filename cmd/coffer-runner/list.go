@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/coffer-dev/coffer/internal/runner"
+	"github.com/coffer-dev/coffer/internal/units"
 )
 
 // backupView is the JSON shape of one listed backup (`list -o json`).
@@ -108,22 +109,9 @@ func writeTable(w io.Writer, ms []runner.Listed) error {
 			labels = "-"
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", m.ID, m.Status, m.StartTime.Format(time.RFC3339),
-			roundDuration(m.EndTime.Sub(m.StartTime)), strings.Join(names, ","), humanBytes(size), labels)
+			roundDuration(m.EndTime.Sub(m.StartTime)), strings.Join(names, ","), units.Bytes(size), labels)
 	}
 	return tw.Flush()
-}
-
-func humanBytes(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
 }
 
 func roundDuration(d time.Duration) time.Duration {

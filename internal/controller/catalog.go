@@ -17,6 +17,7 @@ import (
 
 	"github.com/coffer-dev/coffer/api/v1alpha1"
 	"github.com/coffer-dev/coffer/internal/runnerapi"
+	"github.com/coffer-dev/coffer/internal/units"
 )
 
 // DefaultSyncInterval is how often a definition's catalog is mirrored.
@@ -165,20 +166,7 @@ func statusFromRunner(item runnerapi.Backup, conditions []metav1.Condition) v1al
 		st.Targets = append(st.Targets, v1alpha1.BackupTargetStatus{Name: t.Name, Engine: t.Engine, SizeBytes: t.Size, SHA256: t.SHA256})
 	}
 	if len(item.Targets) > 0 {
-		st.Size = humanBytes(total)
+		st.Size = units.Bytes(total)
 	}
 	return st
-}
-
-func humanBytes(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%dB", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f%ciB", float64(n)/float64(div), "KMGTPE"[exp])
 }
