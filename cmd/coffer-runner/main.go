@@ -65,7 +65,7 @@ func newRootCommand(stdout, stderr io.Writer) *cobra.Command {
 	pf.StringVar(&g.logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	pf.StringVar(&g.logFormat, "log-format", "text", "log format: text or json")
 	root.AddCommand(newBackupCommand(g), newListCommand(g), newVerifyCommand(g), newRestoreCommand(g),
-		newRunCommand(g), newLabelCommand(g), newPruneCommand(g), newPushDirCommand(g))
+		newRunCommand(g), newLabelCommand(g), newPruneCommand(g), newPushDirCommand(g), newPullDirCommand(g))
 	return root
 }
 

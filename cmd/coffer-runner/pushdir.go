@@ -72,12 +72,7 @@ func pushDir(ctx context.Context, fs *filesystem.Engine, t engine.Target, url st
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		pr.CloseWithError(err)
-		// The URL holds the session token: name the failure, not the URL.
-		var ue interface{ Unwrap() error }
-		if errors.As(err, &ue) {
-			err = ue.Unwrap()
-		}
-		return counted.n, fmt.Errorf("pushing the volume to the runner: %w", err)
+		return counted.n, fmt.Errorf("pushing the volume to the runner: %w", unwrapURLError(err))
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode/100 != 2 {

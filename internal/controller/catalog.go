@@ -56,12 +56,14 @@ func (r *DefinitionReconciler) syncCatalog(ctx context.Context, def *v1alpha1.Ba
 	}
 	meta.SetStatusCondition(&def.Status.Conditions, metav1.Condition{Type: ConditionRunnerReachable, Status: metav1.ConditionTrue,
 		Reason: ReasonReachable, Message: fmt.Sprintf("%d backups in the catalog", len(items)), ObservedGeneration: def.Generation})
-	// 6. Readers for volumes, polled quickly while a backup runs.
+	// 6. Reader and writer pods for volumes, polled quickly while a backup
+	// runs or a volume waits.
 	if hasVolumeTargets(def) {
-		if err := r.syncReaders(ctx, def, rc); err != nil {
+		pending, err := r.syncReaders(ctx, def, rc)
+		if err != nil {
 			return ctrl.Result{RequeueAfter: every}, err
 		}
-		if running(items) {
+		if pending > 0 || running(items) {
 			every = min(every, readerPoll)
 		}
 	}

@@ -17,7 +17,7 @@ import (
 	"github.com/coffer-dev/coffer/internal/runnerapi"
 )
 
-// LabelReader marks volume reader pods and their Secrets.
+// LabelReader marks volume reader and writer pods and their Secrets.
 const LabelReader = "coffer.dev/volume-reader"
 
 // readerURLKey holds the push session URL in the reader's Secret.
@@ -36,10 +36,10 @@ func hasVolumeTargets(def *v1alpha1.BackupDefinition) bool {
 // syncReaders starts a reader pod for every volume push the runner waits
 // for, and removes readers whose push is no longer pending. The session URL
 // (its token) reaches the pod through a Secret, never its arguments.
-func (r *DefinitionReconciler) syncReaders(ctx context.Context, def *v1alpha1.BackupDefinition, rc *runnerClient) error {
+func (r *DefinitionReconciler) syncReaders(ctx context.Context, def *v1alpha1.BackupDefinition, rc *runnerClient) (pending int, err error) {
 	pushes, err := rc.volumePushes(ctx)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	want := map[string]runnerapi.VolumePush{}
 	for _, p := range pushes {
@@ -48,7 +48,7 @@ func (r *DefinitionReconciler) syncReaders(ctx context.Context, def *v1alpha1.Ba
 	var pods corev1.PodList
 	// Uncached: a cache would hold every pod of the cluster.
 	if err := r.Reader.List(ctx, &pods, client.InNamespace(def.Namespace), client.MatchingLabels{LabelReader: def.Name}); err != nil {
-		return err
+		return len(pushes), err
 	}
 	var errs []error
 	for _, pod := range pods.Items {
@@ -61,14 +61,18 @@ func (r *DefinitionReconciler) syncReaders(ctx context.Context, def *v1alpha1.Ba
 	for name, p := range want {
 		errs = append(errs, r.createReader(ctx, def, name, p))
 	}
-	return errors.Join(errs...)
+	return len(pushes), errors.Join(errs...)
 }
 
 // readerName is stable for one session: a new backup gets a new pod.
 func readerName(definition string, p runnerapi.VolumePush) string {
 	sum := sha256.Sum256([]byte(p.URL))
 	suffix := "-" + hex.EncodeToString(sum[:])[:10]
-	name := "coffer-reader-" + definition + "-" + p.Target
+	role := "reader"
+	if p.Direction == runnerapi.DirectionRestore {
+		role = "writer"
+	}
+	name := "coffer-" + role + "-" + definition + "-" + p.Target
 	if len(name)+len(suffix) > maxNameLength {
 		name = strings.TrimRight(name[:maxNameLength-len(suffix)], "-")
 	}
@@ -98,23 +102,34 @@ func (r *DefinitionReconciler) readerPodSpec(def *v1alpha1.BackupDefinition, sec
 	for _, e := range p.Excludes {
 		args = append(args, "--exclude", e)
 	}
+	// A reader is root that may read every file but change none: the volume
+	// is mounted read-only and every other capability is dropped. A writer
+	// mounts it read-write and may set owners and modes as the backup had.
+	readOnly := true
+	caps := []corev1.Capability{"DAC_READ_SEARCH"}
+	if p.Direction == runnerapi.DirectionRestore {
+		args = []string{"pull-dir", "--dir", p.Path, "--url-file", "/var/run/coffer-push/" + readerURLKey, "--log-format", "json"}
+		if p.Clean {
+			args = append(args, "--clean")
+		}
+		readOnly = false
+		caps = []corev1.Capability{"DAC_OVERRIDE", "CHOWN", "FOWNER", "MKNOD"}
+	}
 	return corev1.PodSpec{
 		RestartPolicy:                corev1.RestartPolicyNever,
 		AutomountServiceAccountToken: ptr.To(false),
 		Containers: []corev1.Container{{
 			Name: "reader", Image: image, Args: args,
 			VolumeMounts: []corev1.VolumeMount{
-				{Name: "volume", MountPath: p.Path, ReadOnly: true},
+				{Name: "volume", MountPath: p.Path, ReadOnly: readOnly},
 				{Name: "push", MountPath: "/var/run/coffer-push", ReadOnly: true},
 			},
-			// Root that may read every file but change none: the volume is
-			// mounted read-only and every other capability is dropped.
 			SecurityContext: &corev1.SecurityContext{RunAsUser: ptr.To[int64](0), AllowPrivilegeEscalation: ptr.To(false),
 				ReadOnlyRootFilesystem: ptr.To(true),
-				Capabilities:           &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}, Add: []corev1.Capability{"DAC_READ_SEARCH"}}},
+				Capabilities:           &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}, Add: caps}},
 		}},
 		Volumes: []corev1.Volume{
-			{Name: "volume", VolumeSource: corev1.VolumeSource{PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: p.PersistentVolumeClaim, ReadOnly: true}}},
+			{Name: "volume", VolumeSource: corev1.VolumeSource{PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: p.PersistentVolumeClaim, ReadOnly: readOnly}}},
 			{Name: "push", VolumeSource: corev1.VolumeSource{Secret: &corev1.SecretVolumeSource{SecretName: secret, DefaultMode: ptr.To[int32](0o400)}}},
 		},
 	}

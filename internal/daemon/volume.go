@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -70,16 +71,9 @@ func (e *volumeEngine) Backup(ctx context.Context, t engine.Target, w io.Writer)
 	sink := &volumeSink{w: w, done: make(chan error, 1)}
 	sess, url := e.v.push.Open("volume "+t.Name(), sink)
 	defer sess.Close()
-	req := &runnerapi.VolumePush{Target: t.Name(), PersistentVolumeClaim: spec.PersistentVolumeClaim,
+	req := &runnerapi.VolumePush{Direction: runnerapi.DirectionBackup, Target: t.Name(), PersistentVolumeClaim: spec.PersistentVolumeClaim,
 		Path: spec.Path, Excludes: spec.Excludes, URL: url}
-	e.v.mu.Lock()
-	e.v.pending[req] = struct{}{}
-	e.v.mu.Unlock()
-	defer func() {
-		e.v.mu.Lock()
-		delete(e.v.pending, req)
-		e.v.mu.Unlock()
-	}()
+	defer e.v.announce(req)()
 	timer := time.NewTimer(e.v.wait)
 	defer timer.Stop()
 	select {
@@ -96,15 +90,97 @@ func (e *volumeEngine) Backup(ctx context.Context, t engine.Target, w io.Writer)
 	}
 }
 
-// Restore reads the tar like the filesystem engine; the claim is not
-// mounted here, so the destination must be given.
-func (e *volumeEngine) Restore(ctx context.Context, t engine.Target, r io.Reader, opts engine.RestoreOptions) error {
-	if opts.IntoPath == "" {
-		return fmt.Errorf("target %q backs up volume %s, which the runner cannot mount: restore it with --into-path on a machine or pod that mounts the volume",
-			t.Name(), t.Spec.Filesystem.PersistentVolumeClaim)
+// announce lists a push until the returned func is called.
+func (v *volumes) announce(req *runnerapi.VolumePush) (done func()) {
+	v.mu.Lock()
+	v.pending[req] = struct{}{}
+	v.mu.Unlock()
+	return func() {
+		v.mu.Lock()
+		delete(v.pending, req)
+		v.mu.Unlock()
 	}
-	return e.fs.Restore(ctx, t, r, opts)
 }
+
+// Restore hands the tar to a writer pod that mounts the claim read-write
+// (the runner cannot), and waits for the pod's outcome. With IntoPath the
+// tar is extracted here instead, like the filesystem engine does.
+func (e *volumeEngine) Restore(ctx context.Context, t engine.Target, r io.Reader, opts engine.RestoreOptions) error {
+	if opts.IntoPath != "" {
+		return e.fs.Restore(ctx, t, r, opts)
+	}
+	spec := t.Spec.Filesystem
+	src := &volumeSource{r: r, result: make(chan error, 1)}
+	sess, url := e.v.push.Open("volume restore "+t.Name(), src)
+	defer sess.Close()
+	defer e.v.announce(&runnerapi.VolumePush{Direction: runnerapi.DirectionRestore, Clean: opts.Clean, Target: t.Name(),
+		PersistentVolumeClaim: spec.PersistentVolumeClaim, Path: spec.Path, URL: url})()
+	timer := time.NewTimer(e.v.wait)
+	defer timer.Stop()
+	select {
+	case err := <-src.result:
+		if err != nil {
+			return fmt.Errorf("volume %s of target %q: the writer pod: %w", spec.PersistentVolumeClaim, t.Name(), err)
+		}
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-timer.C:
+		return fmt.Errorf("volume %s of target %q: no writer pod reported within %v", spec.PersistentVolumeClaim, t.Name(), e.v.wait)
+	}
+}
+
+// resultFile is where a writer pod reports: "ok", or the error it met.
+const resultFile = "volume.result"
+
+// volumeSource serves the restore stream once, and takes the writer pod's
+// outcome.
+type volumeSource struct {
+	r      io.Reader
+	mu     sync.Mutex
+	served bool
+	result chan error
+}
+
+func (s *volumeSource) Open(name string) (pushendpoint.File, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if name != volumeFile || s.served {
+		return nil, pushendpoint.ErrGone
+	}
+	s.served = true
+	return &streamFile{r: s.r}, nil
+}
+
+func (s *volumeSource) Put(_ context.Context, name string, r io.Reader, _ int64) error {
+	if name != resultFile {
+		return pushendpoint.ErrReadOnly
+	}
+	b, err := io.ReadAll(io.LimitReader(r, 64<<10))
+	if err != nil {
+		return err
+	}
+	outcome := strings.TrimSpace(string(b))
+	if outcome == "ok" {
+		s.result <- nil
+	} else {
+		s.result <- errors.New(outcome)
+	}
+	return nil
+}
+
+func (s *volumeSource) Delete(string) error { return pushendpoint.ErrReadOnly }
+
+// streamFile is read once, front to back (pushendpoint.Streamer).
+type streamFile struct{ r io.Reader }
+
+func (f *streamFile) Stream(w io.Writer) (int64, error) { return io.Copy(w, f.r) }
+func (f *streamFile) Read(p []byte) (int, error)        { return f.r.Read(p) }
+func (f *streamFile) Seek(int64, int) (int64, error) {
+	return 0, errors.New("a restore stream cannot seek")
+}
+func (f *streamFile) Close() error       { return nil }
+func (f *streamFile) ModTime() time.Time { return time.Time{} }
 
 // volumeSink accepts exactly one PUT of volume.tar and streams it on.
 type volumeSink struct {

@@ -246,6 +246,9 @@ func (s *Session) serve(w http.ResponseWriter, r *http.Request, rc *http.Respons
 		dw := &deadlineWriter{ResponseWriter: w, rc: rc}
 		dw.extend()
 		dw.Header().Set("Content-Type", "application/octet-stream")
+		if st, ok := f.(Streamer); ok {
+			return serveStream(dw, r, st)
+		}
 		// ServeContent answers Range (206 with Content-Range), If-Range and
 		// HEAD, and sets Accept-Ranges: bytes, which CockroachDB needs to
 		// resume a read that broke off.
@@ -262,6 +265,26 @@ func (s *Session) serve(w http.ResponseWriter, r *http.Request, rc *http.Respons
 		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
 		return http.StatusMethodNotAllowed, 0
 	}
+}
+
+// Streamer is a File that can only be read once, front to back (a restore
+// stream handed to a volume's writer pod): it is served whole, without
+// Range, size or seeking.
+type Streamer interface {
+	Stream(w io.Writer) (int64, error)
+}
+
+func serveStream(dw *deadlineWriter, r *http.Request, st Streamer) (int, int64) {
+	dw.WriteHeader(http.StatusOK)
+	if r.Method == http.MethodHead {
+		return http.StatusOK, 0
+	}
+	// A failure mid-stream cannot change the status any more: abort the
+	// connection so the reader sees a torn body, never a short valid one.
+	if _, err := st.Stream(dw); err != nil {
+		panic(http.ErrAbortHandler)
+	}
+	return dw.status(), dw.n
 }
 
 // failed answers a request whose Files call failed. The message is short

@@ -44,10 +44,15 @@ type Service interface {
 	VolumePushes(ctx context.Context) ([]VolumePush, error)
 }
 
-// VolumePush asks for a reader pod: mount the PersistentVolumeClaim at
-// Path (read-only) in the definition's namespace and PUT the tar of Path to
-// URL + "volume.tar". URL holds the session's token: treat it as a secret.
+// VolumePush asks for a pod in the definition's namespace. Direction
+// "backup": a reader mounts the PersistentVolumeClaim at Path read-only and
+// PUTs the tar of Path to URL + "volume.tar". Direction "restore": a writer
+// mounts it read-write, GETs URL + "volume.tar", extracts it into Path
+// (replacing what is there only with Clean) and PUTs its outcome to URL +
+// "volume.result". URL holds the session's token: treat it as a secret.
 type VolumePush struct {
+	Direction             string   `json:"direction"`
+	Clean                 bool     `json:"clean,omitempty"`
 	BackupID              string   `json:"backupId"`
 	Target                string   `json:"target"`
 	PersistentVolumeClaim string   `json:"persistentVolumeClaim"`
@@ -55,6 +60,12 @@ type VolumePush struct {
 	Excludes              []string `json:"excludes,omitempty"`
 	URL                   string   `json:"url"`
 }
+
+// Directions of a VolumePush.
+const (
+	DirectionBackup  = "backup"
+	DirectionRestore = "restore"
+)
 
 // VolumePushList is the body of GET /v1/volume-pushes.
 type VolumePushList struct {

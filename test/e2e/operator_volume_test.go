@@ -54,7 +54,8 @@ func TestOperatorVolumeBackup(t *testing.T) {
 
 	volume := t.TempDir() // what the claim holds
 	writeTree(t, volume, map[string]string{"a.txt": "alpha", "dir/b.bin": "\x00\x01\x02 beta", "dir/deep/c.txt": "gamma ✓", "cache/junk": "skip me"})
-	readers := playReaderPods(t, c, "shop", volume)
+	restoredVolume := t.TempDir() // the claim a writer pod restores into
+	readers := playReaderPods(t, c, "shop", volume, restoredVolume)
 	defer readers()
 
 	create(t, c, &v1alpha1.Backup{ObjectMeta: metav1.ObjectMeta{Namespace: "shop", Name: "vol"},
@@ -91,6 +92,24 @@ func TestOperatorVolumeBackup(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dst, "cache")); err == nil {
 		t.Error("the excluded directory was backed up")
 	}
+
+	// Restore through the cluster: a writer pod extracts into the claim.
+	create(t, c, &v1alpha1.Restore{ObjectMeta: metav1.ObjectMeta{Namespace: "shop", Name: "vol-back"},
+		Spec: v1alpha1.RestoreSpec{LatestOf: &v1alpha1.LocalObjectReference{Name: "files"}, Target: "data"}})
+	poll(t, "volume Restore Completed", 120*time.Second, func() bool {
+		rs := &v1alpha1.Restore{}
+		c.Get(ctx, types.NamespacedName{Namespace: "shop", Name: "vol-back"}, rs)
+		if rs.Status.Phase == v1alpha1.RestoreFailed {
+			t.Fatalf("volume restore failed: %s", rs.Status.Error)
+		}
+		return rs.Status.Phase == v1alpha1.RestoreCompleted
+	})
+	for name, want := range map[string]string{"a.txt": "alpha", "dir/b.bin": "\x00\x01\x02 beta", "dir/deep/c.txt": "gamma ✓"} {
+		got, err := os.ReadFile(filepath.Join(restoredVolume, name))
+		if err != nil || string(got) != want {
+			t.Errorf("writer pod restored %s as %q (%v), want %q", name, got, err, want)
+		}
+	}
 }
 
 func writeTree(t *testing.T, root string, files map[string]string) {
@@ -104,9 +123,10 @@ func writeTree(t *testing.T, root string, files map[string]string) {
 	}
 }
 
-// playReaderPods runs each reader pod the controller creates: its args with
-// the claim's mount path mapped to volume and the Secret's URL in a file.
-func playReaderPods(t *testing.T, c client.Client, ns, volume string) (stop func()) {
+// playReaderPods runs each reader and writer pod the controller creates:
+// its args with the claim's mount path mapped to volume (readers) or
+// restored (writers), and the Secret's URL in a file.
+func playReaderPods(t *testing.T, c client.Client, ns, volume, restored string) (stop func()) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	started := map[string]bool{}
@@ -122,7 +142,11 @@ func playReaderPods(t *testing.T, c client.Client, ns, volume string) (stop func
 					continue
 				}
 				started[pod.Name] = true
-				runReader(t, c, pod, volume)
+				dir := volume
+				if pod.Spec.Containers[0].Args[0] == "pull-dir" {
+					dir = restored
+				}
+				runReader(t, c, pod, dir)
 			}
 			time.Sleep(100 * time.Millisecond)
 		}
