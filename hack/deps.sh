@@ -20,6 +20,7 @@ if [ "$mode" = test ]; then
   command -v git >/dev/null 2>&1 || need_pkgs+=(git)
   command -v redis-server >/dev/null 2>&1 || need_pkgs+=(redis-server)
   [ -x /usr/bin/time ] || need_pkgs+=(time)
+  [ -x /usr/sbin/sshd ] || need_pkgs+=(openssh-server openssh-client)
 fi
 if [ ${#need_pkgs[@]} -gt 0 ]; then
   echo "installing: ${need_pkgs[*]}"
