@@ -34,6 +34,15 @@ func TestRenderAndCleanup(t *testing.T) {
 	if *sts.Spec.Replicas != 1 || hashOf(sts) == "" || spec.ImagePullSecrets[0].Name != "regcred" || spec.Containers[0].Image != "coffer-runner:test" {
 		t.Fatalf("rendered StatefulSet: replicas %d hash %q pull %v image %s", *sts.Spec.Replicas, hashOf(sts), spec.ImagePullSecrets, spec.Containers[0].Image)
 	}
+	// The runner (uid 65532) must be able to read its config, and nobody else.
+	if sc := spec.SecurityContext; sc == nil || sc.FSGroup == nil || *sc.FSGroup != 65532 || *sc.RunAsUser != 65532 {
+		t.Fatalf("pod security context %+v: the runner could not read its config Secret", spec.SecurityContext)
+	}
+	for _, v := range spec.Volumes {
+		if v.Secret != nil && *v.Secret.DefaultMode != 0o440 {
+			t.Fatalf("config Secret mounted with mode %o, want 0440", *v.Secret.DefaultMode)
+		}
+	}
 	eventually(t, "Ready condition", func() bool {
 		c := readyCondition(t, e, ns, "shop")
 		return c != nil && c.Status == metav1.ConditionTrue && c.ObservedGeneration == d.Generation

@@ -91,7 +91,10 @@ func runnerPodSpec(def *v1alpha1.BackupDefinition, s Settings, name string) core
 		Affinity:                      affinity,
 		TerminationGracePeriodSeconds: ptr.To[int64](60),
 		AutomountServiceAccountToken:  ptr.To(false), // the runner never talks to the API server
+		// fsGroup makes the config Secret's files (root-owned, mode 0440)
+		// readable by the runner's group.
 		SecurityContext: &corev1.PodSecurityContext{RunAsNonRoot: ptr.To(true), RunAsUser: ptr.To[int64](65532),
+			RunAsGroup: ptr.To[int64](65532), FSGroup: ptr.To[int64](65532),
 			SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault}},
 		Containers: []corev1.Container{{
 			Name:  "runner",
@@ -110,7 +113,7 @@ func runnerPodSpec(def *v1alpha1.BackupDefinition, s Settings, name string) core
 				Capabilities: &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}}},
 		}},
 		Volumes: []corev1.Volume{
-			{Name: "config", VolumeSource: corev1.VolumeSource{Secret: &corev1.SecretVolumeSource{SecretName: name, DefaultMode: ptr.To[int32](0o400)}}},
+			{Name: "config", VolumeSource: corev1.VolumeSource{Secret: &corev1.SecretVolumeSource{SecretName: name, DefaultMode: ptr.To[int32](0o440)}}},
 			{Name: "tmp", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}},
 		},
 	}
