@@ -42,4 +42,7 @@ USER 65532:65532
 WORKDIR /home/coffer
 # The HTTP API, metrics and the push file endpoint (coffer-runner run --listen).
 EXPOSE 8080
-ENTRYPOINT ["coffer-runner", "run"]
+# The subcommand comes from the pod's args: the operator renders ["run", "-f", ...] for runners and
+# ["push-dir", ...] / ["pull-dir", ...] for volume reader and writer pods.
+ENTRYPOINT ["coffer-runner"]
+CMD ["--help"]
