@@ -18,6 +18,9 @@ func newLabelCommand(g *globals) *cobra.Command {
   coffer-runner label -f coffer.yaml --backup latest --remove pinned`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if id == "" {
+				return errNeedBackup
+			}
 			if len(add) == 0 && len(remove) == 0 {
 				return usageError{errors.New("nothing to do: give --add or --remove")}
 			}
@@ -37,6 +40,5 @@ func newLabelCommand(g *globals) *cobra.Command {
 	cmd.Flags().StringVar(&id, "backup", "", "backup id, or latest (required)")
 	cmd.Flags().StringSliceVar(&add, "add", nil, "user label to add (e.g. pinned); repeatable")
 	cmd.Flags().StringSliceVar(&remove, "remove", nil, "user label to remove; repeatable")
-	_ = cmd.MarkFlagRequired("backup")
 	return cmd
 }

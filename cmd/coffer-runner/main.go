@@ -48,6 +48,9 @@ type globals struct {
 
 type usageError struct{ error }
 
+// errNeedBackup: verify, restore and label act on one backup.
+var errNeedBackup = usageError{errors.New("--backup is required: a backup id (see list) or latest")}
+
 func newRootCommand(stdout, stderr io.Writer) *cobra.Command {
 	g := &globals{stdout: stdout, stderr: stderr}
 	root := &cobra.Command{

@@ -19,6 +19,9 @@ The destination database is created when it does not exist; a destination
 that already has tables is refused unless --clean is given.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if req.BackupID == "" {
+				return errNeedBackup
+			}
 			_, r, err := g.open(cmd.Context())
 			if err != nil {
 				return err
@@ -50,6 +53,5 @@ that already has tables is refused unless --clean is given.`,
 	f.StringVar(&req.IntoPath, "into-path", "", "restore into this directory or file instead of the target's own (filesystem, etcd, git)")
 	f.BoolVar(&req.Clean, "clean", false, "allow restoring into a database that already has tables: its objects are dropped and recreated")
 	f.BoolVar(&req.SkipVerify, "skip-verify", false, "do not verify the whole backup before touching the database")
-	_ = cmd.MarkFlagRequired("backup")
 	return cmd
 }

@@ -14,6 +14,9 @@ func newVerifyCommand(g *globals) *cobra.Command {
 		Short: "Download, decrypt and decompress a backup and check every checksum, touching no database",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if id == "" {
+				return errNeedBackup
+			}
 			_, r, err := g.open(cmd.Context())
 			if err != nil {
 				return err
@@ -40,6 +43,5 @@ func newVerifyCommand(g *globals) *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVar(&id, "backup", "", "backup id, or latest (required)")
-	_ = cmd.MarkFlagRequired("backup")
 	return cmd
 }
