@@ -3,12 +3,11 @@ package cockroach
 import (
 	"context"
 	"fmt"
-	"strconv"
-	"strings"
 
 	"github.com/jackc/pgx/v5"
 
 	"github.com/coffer-dev/coffer/internal/engine"
+	"github.com/coffer-dev/coffer/internal/engine/pgwire"
 )
 
 const (
@@ -16,8 +15,6 @@ const (
 	// maintenanceDB is where a restore connects: the destination may not
 	// exist yet, or be dropped. CockroachDB creates it in every cluster.
 	maintenanceDB = "defaultdb"
-	// connectTimeout (seconds) bounds connecting to a host that does not answer.
-	connectTimeout = 30
 )
 
 // conn is a target's settings with the password resolved.
@@ -60,34 +57,8 @@ func (c conn) where(db string) string {
 // take no placeholders, and the few queries with values have them
 // interpolated, quoted, by pgx.
 func (c conn) connect(ctx context.Context, db string) (*pgx.Conn, error) {
-	kv := []string{
-		"host=" + quote(c.host),
-		"port=" + strconv.Itoa(c.port),
-		"user=" + quote(c.user),
-		"dbname=" + quote(db),
-		"connect_timeout=" + strconv.Itoa(connectTimeout),
-		"application_name=coffer",
-	}
-	if c.sslMode != "" {
-		kv = append(kv, "sslmode="+quote(c.sslMode))
-	}
-	cfg, err := pgx.ParseConfig(strings.Join(kv, " "))
-	if err != nil {
-		return nil, fmt.Errorf("connection settings: %w", err)
-	}
-	cfg.Password = c.password
-	cfg.DefaultQueryExecMode = pgx.QueryExecModeSimpleProtocol
-	pc, err := pgx.ConnectConfig(ctx, cfg)
-	if err != nil {
-		return nil, fmt.Errorf("connecting: %w", err)
-	}
-	return pc, nil
-}
-
-// quote quotes a conninfo value the way libpq (and pgx) parse it.
-func quote(v string) string {
-	r := strings.NewReplacer(`\`, `\\`, `'`, `\'`)
-	return "'" + r.Replace(v) + "'"
+	e := pgwire.Endpoint{Host: c.host, Port: c.port, User: c.user, Password: c.password, SSLMode: c.sslMode}
+	return e.Connect(ctx, db, true)
 }
 
 // serverVersion is what version() says: "CockroachDB CCL v24.1.0 (...)".

@@ -4,18 +4,16 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
 
 	"github.com/coffer-dev/coffer/internal/engine"
+	"github.com/coffer-dev/coffer/internal/engine/pgwire"
 )
 
 const (
 	defaultPort = 5432
-	// connectTimeout (seconds) bounds connecting to a host that does not answer.
-	connectTimeout = 30
 )
 
 // conn is a target's connection settings with the password resolved.
@@ -51,41 +49,18 @@ func (c conn) where(db string) string {
 	return fmt.Sprintf("target %q (postgres %s:%d/%s)", c.target, c.host, c.port, db)
 }
 
+// endpoint is the server as the shared wire-protocol helpers see it.
+func (c conn) endpoint() pgwire.Endpoint {
+	return pgwire.Endpoint{Host: c.host, Port: c.port, User: c.user, Password: c.password, SSLMode: c.sslMode}
+}
+
 // conninfo is a libpq keyword/value string for db, without the password:
 // it is passed as --dbname, so a database name can hold any character.
-func (c conn) conninfo(db string) string {
-	kv := []string{
-		"host=" + quote(c.host),
-		"port=" + strconv.Itoa(c.port),
-		"user=" + quote(c.user),
-		"dbname=" + quote(db),
-		"connect_timeout=" + strconv.Itoa(connectTimeout),
-	}
-	if c.sslMode != "" {
-		kv = append(kv, "sslmode="+quote(c.sslMode))
-	}
-	return strings.Join(kv, " ")
-}
+func (c conn) conninfo(db string) string { return c.endpoint().Conninfo(db) }
 
-// quote quotes a conninfo value the way libpq parses it.
-func quote(v string) string {
-	r := strings.NewReplacer(`\`, `\\`, `'`, `\'`)
-	return "'" + r.Replace(v) + "'"
-}
-
-// connect opens a pgx connection to db. The password is set on the parsed
-// config, never in a connection string that could end up in a message.
+// connect opens a pgx connection to db (the password on the parsed config).
 func (c conn) connect(ctx context.Context, db string) (*pgx.Conn, error) {
-	cfg, err := pgx.ParseConfig(c.conninfo(db) + " application_name=coffer")
-	if err != nil {
-		return nil, fmt.Errorf("connection settings: %w", err)
-	}
-	cfg.Password = c.password
-	pc, err := pgx.ConnectConfig(ctx, cfg)
-	if err != nil {
-		return nil, fmt.Errorf("connecting: %w", err)
-	}
-	return pc, nil
+	return c.endpoint().Connect(ctx, db, false)
 }
 
 // errPasswordNewline: libpq's password file is line-based.

@@ -2,24 +2,6 @@ package postgres
 
 import "testing"
 
-func TestQuote(t *testing.T) {
-	tests := map[string]struct{ in, want string }{
-		"plain":     {"shop", `'shop'`},
-		"space":     {"my db", `'my db'`},
-		"quote":     {"it's", `'it\'s'`},
-		"backslash": {`a\b`, `'a\\b'`},
-		"equals":    {"a=b", `'a=b'`},
-		"empty":     {"", `''`},
-	}
-	for name, tc := range tests {
-		t.Run(name, func(t *testing.T) {
-			if got := quote(tc.in); got != tc.want {
-				t.Errorf("quote(%q) = %s, want %s", tc.in, got, tc.want)
-			}
-		})
-	}
-}
-
 func TestPgpass(t *testing.T) {
 	tests := map[string]struct{ in, want string }{
 		"plain":     {"s3cret", "*:*:*:*:s3cret\n"},
