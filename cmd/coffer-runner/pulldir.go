@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"os"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -35,11 +34,10 @@ func newPullDirCommand(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			raw, err := os.ReadFile(urlFile)
+			base, err := sessionURL(urlFile)
 			if err != nil {
-				return fmt.Errorf("reading the session URL: %w", err)
+				return err
 			}
-			base := strings.TrimSpace(string(raw))
 			err = pullDir(cmd.Context(), &filesystem.Engine{Log: log}, dir, clean, base+"volume.tar")
 			outcome := "ok"
 			if err != nil {

@@ -36,12 +36,12 @@ func newPushDirCommand(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			raw, err := os.ReadFile(urlFile)
+			base, err := sessionURL(urlFile)
 			if err != nil {
-				return fmt.Errorf("reading the session URL: %w", err)
+				return err
 			}
 			t := engine.Target{Spec: v1alpha1.Target{Name: "volume", Filesystem: &v1alpha1.FilesystemTarget{Path: dir, Excludes: excludes}}}
-			n, err := pushDir(cmd.Context(), &filesystem.Engine{Log: log}, t, strings.TrimSpace(string(raw))+"volume.tar")
+			n, err := pushDir(cmd.Context(), &filesystem.Engine{Log: log}, t, base+"volume.tar")
 			if err != nil {
 				return err
 			}
@@ -53,6 +53,16 @@ func newPushDirCommand(g *globals) *cobra.Command {
 	cmd.Flags().StringVar(&urlFile, "url-file", "", "file holding the push session URL")
 	cmd.Flags().StringSliceVar(&excludes, "exclude", nil, "glob pattern relative to --dir to leave out; repeatable")
 	return cmd
+}
+
+// sessionURL reads a push session's URL from the file the pod's Secret
+// mounts: it holds the session token, so it never travels in arguments.
+func sessionURL(path string) (string, error) {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return "", fmt.Errorf("reading the session URL: %w", err)
+	}
+	return strings.TrimSpace(string(raw)), nil
 }
 
 // pushDir streams the tar of t into a chunked PUT. A failing tar aborts the
