@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/coffer-dev/coffer/internal/manifest"
 	"io"
 	"sort"
 	"strings"
@@ -64,6 +65,13 @@ type volumeEngine struct {
 
 func (e *volumeEngine) Name() string      { return e.fs.Name() }
 func (e *volumeEngine) Extension() string { return e.fs.Extension() }
+
+// Destinations: none; a volume is restored into its own claim, through a
+// writer pod in the claim's namespace.
+func (e *volumeEngine) Destinations() []engine.Destination { return nil }
+
+// Source is the claim, as the filesystem engine names it.
+func (e *volumeEngine) Source(t engine.Target) manifest.Source { return e.fs.Source(t) }
 
 // Backup waits for the reader pod's PUT and streams its body to w.
 func (e *volumeEngine) Backup(ctx context.Context, t engine.Target, w io.Writer) (engine.Result, error) {

@@ -12,6 +12,7 @@ import (
 	"io"
 
 	"github.com/coffer-dev/coffer/api/v1alpha1"
+	"github.com/coffer-dev/coffer/internal/manifest"
 )
 
 // Engine backs up and restores one kind of target.
@@ -28,8 +29,39 @@ type Engine interface {
 	Name() string
 	// Extension is the file extension of the plain dump ("pgdump", "sql").
 	Extension() string
+	// Destinations lists the restore overrides the engine honours: a
+	// request that names a destination of another kind is refused before
+	// any object is read or any database touched.
+	Destinations() []Destination
+	// Source says what kind of thing a target is and which one, recorded in
+	// the manifest at backup so a restore can refuse a destination of
+	// another kind. It never contains a secret.
+	Source(t Target) manifest.Source
 	Backup(ctx context.Context, t Target, w io.Writer) (Result, error)
 	Restore(ctx context.Context, t Target, r io.Reader, opts RestoreOptions) error
+}
+
+// Destination is a kind of restore override a request can name.
+type Destination string
+
+// Destinations.
+const (
+	// DestinationDatabase is RestoreOptions.IntoDatabase: another database
+	// on the target's server.
+	DestinationDatabase Destination = "database"
+	// DestinationPath is RestoreOptions.IntoPath: another directory or file
+	// on the runner's filesystem.
+	DestinationPath Destination = "path"
+)
+
+// Accepts reports whether e honours a destination of kind d.
+func Accepts(e Engine, d Destination) bool {
+	for _, a := range e.Destinations() {
+		if a == d {
+			return true
+		}
+	}
+	return false
 }
 
 // Target is one target as configured, with the Secrets it references
@@ -74,6 +106,10 @@ type Result struct {
 	ServerVersion string
 	// ToolVersion is the dump tool's own version line.
 	ToolVersion string
+	// Database holds the database-level properties (encoding, collation,
+	// charset) a restore needs to recreate the database faithfully; nil for
+	// engines without databases.
+	Database *manifest.DatabaseProperties
 }
 
 // RestoreOptions change where and how a dump is restored.
@@ -87,6 +123,14 @@ type RestoreOptions struct {
 	// Clean allows restoring into a database that already holds tables: the
 	// dump's objects are dropped and recreated.
 	Clean bool
+	// Database is what the manifest recorded of the source database's
+	// properties (nil for old backups): a database created by the restore
+	// gets them, and an existing destination whose properties differ is
+	// refused unless IgnoreDatabaseProperties.
+	Database *manifest.DatabaseProperties
+	// IgnoreDatabaseProperties restores into an existing database whose
+	// encoding or collation differ from the source's.
+	IgnoreDatabaseProperties bool
 }
 
 // ErrNotEmpty is returned by Restore when the destination holds objects and

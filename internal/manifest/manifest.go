@@ -77,6 +77,46 @@ type Target struct {
 	PlainSHA256   string `json:"plainSha256"`
 	ServerVersion string `json:"serverVersion,omitempty"`
 	ToolVersion   string `json:"toolVersion,omitempty"`
+	// Source is what was backed up; absent in backups written before it
+	// was recorded.
+	Source *Source `json:"source,omitempty"`
+	// Database holds the source database's properties (database engines).
+	Database *DatabaseProperties `json:"database,omitempty"`
+}
+
+// Source kinds: what a target reads at backup and writes at restore.
+const (
+	SourceDatabase   = "database"
+	SourcePath       = "path"
+	SourceVolume     = "volume"
+	SourceRepository = "repository"
+	SourceServer     = "server"
+	SourceCluster    = "cluster"
+)
+
+// Source records what a target backed up: its kind (one of the Source*
+// constants) and an identity such as "127.0.0.1:5432/shop", "/var/lib/app"
+// or "shop/data" (namespace/PVC). Never a secret.
+type Source struct {
+	Kind     string `json:"kind"`
+	Identity string `json:"identity"`
+}
+
+// DatabaseProperties are the database-level settings a dump does not carry
+// but its data depends on. Empty fields were not recorded or do not apply.
+type DatabaseProperties struct {
+	// Encoding is PostgreSQL's server encoding (UTF8, SQL_ASCII, LATIN1).
+	Encoding string `json:"encoding,omitempty"`
+	// Collation and Ctype are PostgreSQL's LC_COLLATE and LC_CTYPE, or
+	// MariaDB's default collation (Ctype empty).
+	Collation string `json:"collation,omitempty"`
+	Ctype     string `json:"ctype,omitempty"`
+	// LocaleProvider is PostgreSQL's provider (libc, icu) and ICULocale its
+	// ICU locale when the provider is icu.
+	LocaleProvider string `json:"localeProvider,omitempty"`
+	ICULocale      string `json:"iculocale,omitempty"`
+	// Charset is MariaDB's default character set.
+	Charset string `json:"charset,omitempty"`
 }
 
 // Duration marshals as a Go duration string ("1.5s").

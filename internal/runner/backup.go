@@ -141,7 +141,8 @@ func rootCauses(errs []error) error {
 
 func (r *Runner) backupTarget(ctx context.Context, log *slog.Logger, id string, t engine.Target, eng engine.Engine, popts pipeline.Options) (manifest.Target, error) {
 	key := r.catalog.ObjectKey(id, t.Name(), eng.Extension(), len(popts.Recipients) > 0)
-	rec := manifest.Target{Name: t.Name(), Engine: eng.Name(), Object: key, StartTime: r.opts.Now().UTC()}
+	src := eng.Source(t)
+	rec := manifest.Target{Name: t.Name(), Engine: eng.Name(), Object: key, StartTime: r.opts.Now().UTC(), Source: &src}
 	log = log.With("target", t.Name(), "engine", eng.Name())
 	log.Info("target started")
 	var res engine.Result
@@ -155,7 +156,7 @@ func (r *Runner) backupTarget(ctx context.Context, log *slog.Logger, id string, 
 	}
 	rec.EndTime = r.opts.Now().UTC()
 	rec.Size, rec.SHA256, rec.PlainSize, rec.PlainSHA256 = sums.Size, sums.SHA256, sums.PlainSize, sums.PlainSHA256
-	rec.ServerVersion, rec.ToolVersion = res.ServerVersion, res.ToolVersion
+	rec.ServerVersion, rec.ToolVersion, rec.Database = res.ServerVersion, res.ToolVersion, res.Database
 	log.Info("target stored", "object", key, "dump_bytes", sums.PlainSize, "stored_bytes", sums.Size,
 		"duration", rec.EndTime.Sub(rec.StartTime).Round(time.Millisecond))
 	return rec, nil

@@ -45,7 +45,10 @@
 package cockroach
 
 import (
+	"github.com/coffer-dev/coffer/internal/manifest"
 	"log/slog"
+	"net"
+	"strconv"
 
 	"github.com/coffer-dev/coffer/internal/engine"
 	"github.com/coffer-dev/coffer/internal/pushendpoint"
@@ -73,6 +76,21 @@ func (*Engine) Name() string { return "cockroach" }
 
 // Extension is "tar": the dump is a tar archive of the backup's files.
 func (*Engine) Extension() string { return "tar" }
+
+// Destinations: a restore may go into another database on the same server.
+func (*Engine) Destinations() []engine.Destination {
+	return []engine.Destination{engine.DestinationDatabase}
+}
+
+// Source is the server and database: host:port/database.
+func (*Engine) Source(t engine.Target) manifest.Source {
+	s := t.Spec.Cockroach
+	port := s.Port
+	if port == 0 {
+		port = defaultPort
+	}
+	return manifest.Source{Kind: manifest.SourceDatabase, Identity: net.JoinHostPort(s.Host, strconv.Itoa(port)) + "/" + s.Database}
+}
 
 // toolVersion describes what makes the dump: the server's own BACKUP,
 // archived by Coffer.

@@ -20,6 +20,8 @@
 package etcd
 
 import (
+	"github.com/coffer-dev/coffer/internal/manifest"
+	"strings"
 	"time"
 
 	"github.com/coffer-dev/coffer/internal/engine"
@@ -47,6 +49,17 @@ func (*Engine) Name() string { return "etcd" }
 
 // Extension is "db", as etcdctl and etcdutl name snapshot files.
 func (*Engine) Extension() string { return "db" }
+
+// Destinations: the snapshot file is written to a path (etcdutl restores
+// it into a data directory).
+func (*Engine) Destinations() []engine.Destination {
+	return []engine.Destination{engine.DestinationPath}
+}
+
+// Source is the cluster: its endpoints.
+func (*Engine) Source(t engine.Target) manifest.Source {
+	return manifest.Source{Kind: manifest.SourceCluster, Identity: strings.Join(t.Spec.Etcd.Endpoints, ",")}
+}
 
 func (e *Engine) connectTimeout() time.Duration {
 	if e.ConnectTimeout > 0 {

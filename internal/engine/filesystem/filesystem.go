@@ -33,7 +33,9 @@
 package filesystem
 
 import (
+	"github.com/coffer-dev/coffer/internal/manifest"
 	"log/slog"
+	"path/filepath"
 	"runtime"
 
 	"github.com/coffer-dev/coffer/internal/engine"
@@ -56,6 +58,21 @@ func (*Engine) Name() string { return "filesystem" }
 
 // Extension is "tar": the dump is a PAX tar archive.
 func (*Engine) Extension() string { return "tar" }
+
+// Destinations: a restore may go into another directory.
+func (*Engine) Destinations() []engine.Destination {
+	return []engine.Destination{engine.DestinationPath}
+}
+
+// Source is the directory, or the PersistentVolumeClaim (namespace/name)
+// when the target names one: the two are different kinds, so a backup of
+// a runner's own directory can never be restored into a tenant's volume.
+func (*Engine) Source(t engine.Target) manifest.Source {
+	if pvc := t.Spec.Filesystem.PersistentVolumeClaim; pvc != "" {
+		return manifest.Source{Kind: manifest.SourceVolume, Identity: t.Namespace + "/" + pvc}
+	}
+	return manifest.Source{Kind: manifest.SourcePath, Identity: filepath.Clean(t.Spec.Filesystem.Path)}
+}
 
 func (e *Engine) log() *slog.Logger {
 	if e.Log != nil {

@@ -27,6 +27,7 @@ package git
 
 import (
 	"github.com/coffer-dev/coffer/internal/engine"
+	"github.com/coffer-dev/coffer/internal/manifest"
 )
 
 const (
@@ -49,3 +50,13 @@ func (*Engine) Name() string { return "git" }
 
 // Extension is "bundle": the dump is a git bundle.
 func (*Engine) Extension() string { return "bundle" }
+
+// Destinations: a restore may go into another repository path or URL.
+func (*Engine) Destinations() []engine.Destination {
+	return []engine.Destination{engine.DestinationPath}
+}
+
+// Source is the repository URL, with any password in it hidden.
+func (*Engine) Source(t engine.Target) manifest.Source {
+	return manifest.Source{Kind: manifest.SourceRepository, Identity: displayURL(t.Spec.Git.URL)}
+}

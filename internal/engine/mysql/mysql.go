@@ -19,6 +19,9 @@ package mysql
 
 import (
 	"github.com/coffer-dev/coffer/internal/engine"
+	"github.com/coffer-dev/coffer/internal/manifest"
+	"net"
+	"strconv"
 )
 
 // clientPackage is the Debian package that ships mariadb-dump and mariadb.
@@ -37,3 +40,18 @@ func (*Engine) Name() string { return "mysql" }
 
 // Extension is "sql": the dump is plain SQL text.
 func (*Engine) Extension() string { return "sql" }
+
+// Destinations: a restore may go into another database on the same server.
+func (*Engine) Destinations() []engine.Destination {
+	return []engine.Destination{engine.DestinationDatabase}
+}
+
+// Source is the server and database: host:port/database.
+func (*Engine) Source(t engine.Target) manifest.Source {
+	s := t.Spec.MySQL
+	port := s.Port
+	if port == 0 {
+		port = defaultPort
+	}
+	return manifest.Source{Kind: manifest.SourceDatabase, Identity: net.JoinHostPort(s.Host, strconv.Itoa(port)) + "/" + s.Database}
+}

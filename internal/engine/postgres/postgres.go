@@ -16,6 +16,9 @@ package postgres
 
 import (
 	"github.com/coffer-dev/coffer/internal/engine"
+	"github.com/coffer-dev/coffer/internal/manifest"
+	"net"
+	"strconv"
 )
 
 // clientPackage is the Debian package that ships pg_dump and pg_restore.
@@ -34,3 +37,18 @@ func (*Engine) Name() string { return "postgres" }
 
 // Extension is "pgdump": the custom archive format of pg_dump.
 func (*Engine) Extension() string { return "pgdump" }
+
+// Destinations: a restore may go into another database on the same server.
+func (*Engine) Destinations() []engine.Destination {
+	return []engine.Destination{engine.DestinationDatabase}
+}
+
+// Source is the server and database: host:port/database.
+func (*Engine) Source(t engine.Target) manifest.Source {
+	s := t.Spec.Postgres
+	port := s.Port
+	if port == 0 {
+		port = defaultPort
+	}
+	return manifest.Source{Kind: manifest.SourceDatabase, Identity: net.JoinHostPort(s.Host, strconv.Itoa(port)) + "/" + s.Database}
+}

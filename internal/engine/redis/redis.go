@@ -24,7 +24,10 @@
 package redis
 
 import (
+	"github.com/coffer-dev/coffer/internal/manifest"
+	"net"
 	"runtime"
+	"strconv"
 
 	"github.com/coffer-dev/coffer/internal/engine"
 )
@@ -42,6 +45,18 @@ func (*Engine) Name() string { return "redis" }
 
 // Extension is "rdb": the dump is a Redis RDB file.
 func (*Engine) Extension() string { return "rdb" }
+
+// Destinations: none; a restore goes back to the target's own server.
+func (*Engine) Destinations() []engine.Destination { return nil }
+
+// Source is the server: host:port.
+func (*Engine) Source(t engine.Target) manifest.Source {
+	port := t.Spec.Redis.Port
+	if port == 0 {
+		port = defaultPort
+	}
+	return manifest.Source{Kind: manifest.SourceServer, Identity: net.JoinHostPort(t.Spec.Redis.Host, strconv.Itoa(port))}
+}
 
 // toolVersion describes the client for the manifest: Coffer itself.
 func toolVersion() string {
