@@ -6,6 +6,7 @@ import (
 
 // RestoreSpec says which backup to restore, and where.
 // +kubebuilder:validation:XValidation:rule="has(self.backupRef) != has(self.latestOf)",message="exactly one of backupRef or latestOf is required"
+// +kubebuilder:validation:XValidation:rule="!has(self.intoDatabase) || has(self.target)",message="intoDatabase needs target"
 type RestoreSpec struct {
 	// BackupRef names a Backup in the same namespace.
 	// +optional
@@ -22,6 +23,10 @@ type RestoreSpec struct {
 	// Clean allows overwriting a database that already has tables.
 	// +optional
 	Clean bool `json:"clean,omitempty"`
+	// IgnoreDatabaseProperties restores into an existing database whose
+	// encoding or collation differ from the backed-up database's.
+	// +optional
+	IgnoreDatabaseProperties bool `json:"ignoreDatabaseProperties,omitempty"`
 }
 
 // RestorePhase is where a restore is in its life.

@@ -30,7 +30,7 @@ func main() {
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "Error:", err)
 		var u usageError
-		if errors.As(err, &u) {
+		if errors.As(err, &u) || errors.Is(err, runner.ErrRequest) {
 			os.Exit(2)
 		}
 		os.Exit(1)

@@ -36,11 +36,11 @@ that already has tables is refused unless --clean is given.`,
 				what = "target " + req.Target
 			}
 			into := ""
-			if req.IntoDatabase != "" {
+			switch {
+			case req.IntoDatabase != "":
 				into = " into database " + req.IntoDatabase
-			}
-			if req.IntoPath != "" {
-				into = " into " + req.IntoPath
+			case req.IntoPath != "":
+				into = " into path " + req.IntoPath
 			}
 			fmt.Fprintf(g.stdout, "restored backup %s (%s)%s\n", m.ID, what, into)
 			return nil
@@ -52,6 +52,7 @@ that already has tables is refused unless --clean is given.`,
 	f.StringVar(&req.IntoDatabase, "into-database", "", "restore into this database instead of the target's own (needs --target when the backup has several)")
 	f.StringVar(&req.IntoPath, "into-path", "", "restore into this directory or file instead of the target's own (filesystem, etcd, git)")
 	f.BoolVar(&req.Clean, "clean", false, "allow restoring into a database that already has tables: its objects are dropped and recreated")
+	f.BoolVar(&req.IgnoreDatabaseProperties, "ignore-database-properties", false, "restore into an existing database whose encoding or collation differ from the backed-up database's")
 	f.BoolVar(&req.SkipVerify, "skip-verify", false, "do not verify the whole backup before touching the database")
 	return cmd
 }

@@ -134,16 +134,11 @@ func (c Catalog) Commit(ctx context.Context, m *manifest.Manifest) error {
 var ErrNoBackup = errors.New("no such backup")
 
 // Get reads one committed backup's manifest; "latest" means the newest.
+// "latest" never falls back: when the newest backup's manifest cannot be
+// read, Get fails naming it, and an older backup must be chosen by id.
 func (c Catalog) Get(ctx context.Context, id string) (*manifest.Manifest, error) {
 	if id == "latest" {
-		all, err := c.List(ctx)
-		if len(all) == 0 {
-			if err != nil {
-				return nil, err
-			}
-			return nil, fmt.Errorf("%w: %s has no backups in %s", ErrNoBackup, c.Prefix(), c.Store.Describe())
-		}
-		return all[len(all)-1], nil
+		return c.latest(ctx)
 	}
 	if !manifest.ValidID(id) {
 		return nil, fmt.Errorf("%q is not a backup id (like 20261121T103000Z-k3f9) or \"latest\"", id)
@@ -153,6 +148,73 @@ func (c Catalog) Get(ctx context.Context, id string) (*manifest.Manifest, error)
 		return nil, fmt.Errorf("%w: %s in %s%s", ErrNoBackup, id, c.Store.Describe(), "/"+c.Prefix())
 	}
 	return m, err
+}
+
+func (c Catalog) latest(ctx context.Context) (*manifest.Manifest, error) {
+	all, err := c.List(ctx)
+	var newest *manifest.Manifest
+	if len(all) > 0 {
+		newest = all[len(all)-1]
+	}
+	// An unreadable backup of the same second as the newest readable one
+	// may be the newer: ids order by second only, and its start time is in
+	// the manifest that cannot be read.
+	var bad *UnreadableError
+	for _, u := range Unreadable(err) {
+		if (newest == nil || idTime(u.ID) >= idTime(newest.ID)) && (bad == nil || u.ID > bad.ID) {
+			bad = u
+		}
+	}
+	switch {
+	case bad != nil && newest != nil:
+		return nil, fmt.Errorf("the newest backup, %s, cannot be used as latest: %w; not falling back to an older backup: choose one by id (--backup %s is the newest readable; see list)", bad.ID, bad, newest.ID)
+	case bad != nil:
+		return nil, fmt.Errorf("the newest backup, %s, cannot be used as latest: %w; no older backup is readable", bad.ID, bad)
+	case newest == nil && err != nil:
+		return nil, err
+	case newest == nil:
+		return nil, fmt.Errorf("%w: %s has no backups in %s", ErrNoBackup, c.Prefix(), c.Store.Describe())
+	}
+	return newest, nil
+}
+
+// idTime is the time part of a backup id (20261121T103000Z).
+func idTime(id string) string {
+	t, _, _ := strings.Cut(id, "-")
+	return t
+}
+
+// UnreadableError is a committed backup whose manifest could not be read
+// (truncated, garbled, a newer format). List reports one per such backup.
+type UnreadableError struct {
+	// ID is the backup's id, from its directory name.
+	ID  string
+	Err error
+}
+
+func (e *UnreadableError) Error() string { return e.Err.Error() }
+func (e *UnreadableError) Unwrap() error { return e.Err }
+
+// Unreadable returns the unreadable backups an error of List reports.
+func Unreadable(err error) []*UnreadableError {
+	var out []*UnreadableError
+	var walk func(error)
+	walk = func(err error) {
+		var u *UnreadableError
+		switch x := err.(type) {
+		case nil:
+		case interface{ Unwrap() []error }:
+			for _, e := range x.Unwrap() {
+				walk(e)
+			}
+		default:
+			if errors.As(err, &u) {
+				out = append(out, u)
+			}
+		}
+	}
+	walk(err)
+	return out
 }
 
 func (c Catalog) read(ctx context.Context, key string) (*manifest.Manifest, error) {
@@ -210,6 +272,8 @@ func (c Catalog) List(ctx context.Context) ([]*manifest.Manifest, error) {
 			defer func() { <-sem; wg.Done() }()
 			if out[i], errs[i] = c.read(ctx, o.Key); errs[i] == nil {
 				c.Cache.put(o, out[i])
+			} else {
+				errs[i] = &UnreadableError{ID: path.Base(path.Dir(o.Key)), Err: errs[i]}
 			}
 		}()
 	}

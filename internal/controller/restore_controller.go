@@ -61,7 +61,8 @@ func (r *RestoreReconciler) step(ctx context.Context, rs *v1alpha1.Restore) (ctr
 		return ctrl.Result{RequeueAfter: 15 * time.Second}, nil
 	}
 	if rs.Status.RunnerRestoreID == "" {
-		rec, err := rc.startRestore(ctx, runnerapi.RestoreRequest{BackupID: backupID, Target: rs.Spec.Target, IntoDatabase: rs.Spec.IntoDatabase, Clean: rs.Spec.Clean})
+		rec, err := rc.startRestore(ctx, runnerapi.RestoreRequest{BackupID: backupID, Target: rs.Spec.Target, IntoDatabase: rs.Spec.IntoDatabase, Clean: rs.Spec.Clean,
+			IgnoreDatabaseProperties: rs.Spec.IgnoreDatabaseProperties})
 		switch {
 		case errors.Is(err, errRunnerInvalid) || errors.Is(err, errRunnerNotFound):
 			r.fail(rs, err.Error())

@@ -122,6 +122,14 @@ func (j *jobs) StartRestore(ctx context.Context, req runnerapi.RestoreRequest) (
 		}
 		return runnerapi.Restore{}, err
 	}
+	rreq := runner.RestoreRequest{BackupID: m.ID, Target: req.Target, IntoDatabase: req.IntoDatabase,
+		Clean: req.Clean, IgnoreDatabaseProperties: req.IgnoreDatabaseProperties}
+	if err := j.d.runner.CheckRestore(m, rreq); err != nil {
+		if errors.Is(err, runner.ErrRequest) {
+			return runnerapi.Restore{}, fmt.Errorf("%w: %v", runnerapi.ErrInvalid, err)
+		}
+		return runnerapi.Restore{}, err
+	}
 	if !j.tryStart() {
 		return runnerapi.Restore{}, runnerapi.ErrBusy
 	}
@@ -139,7 +147,7 @@ func (j *jobs) StartRestore(ctx context.Context, req runnerapi.RestoreRequest) (
 
 	go func() {
 		defer j.finish()
-		_, err := j.d.runner.Restore(j.d.ctx, runner.RestoreRequest{BackupID: m.ID, Target: req.Target, IntoDatabase: req.IntoDatabase, Clean: req.Clean})
+		_, err := j.d.runner.Restore(j.d.ctx, rreq)
 		j.mu.Lock()
 		defer j.mu.Unlock()
 		rec.EndTime = j.d.now()

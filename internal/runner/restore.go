@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	"filippo.io/age"
@@ -55,6 +56,9 @@ type RestoreRequest struct {
 	IntoPath string
 	// Clean allows overwriting a database that has tables.
 	Clean bool
+	// IgnoreDatabaseProperties restores into an existing database whose
+	// encoding or collation differ from the source's.
+	IgnoreDatabaseProperties bool
 	// SkipVerify skips the full verification pass before restoring. Without
 	// it a corrupt object is found before any database is touched.
 	SkipVerify bool
@@ -63,6 +67,9 @@ type RestoreRequest struct {
 // Restore restores a backup. The age identity and the backup's integrity are
 // checked before the first database is touched.
 func (r *Runner) Restore(ctx context.Context, req RestoreRequest) (*manifest.Manifest, error) {
+	if err := r.checkRequest(req); err != nil {
+		return nil, err
+	}
 	ids, err := r.cfg.Identities()
 	if err != nil {
 		return nil, err
@@ -86,12 +93,15 @@ func (r *Runner) Restore(ctx context.Context, req RestoreRequest) (*manifest.Man
 		start := r.opts.Now()
 		dest := p.target.Spec
 		err := r.read(ctx, m, p.rec, ids, func(rd io.Reader) error {
-			return p.engine.Restore(ctx, p.target, rd, engine.RestoreOptions{IntoDatabase: req.IntoDatabase, IntoPath: req.IntoPath, Clean: req.Clean})
+			return p.engine.Restore(ctx, p.target, rd, engine.RestoreOptions{
+				IntoDatabase: req.IntoDatabase, IntoPath: req.IntoPath, Clean: req.Clean,
+				Database: p.rec.Database, IgnoreDatabaseProperties: req.IgnoreDatabaseProperties,
+			})
 		})
 		if err != nil {
 			return m, fmt.Errorf("restoring target %q of backup %s: %w", p.rec.Name, m.ID, err)
 		}
-		r.opts.Log.Info("target restored", "backup", m.ID, "target", dest.Name, "into", req.IntoDatabase,
+		r.opts.Log.Info("target restored", "backup", m.ID, "target", dest.Name, "into", req.destination(),
 			"duration", r.opts.Now().Sub(start).Round(time.Millisecond))
 	}
 	return m, nil
@@ -108,29 +118,56 @@ func (r *Runner) restorePlan(m *manifest.Manifest, req RestoreRequest) ([]restor
 	if req.Target != "" {
 		rec, ok := m.Target(req.Target)
 		if !ok {
-			return nil, fmt.Errorf("backup %s has no target %q", m.ID, req.Target)
+			return nil, fmt.Errorf("%w: backup %s has no target %q (it has %s)", ErrRequest, m.ID, req.Target, targetNames(m))
 		}
 		recs = []manifest.Target{rec}
 	}
-	if (req.IntoDatabase != "" || req.IntoPath != "") && len(recs) > 1 {
-		return nil, fmt.Errorf("backup %s has %d targets: --into-database and --into-path need --target", m.ID, len(recs))
+	if kind, _ := req.override(); kind != "" && len(recs) > 1 {
+		return nil, fmt.Errorf("%w: backup %s has %d targets: --into-%s needs --target", ErrRequest, m.ID, len(recs), kind)
 	}
 	var plan []restoreStep
 	for _, rec := range recs {
-		t, ok := r.cfg.Target(rec.Name)
-		if !ok {
-			return nil, fmt.Errorf("target %q of backup %s is not in %s: the config says where to restore it", rec.Name, m.ID, r.cfg.Path)
-		}
-		eng, err := r.opts.Engine(t.Spec)
+		step, err := r.restoreStep(m, rec, req)
 		if err != nil {
-			return nil, fmt.Errorf("target %q: %w", rec.Name, err)
+			return nil, err
 		}
-		if eng.Name() != rec.Engine {
-			return nil, fmt.Errorf("target %q was backed up with engine %s but the config now says %s", rec.Name, rec.Engine, eng.Name())
-		}
-		plan = append(plan, restoreStep{rec: rec, target: t, engine: eng})
+		plan = append(plan, step)
 	}
 	return plan, nil
+}
+
+// restoreStep pairs a recorded target with its engine and destination in
+// the config, refusing what would restore into the wrong kind of place.
+func (r *Runner) restoreStep(m *manifest.Manifest, rec manifest.Target, req RestoreRequest) (restoreStep, error) {
+	t, ok := r.cfg.Target(rec.Name)
+	if !ok {
+		return restoreStep{}, fmt.Errorf("%w: target %q of backup %s is not in %s: the config says where to restore it", ErrRequest, rec.Name, m.ID, r.cfg.Path)
+	}
+	eng, err := r.opts.Engine(t.Spec)
+	if err != nil {
+		return restoreStep{}, fmt.Errorf("target %q: %w", rec.Name, err)
+	}
+	if eng.Name() != rec.Engine {
+		return restoreStep{}, fmt.Errorf("%w: target %q was backed up with engine %s but the config now says %s", ErrRequest, rec.Name, rec.Engine, eng.Name())
+	}
+	if err := checkDestination(eng, rec.Name, req); err != nil {
+		return restoreStep{}, err
+	}
+	if rec.Source != nil {
+		if now := eng.Source(t); now.Kind != rec.Source.Kind {
+			return restoreStep{}, fmt.Errorf("%w: target %q of backup %s was backed up from a %s (%s), but the config now restores it into a %s (%s): a backup is only restored into the kind of place it came from",
+				ErrRequest, rec.Name, m.ID, rec.Source.Kind, rec.Source.Identity, now.Kind, now.Identity)
+		}
+	}
+	return restoreStep{rec: rec, target: t, engine: eng}, nil
+}
+
+func targetNames(m *manifest.Manifest) string {
+	names := make([]string, len(m.Targets))
+	for i, t := range m.Targets {
+		names[i] = t.Name
+	}
+	return strings.Join(names, ", ")
 }
 
 // read streams one target's object through the restore pipeline, naming the

@@ -142,6 +142,9 @@ type RestoreRequest struct {
 	IntoDatabase string `json:"intoDatabase,omitempty"`
 	// Clean allows overwriting a database that already has tables.
 	Clean bool `json:"clean,omitempty"`
+	// IgnoreDatabaseProperties restores into an existing database whose
+	// encoding or collation differ from the backed-up database's.
+	IgnoreDatabaseProperties bool `json:"ignoreDatabaseProperties,omitempty"`
 }
 
 // Validate checks what can be checked without the catalog. Its errors wrap
