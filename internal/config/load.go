@@ -1,16 +1,12 @@
 package config
 
 import (
-	"bufio"
-	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
-	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	kjson "sigs.k8s.io/json"
 	"sigs.k8s.io/yaml"
 
@@ -30,7 +26,7 @@ func Load(path string) (*Config, error) {
 func Parse(name string, data []byte) (*Config, error) {
 	docs, err := splitDocuments(data)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", name, err)
+		return nil, fmt.Errorf("%s: %s", name, err)
 	}
 	c := &Config{Path: name, Secrets: map[string]map[string][]byte{}}
 	var errs []error
@@ -67,37 +63,6 @@ func Parse(name string, data []byte) (*Config, error) {
 	return c, nil
 }
 
-// splitDocuments splits a multi-document YAML stream, dropping empty documents.
-func splitDocuments(data []byte) ([][]byte, error) {
-	r := utilyaml.NewYAMLReader(bufio.NewReader(bytes.NewReader(data)))
-	var docs [][]byte
-	for {
-		doc, err := r.Read()
-		if errors.Is(err, io.EOF) {
-			return docs, nil
-		}
-		if err != nil {
-			return nil, fmt.Errorf("splitting YAML documents: %w", err)
-		}
-		if len(bytes.TrimSpace(stripComments(doc))) == 0 {
-			continue
-		}
-		docs = append(docs, doc)
-	}
-}
-
-func stripComments(doc []byte) []byte {
-	var b bytes.Buffer
-	for _, line := range strings.Split(string(doc), "\n") {
-		if t := strings.TrimSpace(line); t == "" || strings.HasPrefix(t, "#") || t == "---" {
-			continue
-		}
-		b.WriteString(line)
-		b.WriteByte('\n')
-	}
-	return b.Bytes()
-}
-
 type typeHeader struct {
 	APIVersion string `json:"apiVersion"`
 	Kind       string `json:"kind"`
@@ -110,11 +75,11 @@ type typeHeader struct {
 func (c *Config) addDocument(doc []byte, storages, definitions *int) error {
 	js, err := yaml.YAMLToJSONStrict(doc)
 	if err != nil {
-		return fmt.Errorf("invalid YAML: %w", err)
+		return fmt.Errorf("invalid YAML: %s", yamlReason(err))
 	}
 	var h typeHeader
 	if err := kjson.UnmarshalCaseSensitivePreserveInts(js, &h); err != nil {
-		return fmt.Errorf("reading apiVersion/kind: %w", err)
+		return fmt.Errorf("reading apiVersion/kind: %s", yamlReason(err))
 	}
 	obj := describe(h.Kind, h.Metadata.Namespace, h.Metadata.Name)
 	if h.Metadata.Name == "" {
@@ -159,16 +124,26 @@ func (c *Config) addSecret(js []byte, obj string) error {
 func decodeStrict(js []byte, obj string, v any) error {
 	strict, err := kjson.UnmarshalStrict(js, v, kjson.DisallowUnknownFields, kjson.DisallowDuplicateFields)
 	if err != nil {
-		return fmt.Errorf("%s: %s", obj, strings.TrimPrefix(err.Error(), "json: "))
+		return fmt.Errorf("%s: %s", obj, capped(strings.TrimPrefix(err.Error(), "json: ")))
 	}
 	if len(strict) > 0 {
 		msgs := make([]string, 0, len(strict))
 		for _, e := range strict {
-			msgs = append(msgs, strings.TrimPrefix(e.Error(), "json: "))
+			msgs = append(msgs, capped(strings.TrimPrefix(e.Error(), "json: ")))
 		}
 		return fmt.Errorf("%s: %s", obj, strings.Join(msgs, "; "))
 	}
 	return nil
+}
+
+// capped bounds a decoder message, which may quote a field name of any
+// length from the file.
+func capped(msg string) string {
+	const limit = 300
+	if len(msg) > limit {
+		return msg[:limit] + "…"
+	}
+	return msg
 }
 
 func describe(kind, namespace, name string) string {
