@@ -6,6 +6,9 @@
 package config
 
 import (
+	"os"
+	"path/filepath"
+
 	"github.com/coffer-dev/coffer/api/v1alpha1"
 	"github.com/coffer-dev/coffer/internal/engine"
 )
@@ -31,9 +34,33 @@ func (c *Config) Name() string { return c.Definition.Name }
 func (c *Config) Targets() []engine.Target {
 	out := make([]engine.Target, 0, len(c.Definition.Spec.Targets))
 	for _, t := range c.Definition.Spec.Targets {
-		out = append(out, engine.Target{Spec: t, Namespace: c.Namespace(), Secrets: c.Secrets})
+		out = append(out, engine.Target{Spec: t, Namespace: c.Namespace(), Secrets: c.Secrets, Protected: c.ProtectedPaths()})
 	}
 	return out
+}
+
+// ProtectedPaths are the paths no target may read or restore into: the
+// config file itself (it holds every Secret) and, when it comes from a
+// Kubernetes Secret volume (a directory with a "..data" link), that whole
+// directory.
+func (c *Config) ProtectedPaths() []string {
+	if c.Path == "" {
+		return nil
+	}
+	abs, err := filepath.Abs(c.Path)
+	if err != nil {
+		return nil
+	}
+	paths := []string{abs}
+	if dir := filepath.Dir(abs); isSecretVolume(dir) {
+		paths = append(paths, dir)
+	}
+	return paths
+}
+
+func isSecretVolume(dir string) bool {
+	fi, err := os.Lstat(filepath.Join(dir, "..data"))
+	return err == nil && fi.Mode()&os.ModeSymlink != 0
 }
 
 // Target returns the named target, or false.

@@ -205,3 +205,32 @@ func countRendered(t *testing.T, e *testutil.Envtest, nss []string, list client.
 	}
 	return n
 }
+
+// TestLocalPathRefusedForTenants: a tenant definition whose target would
+// read the runner pod's own filesystem (where its config holds the storage
+// keys and the age identity) gets no runner, and a condition that says why;
+// switching the target to a PersistentVolumeClaim renders it.
+func TestLocalPathRefusedForTenants(t *testing.T) {
+	e := cluster(t)
+	st := uniq("store-")
+	storage(t, e, st)
+	ns := appNamespace(t, e, true)
+	d := &v1alpha1.BackupDefinition{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "steal"},
+		Spec: v1alpha1.BackupDefinitionSpec{StorageRef: v1alpha1.LocalObjectReference{Name: st},
+			Targets: []v1alpha1.Target{{Name: "conf", Filesystem: &v1alpha1.FilesystemTarget{Path: "/etc/../etc/coffer/"}}}}}
+	mustCreate(t, e, d)
+	eventually(t, "LocalPathNotAllowed condition", func() bool {
+		c := readyCondition(t, e, ns, "steal")
+		return c != nil && c.Status == metav1.ConditionFalse && c.Reason == controller.ReasonPathNotAllowed &&
+			strings.Contains(c.Message, "spec.targets[0] (conf)")
+	})
+	if a, b, c := runnerObjectsExist(t, e, ns, "steal"); a || b || c {
+		t.Fatal("a runner was rendered for a tenant's local-path target")
+	}
+	e.Client.Get(context.Background(), client.ObjectKeyFromObject(d), d)
+	d.Spec.Targets[0].Filesystem.PersistentVolumeClaim = "data"
+	if err := e.Client.Update(context.Background(), d); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "runner once the target names a claim", func() bool { a, _, _ := runnerObjectsExist(t, e, ns, "steal"); return a })
+}

@@ -36,6 +36,7 @@ const (
 	ReasonStorageNotAllowed = "StorageNotAllowed"
 	ReasonSecretMissing     = "SecretMissing"
 	ReasonInvalid           = "InvalidSpec"
+	ReasonPathNotAllowed    = "LocalPathNotAllowed"
 )
 
 // DefinitionReconciler renders each BackupDefinition's runner.
@@ -100,6 +101,11 @@ func (r *DefinitionReconciler) render(ctx context.Context, def *v1alpha1.BackupD
 	if !allowed {
 		r.setReady(def, metav1.ConditionFalse, ReasonStorageNotAllowed,
 			fmt.Sprintf("BackupStorage %s/%s does not admit namespace %s (spec.allowedNamespaces)", st.Namespace, st.Name, def.Namespace))
+		return ctrl.Result{}, r.deleteRunner(ctx, def)
+	}
+	// 2b. Only the operator's own definitions may read the runner's filesystem.
+	if msg := r.localPathTargets(def); msg != "" {
+		r.setReady(def, metav1.ConditionFalse, ReasonPathNotAllowed, msg)
 		return ctrl.Result{}, r.deleteRunner(ctx, def)
 	}
 	// 3. The config, with the referenced Secrets resolved.

@@ -75,6 +75,11 @@ type Target struct {
 	Namespace string
 	// Secrets holds the data of the Secrets referenced by the definition.
 	Secrets Secrets
+	// Protected lists paths the runner must never read or write for a
+	// target, whatever the config says: its own config file and the Secret
+	// mount it comes from. Engines that touch the local filesystem refuse
+	// a target inside one and leave them out of a tree they walk.
+	Protected []string
 }
 
 // Name is the target's name in the definition.

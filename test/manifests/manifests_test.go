@@ -102,7 +102,8 @@ func TestManifestsApply(t *testing.T) {
 	deploy := build(t, "default")
 	samples := build(t, "samples")
 	wantKinds(t, "default", deploy, "CustomResourceDefinition", "Namespace", "ServiceAccount",
-		"ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding", "Deployment")
+		"ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding", "Deployment",
+		"ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding")
 	wantKinds(t, "samples", samples, "Namespace", "Secret", "BackupStorage", "BackupDefinition", "Backup", "Restore")
 
 	objs := append(slices.Clone(deploy), samples...)

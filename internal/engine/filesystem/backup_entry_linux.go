@@ -29,6 +29,10 @@ func (r *reader) file(dirfd int, relDir, name string) error {
 	if st.Mode&unix.S_IFMT != unix.S_IFREG {
 		return r.entry(dirfd, relDir, dirent{name: name, typ: ^os.FileMode(0)})
 	}
+	if r.prot.has(st) {
+		r.rep.log.Warn("left out: the runner's own config", "entry", rel)
+		return nil
+	}
 	if hdr := r.linkHeader(st, rel); hdr != nil {
 		return r.sendHeader(hdr)
 	}

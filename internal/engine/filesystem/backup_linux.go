@@ -45,11 +45,15 @@ func (e *Engine) Backup(ctx context.Context, t engine.Target, w io.Writer) (engi
 	if err != nil {
 		return engine.Result{}, fmt.Errorf("backup of %s: %w", where, err)
 	}
+	prot := newProtection(t.Protected)
+	if err := prot.checkInside(spec.Path); err != nil {
+		return engine.Result{}, fmt.Errorf("backup of %s: %w", where, err)
+	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	rep := &report{log: e.log().With("target", t.Name(), "path", spec.Path)}
 	items := make(chan []item, queued)
-	r := &reader{ctx: ctx, ex: ex, rep: rep, out: items, links: map[fileID]string{}}
+	r := &reader{ctx: ctx, ex: ex, prot: prot, rep: rep, out: items, links: map[fileID]string{}}
 	var readErr error
 	go func() {
 		defer close(items)

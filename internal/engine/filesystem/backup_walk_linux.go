@@ -18,6 +18,7 @@ import (
 type reader struct {
 	ctx   context.Context
 	ex    excluder
+	prot  protection
 	rep   *report
 	out   chan<- []item
 	links map[fileID]string
@@ -156,6 +157,10 @@ func (r *reader) subdir(dirfd int, rel, name string) error {
 	var st unix.Stat_t
 	if err := unix.Fstat(fd, &st); err != nil {
 		return fmt.Errorf("stat %s: %w", rel, err)
+	}
+	if r.prot.has(&st) {
+		r.rep.log.Warn("left out: the runner's own config or Secret mount", "entry", rel)
+		return nil
 	}
 	hdr := header(&st, rel+"/", tar.TypeDir)
 	r.addXattrs(hdr, fd, "", rel)

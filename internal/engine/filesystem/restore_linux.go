@@ -31,6 +31,13 @@ func (e *Engine) Restore(ctx context.Context, t engine.Target, r io.Reader, opts
 	if opts.IntoPath != "" {
 		dest = opts.IntoPath
 	}
+	prot := newProtection(t.Protected)
+	if err := prot.checkInside(dest); err != nil {
+		return fmt.Errorf("restore of target %q: %w", t.Name(), err)
+	}
+	if err := prot.checkContains(dest); err != nil {
+		return fmt.Errorf("restore of target %q: %w", t.Name(), err)
+	}
 	if err := e.restore(ctx, t, dest, r, opts.Clean); err != nil {
 		return fmt.Errorf("restore of target %q into %s: %w", t.Name(), dest, err)
 	}

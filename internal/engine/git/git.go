@@ -56,7 +56,11 @@ func (*Engine) Destinations() []engine.Destination {
 	return []engine.Destination{engine.DestinationPath}
 }
 
-// Source is the repository URL, with any password in it hidden.
+// Source is the repository URL, with any password in it hidden; a local
+// repository is a path on the runner's own filesystem.
 func (*Engine) Source(t engine.Target) manifest.Source {
+	if transportOf(t.Spec.Git.URL) == local {
+		return manifest.Source{Kind: manifest.SourcePath, Identity: localPath(t.Spec.Git.URL)}
+	}
 	return manifest.Source{Kind: manifest.SourceRepository, Identity: displayURL(t.Spec.Git.URL)}
 }
