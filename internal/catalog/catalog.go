@@ -130,6 +130,10 @@ func (c Catalog) Commit(ctx context.Context, m *manifest.Manifest) error {
 	return nil
 }
 
+// ErrLatestUnreadable: the newest backup's manifest cannot be read, so
+// "latest" cannot be resolved without guessing.
+var ErrLatestUnreadable = errors.New("the newest backup cannot be used as latest")
+
 // ErrNoBackup: no committed backup with that id (or none at all for "latest").
 var ErrNoBackup = errors.New("no such backup")
 
@@ -167,9 +171,9 @@ func (c Catalog) latest(ctx context.Context) (*manifest.Manifest, error) {
 	}
 	switch {
 	case bad != nil && newest != nil:
-		return nil, fmt.Errorf("the newest backup, %s, cannot be used as latest: %w; not falling back to an older backup: choose one by id (--backup %s is the newest readable; see list)", bad.ID, bad, newest.ID)
+		return nil, fmt.Errorf("%w: %s: %w; not falling back to an older backup: choose one by id (--backup %s is the newest readable; see list)", ErrLatestUnreadable, bad.ID, bad, newest.ID)
 	case bad != nil:
-		return nil, fmt.Errorf("the newest backup, %s, cannot be used as latest: %w; no older backup is readable", bad.ID, bad)
+		return nil, fmt.Errorf("%w: %s: %w; no older backup is readable", ErrLatestUnreadable, bad.ID, bad)
 	case newest == nil && err != nil:
 		return nil, err
 	case newest == nil:

@@ -117,7 +117,7 @@ func (j *jobs) StartRestore(ctx context.Context, req runnerapi.RestoreRequest) (
 	}
 	m, err := j.d.runner.Catalog().Get(ctx, req.BackupID)
 	if err != nil {
-		if errors.Is(err, catalog.ErrNoBackup) {
+		if errors.Is(err, catalog.ErrNoBackup) || errors.Is(err, catalog.ErrLatestUnreadable) {
 			return runnerapi.Restore{}, fmt.Errorf("%w: %v", runnerapi.ErrInvalid, err)
 		}
 		return runnerapi.Restore{}, err
