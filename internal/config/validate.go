@@ -8,17 +8,13 @@ import (
 	"time"
 
 	"filippo.io/age"
-	"github.com/robfig/cron/v3"
 
 	"github.com/coffer-dev/coffer/api/v1alpha1"
+	"github.com/coffer-dev/coffer/internal/scheduler"
 )
 
 // targetName: target names become object names, so keep them to a DNS label.
 var targetName = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$`)
-
-// CronParser is the one cron dialect Coffer accepts: five fields or a
-// descriptor such as @hourly.
-var CronParser = cron.NewParser(cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow | cron.Descriptor)
 
 // fieldErrs collects errors that each name a field of one object.
 type fieldErrs struct {
@@ -99,7 +95,7 @@ func (c *Config) validateDefinition(f *fieldErrs) {
 	if strings.HasPrefix(d.Schedule, "CRON_TZ=") || strings.HasPrefix(d.Schedule, "TZ=") {
 		f.add("spec.schedule", "%q: set the time zone in spec.timeZone, not in the schedule", d.Schedule)
 	} else if d.Schedule != "" {
-		if _, err := CronParser.Parse(d.Schedule); err != nil {
+		if err := scheduler.Validate(d.Schedule); err != nil {
 			f.add("spec.schedule", "invalid cron expression %q: %v", d.Schedule, err)
 		}
 	}

@@ -24,6 +24,7 @@ import (
 
 	"github.com/coffer-dev/coffer/api/v1alpha1"
 	"github.com/coffer-dev/coffer/internal/config"
+	"github.com/coffer-dev/coffer/internal/scheduler"
 )
 
 // Condition types and reasons on a BackupDefinition.
@@ -261,17 +262,13 @@ func (r *DefinitionReconciler) setNextBackup(def *v1alpha1.BackupDefinition) {
 		def.Status.NextBackupTime = nil
 		return
 	}
-	sched, err := config.CronParser.Parse(def.Spec.Schedule)
-	if err != nil {
+	// The runner's own scheduler says when it fires: one owner of what a
+	// schedule means, daylight saving time included.
+	t, err := scheduler.NextRun(def.Spec.Schedule, def.Spec.TimeZone, r.Now())
+	if err != nil || t.IsZero() {
 		return
 	}
-	loc := time.UTC
-	if def.Spec.TimeZone != "" {
-		if l, err := time.LoadLocation(def.Spec.TimeZone); err == nil {
-			loc = l
-		}
-	}
-	next := metav1.NewTime(sched.Next(r.Now().In(loc)).UTC())
+	next := metav1.NewTime(t.UTC())
 	// Only a change of slot is a status change: no write on every reconcile.
 	if def.Status.NextBackupTime == nil || !def.Status.NextBackupTime.Equal(&next) {
 		def.Status.NextBackupTime = &next

@@ -1,8 +1,9 @@
 // Package scheduler runs a definition's backups on its cron schedule, in its
 // time zone, with an injected clock so tests control time.
 //
-// Schedules are read by config.CronParser (five fields or a descriptor such
-// as @daily). Daylight saving time is handled the way people expect of a
+// Schedules are read by one cron dialect (five fields or a descriptor such
+// as @daily); this package is the one owner of what a schedule means, for
+// the runner that fires it and the controller that shows the next run. Daylight saving time is handled the way people expect of a
 // wall clock:
 //
 //   - A schedule that fires every hour (hour field "*") follows real hours:
@@ -25,9 +26,35 @@ import (
 	"time"
 
 	"github.com/robfig/cron/v3"
-
-	"github.com/coffer-dev/coffer/internal/config"
 )
+
+// cronParser is the one cron dialect Coffer accepts: five fields or a
+// descriptor such as @hourly.
+var cronParser = cron.NewParser(cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow | cron.Descriptor)
+
+// Validate reports whether spec is a cron expression Coffer accepts.
+func Validate(spec string) error {
+	_, err := cronParser.Parse(spec)
+	return err
+}
+
+// NextRun is the first run of spec, read in the time zone tz ("" is UTC),
+// strictly after now: what a runner started with this schedule fires next.
+func NextRun(spec, tz string, now time.Time) (time.Time, error) {
+	loc := time.UTC
+	if tz != "" {
+		l, err := time.LoadLocation(tz)
+		if err != nil {
+			return time.Time{}, fmt.Errorf("time zone %q: %w", tz, err)
+		}
+		loc = l
+	}
+	s, err := New(spec, loc, NewFakeClock(now))
+	if err != nil {
+		return time.Time{}, err
+	}
+	return s.Next(now), nil
+}
 
 // allHours has a bit for each hour of the day, as cron.SpecSchedule.Hour.
 const allHours = 1<<24 - 1
@@ -70,7 +97,7 @@ func New(spec string, loc *time.Location, clock Clock) (*Scheduler, error) {
 	if s := strings.TrimSpace(spec); strings.HasPrefix(s, "TZ=") || strings.HasPrefix(s, "CRON_TZ=") {
 		return nil, fmt.Errorf("schedule %q: a TZ= or CRON_TZ= prefix is not supported; set the definition's timeZone", spec)
 	}
-	parsed, err := config.CronParser.Parse(spec)
+	parsed, err := cronParser.Parse(spec)
 	if err != nil {
 		return nil, fmt.Errorf("schedule %q: %w", spec, err)
 	}
