@@ -1,6 +1,6 @@
 // Package runner carries out Coffer's jobs for one definition: take a backup
 // set, list, verify and restore. It is driven by the coffer-runner commands
-// (and later the daemon); it owns no schedule and no flags.
+// and by the daemon (internal/daemon); it owns no schedule and no flags.
 package runner
 
 import (

@@ -16,7 +16,7 @@ func Unavailable(t testing.TB, service string, err error) {
 	if os.Getenv("CI") == "true" {
 		t.Fatalf("%s is required when CI=true: %v", service, err)
 	}
-	t.Skipf("%s not available: %v (run hack/test-deps.sh)", service, err)
+	t.Skipf("%s not available: %v (run hack/deps.sh test, or make deps)", service, err)
 }
 
 // RepoRoot is the repository root, found from this source file.
