@@ -18,17 +18,24 @@
 package mysql
 
 import (
-	"github.com/coffer-dev/coffer/internal/engine"
-	"github.com/coffer-dev/coffer/internal/manifest"
+	"log/slog"
 	"net"
 	"strconv"
+
+	"github.com/coffer-dev/coffer/internal/engine"
+	"github.com/coffer-dev/coffer/internal/manifest"
 )
 
 // clientPackage is the Debian package that ships mariadb-dump and mariadb.
 const clientPackage = "mariadb-client"
 
 // Engine is the MySQL/MariaDB engine. The zero value is ready to use.
-type Engine struct{}
+type Engine struct {
+	// Log receives what a restore cannot report as its error: a scratch
+	// database left behind after a successful restore. nil means
+	// slog.Default().
+	Log *slog.Logger
+}
 
 // New returns the MySQL/MariaDB engine.
 func New() *Engine { return &Engine{} }
@@ -54,4 +61,11 @@ func (*Engine) Source(t engine.Target) manifest.Source {
 		port = defaultPort
 	}
 	return manifest.Source{Kind: manifest.SourceDatabase, Identity: net.JoinHostPort(s.Host, strconv.Itoa(port)) + "/" + s.Database}
+}
+
+func (e *Engine) log() *slog.Logger {
+	if e.Log != nil {
+		return e.Log
+	}
+	return slog.Default()
 }
