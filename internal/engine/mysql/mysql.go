@@ -15,6 +15,13 @@
 // Views, routines, triggers and events carry their DEFINER. Restoring them
 // as a user other than the definer needs the SET USER (or SUPER) privilege,
 // as with any MariaDB dump.
+//
+// MariaDB commits each DDL statement by itself, so a restore cannot be one
+// transaction. A failed restore is undone instead (a database it created is
+// dropped, an empty one emptied), and a restore over existing objects is
+// rehearsed in a scratch database before the destination is touched. The
+// database's character set and collation are recorded at backup and given
+// to a database the restore creates.
 package mysql
 
 import (
