@@ -142,5 +142,13 @@ type RestoreOptions struct {
 // RestoreOptions.Clean is not set.
 var ErrNotEmpty = errors.New("destination database is not empty (use --clean to overwrite)")
 
+// ErrPropertiesDiffer is returned by Restore, before anything is changed,
+// when an existing destination's encoding, collation or character set
+// differ from those RestoreOptions.Database recorded of the source, and
+// RestoreOptions.IgnoreDatabaseProperties is not set: the restored data
+// would be converted, sorted differently, or rejected.
+var ErrPropertiesDiffer = errors.New("the destination database's properties differ from the backup's source " +
+	"(restore into a new database to get the source's, or use --ignore-database-properties to restore anyway)")
+
 // ErrToolMissing wraps a missing client binary; the message names the package.
 var ErrToolMissing = errors.New("client tool not found")

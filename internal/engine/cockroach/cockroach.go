@@ -28,8 +28,10 @@
 //
 //	RESTORE DATABASE "<db>" FROM LATEST IN '<session URL>' [WITH new_db_name = '<into>']
 //
-// The destination must not exist, or be empty; with Clean it is dropped
-// first (DROP DATABASE ... CASCADE).
+// The destination must not exist, or be empty; with Clean it is replaced.
+// RESTORE cannot restore over an existing database, so the restore is
+// rehearsed under a scratch name first, and only when that succeeded is the
+// destination dropped (DROP DATABASE ... CASCADE) and restored again.
 //
 // Where the session lives: an Engine with Push set opens its sessions on
 // that endpoint, which the runner serves on its API port. Without Push

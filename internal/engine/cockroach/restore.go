@@ -2,10 +2,13 @@ package cockroach
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -14,14 +17,19 @@ import (
 	"github.com/coffer-dev/coffer/internal/pushendpoint"
 )
 
+// cleanupTimeout bounds dropping the scratch database after a restore.
+const cleanupTimeout = 2 * time.Minute
+
 // Restore checks the destination, reads the whole archive into a private
-// temporary directory, drops the destination when it exists (empty, or
-// opts.Clean), and runs RESTORE against a read-only push session serving
-// that directory. The database restored is the target's database, under the
-// name opts.IntoDatabase when set.
+// temporary directory, and runs RESTORE against a read-only push session
+// serving that directory. The database restored is the target's database,
+// under the name opts.IntoDatabase when set.
 //
-// A destination holding tables is ErrNotEmpty unless opts.Clean. Nothing is
-// dropped before the archive has been read completely.
+// A destination holding tables is ErrNotEmpty unless opts.Clean. An
+// existing destination is replaced only after the restore succeeded under
+// a scratch name (see replace), and nothing is dropped before the archive
+// has been read completely. CockroachDB has no database-level encoding or
+// collation: opts.Database is nil for its backups and not consulted.
 func (e *Engine) Restore(ctx context.Context, t engine.Target, r io.Reader, opts engine.RestoreOptions) error {
 	c, err := resolve(t)
 	if err != nil {
@@ -69,15 +77,6 @@ func (e *Engine) restore(ctx context.Context, c conn, r io.Reader, into string, 
 		return fmt.Errorf("the archive (%d entries) has no %s file: not a CockroachDB backup collection", n, latestFile)
 	}
 
-	if exists {
-		stmt, err := dropStatement(into)
-		if err != nil {
-			return err
-		}
-		if _, err := pc.Exec(ctx, stmt); err != nil {
-			return fmt.Errorf("dropping database %q before restoring it: %w", into, err)
-		}
-	}
 	files, err := pushendpoint.OpenDir(dir)
 	if err != nil {
 		return err
@@ -89,12 +88,49 @@ func (e *Engine) restore(ctx context.Context, c conn, r io.Reader, into string, 
 	}
 	defer s.close()
 	*secrets = append(*secrets, s.token)
-	stmt, err := restoreStatement(c.database, s.url, into)
+	if !exists {
+		// CockroachDB removes what a failed RESTORE job restored, the
+		// database it was creating included.
+		return c.restoreInto(ctx, pc, s.url, into)
+	}
+	return e.replace(ctx, c, pc, s.url, into)
+}
+
+// replace restores over the existing database into, which RESTORE cannot
+// do: it must be dropped first. So that a backup which does not restore
+// never costs the destination, the restore is rehearsed first under a
+// scratch name; only when that succeeded is into dropped and restored
+// again. Should that second RESTORE fail, the scratch database, a complete
+// restore, is kept and named in the error.
+func (e *Engine) replace(ctx context.Context, c conn, pc *pgx.Conn, url, into string) error {
+	scratch := scratchName(into)
+	if err := c.restoreInto(ctx, pc, url, scratch); err != nil {
+		return fmt.Errorf("rehearsing the restore in scratch database %q failed, %q was not touched: %w", scratch, into, err)
+	}
+	if err := c.drop(ctx, pc, into); err != nil {
+		return fmt.Errorf("the restore succeeded in scratch database %q, which is kept for you, but %w", scratch, err)
+	}
+	if err := c.restoreInto(ctx, pc, url, into); err != nil {
+		return fmt.Errorf("the restore succeeded in scratch database %q, but after %q was dropped restoring it again failed, "+
+			"so %q does not exist now; %q holds the complete restore and is kept for you: %w", scratch, into, into, scratch, err)
+	}
+	cleanup, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
+	defer cancel()
+	if err := c.drop(cleanup, pc, scratch); err != nil {
+		e.log().Warn("restore succeeded, but dropping its scratch database failed: drop it by hand",
+			"database", scratch, "error", err)
+	}
+	return nil
+}
+
+// restoreInto runs RESTORE of the target's database, from the collection
+// served at url, under the name into.
+func (c conn) restoreInto(ctx context.Context, pc *pgx.Conn, url, into string) error {
+	stmt, err := restoreStatement(c.database, url, into)
 	if err != nil {
 		return err
 	}
 	_, err = pc.Exec(ctx, stmt)
-	s.close()
 	switch {
 	case ctx.Err() != nil:
 		return ctx.Err()
@@ -102,6 +138,24 @@ func (e *Engine) restore(ctx context.Context, c conn, r io.Reader, into string, 
 		return fmt.Errorf("RESTORE failed: %w", err)
 	}
 	return nil
+}
+
+func (c conn) drop(ctx context.Context, pc *pgx.Conn, db string) error {
+	stmt, err := dropStatement(db)
+	if err != nil {
+		return err
+	}
+	if _, err := pc.Exec(ctx, stmt); err != nil {
+		return fmt.Errorf("dropping database %q failed: %w", db, err)
+	}
+	return nil
+}
+
+// scratchName is a fresh name for rehearsing a restore into db.
+func scratchName(db string) string {
+	b := make([]byte, 4)
+	_, _ = rand.Read(b)
+	return db + "_coffer_" + hex.EncodeToString(b)
 }
 
 // checkDestination reports whether database into exists, and refuses one

@@ -45,6 +45,9 @@ type standIn struct {
 	nextPID    uint32
 	// pushed is called after each file a BACKUP pushed.
 	pushed func(name string)
+	// restoring, when set, may fail the RESTORE of a database under the
+	// name into, after it read the files.
+	restoring func(into string) error
 }
 
 const backupSubdir = "2026/11/21-103000.00"
@@ -237,8 +240,13 @@ func (s *standIn) query(ctx context.Context, q string) ([]string, string, error)
 			return nil, "", fmt.Errorf("reading backup files: %w", err)
 		}
 		s.mu.Lock()
+		defer s.mu.Unlock()
+		if s.restoring != nil {
+			if err := s.restoring(into); err != nil {
+				return nil, "", err
+			}
+		}
 		s.dbs[into] = true
-		s.mu.Unlock()
 		return []string{"1234567891"}, "RESTORE", nil
 	}
 	return nil, "", sqlError("42601", "stand-in does not know: "+q)

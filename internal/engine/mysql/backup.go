@@ -34,7 +34,7 @@ func (c conn) backup(ctx context.Context, w io.Writer) (engine.Result, error) {
 		return engine.Result{}, err
 	}
 	var res engine.Result
-	if res.ServerVersion, err = c.serverVersion(ctx); err != nil {
+	if res.ServerVersion, res.Database, err = c.describe(ctx); err != nil {
 		return engine.Result{}, err
 	}
 	if res.ToolVersion, err = tool.Version(ctx, dump); err != nil {

@@ -3,6 +3,7 @@ package mysql
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"net"
 	"strconv"
@@ -12,6 +13,7 @@ import (
 	"github.com/go-sql-driver/mysql"
 
 	"github.com/coffer-dev/coffer/internal/engine"
+	"github.com/coffer-dev/coffer/internal/manifest"
 )
 
 const (
@@ -71,18 +73,27 @@ func (c conn) open() (*sql.DB, error) {
 	return db, nil
 }
 
-// serverVersion asks the server for VERSION().
-func (c conn) serverVersion(ctx context.Context) (string, error) {
-	db, err := c.open()
+// describe asks the server for VERSION() and for the target database's
+// character set and collation, which a restore needs to create it again as
+// it was.
+func (c conn) describe(ctx context.Context) (string, *manifest.DatabaseProperties, error) {
+	pool, err := c.open()
 	if err != nil {
-		return "", err
+		return "", nil, err
 	}
-	defer db.Close()
+	defer pool.Close()
 	var v string
-	if err := db.QueryRowContext(ctx, "SELECT VERSION()").Scan(&v); err != nil {
-		return "", fmt.Errorf("connecting: %w", err)
+	if err := pool.QueryRowContext(ctx, "SELECT VERSION()").Scan(&v); err != nil {
+		return "", nil, fmt.Errorf("connecting: %w", err)
 	}
-	return v, nil
+	props, err := schemaProperties(ctx, pool, c.database)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil, fmt.Errorf("database %q does not exist, or the user may not see it", c.database)
+	}
+	if err != nil {
+		return "", nil, fmt.Errorf("reading the properties of database %q: %w", c.database, err)
+	}
+	return v, props, nil
 }
 
 // optionFile is the [client] group the tools read with

@@ -15,20 +15,34 @@
 // Views, routines, triggers and events carry their DEFINER. Restoring them
 // as a user other than the definer needs the SET USER (or SUPER) privilege,
 // as with any MariaDB dump.
+//
+// MariaDB commits each DDL statement by itself, so a restore cannot be one
+// transaction. A failed restore is undone instead (a database it created is
+// dropped, an empty one emptied), and a restore over existing objects is
+// rehearsed in a scratch database before the destination is touched. The
+// database's character set and collation are recorded at backup and given
+// to a database the restore creates.
 package mysql
 
 import (
-	"github.com/coffer-dev/coffer/internal/engine"
-	"github.com/coffer-dev/coffer/internal/manifest"
+	"log/slog"
 	"net"
 	"strconv"
+
+	"github.com/coffer-dev/coffer/internal/engine"
+	"github.com/coffer-dev/coffer/internal/manifest"
 )
 
 // clientPackage is the Debian package that ships mariadb-dump and mariadb.
 const clientPackage = "mariadb-client"
 
 // Engine is the MySQL/MariaDB engine. The zero value is ready to use.
-type Engine struct{}
+type Engine struct {
+	// Log receives what a restore cannot report as its error: a scratch
+	// database left behind after a successful restore. nil means
+	// slog.Default().
+	Log *slog.Logger
+}
 
 // New returns the MySQL/MariaDB engine.
 func New() *Engine { return &Engine{} }
@@ -54,4 +68,11 @@ func (*Engine) Source(t engine.Target) manifest.Source {
 		port = defaultPort
 	}
 	return manifest.Source{Kind: manifest.SourceDatabase, Identity: net.JoinHostPort(s.Host, strconv.Itoa(port)) + "/" + s.Database}
+}
+
+func (e *Engine) log() *slog.Logger {
+	if e.Log != nil {
+		return e.Log
+	}
+	return slog.Default()
 }

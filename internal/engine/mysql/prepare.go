@@ -13,66 +13,87 @@ import (
 // shownObjects is how many objects an ErrNotEmpty message lists.
 const shownObjects = 5
 
-// prepare makes db ready to receive a dump: created when missing, and
-// otherwise checked for objects, which only opts.Clean may overwrite.
-func (c conn) prepare(ctx context.Context, db string, clean bool) error {
-	pool, err := c.open()
-	if err != nil {
-		return err
-	}
-	defer pool.Close()
-	var found string
-	err = pool.QueryRowContext(ctx,
-		"SELECT SCHEMA_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?", db).Scan(&found)
+// destination is what prepare found, or made, where the dump goes; it
+// decides how a failed restore is undone.
+type destination int
+
+const (
+	// created: the restore created the database; a failure drops it.
+	created destination = iota
+	// empty: the database existed without objects; a failure empties it.
+	empty
+	// occupied: the database holds objects that opts.Clean lets the dump
+	// replace; the restore is rehearsed in a scratch database first.
+	occupied
+)
+
+// prepare makes db ready to receive a dump, changing nothing unless it
+// creates the database: a missing one is created with the source's
+// character set and collation; an existing one is refused when it holds
+// objects and opts.Clean is not set, or when its properties differ from
+// opts.Database and opts.IgnoreDatabaseProperties is not set.
+func (c conn) prepare(ctx context.Context, pool *sql.DB, db string, opts engine.RestoreOptions) (destination, error) {
+	props, err := schemaProperties(ctx, pool, db)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
-		if _, err := pool.ExecContext(ctx, "CREATE DATABASE "+quoteIdent(db)); err != nil {
-			return fmt.Errorf("creating database %q: %w", db, err)
-		}
-		return nil
+		return created, createDatabase(ctx, pool, db, opts.Database)
 	case err != nil:
-		return fmt.Errorf("connecting: %w", err)
-	case clean:
-		return nil
+		return 0, fmt.Errorf("connecting: %w", err)
 	}
 	objects, err := userObjects(ctx, pool, db)
 	if err != nil {
-		return err
+		return 0, err
 	}
-	if len(objects) > 0 {
-		shown := objects[:min(len(objects), shownObjects)]
-		return fmt.Errorf("database %q holds %d objects (%s): %w",
+	if len(objects) > 0 && !opts.Clean {
+		var shown []string
+		for _, o := range objects[:min(len(objects), shownObjects)] {
+			shown = append(shown, o.String())
+		}
+		return 0, fmt.Errorf("database %q holds %d objects (%s): %w",
 			db, len(objects), strings.Join(shown, ", "), engine.ErrNotEmpty)
 	}
-	return nil
+	if opts.Database != nil && !opts.IgnoreDatabaseProperties {
+		if err := checkProperties(db, opts.Database, props); err != nil {
+			return 0, err
+		}
+	}
+	if len(objects) == 0 {
+		return empty, nil
+	}
+	return occupied, nil
 }
 
+// object is a table, view, sequence, routine or event of a database.
+type object struct{ kind, name string }
+
+func (o object) String() string { return o.kind + " " + o.name }
+
 const userObjectsSQL = `
-SELECT CONCAT(LOWER(TABLE_TYPE), ' ', TABLE_NAME) FROM information_schema.TABLES WHERE TABLE_SCHEMA = ?
+SELECT LOWER(TABLE_TYPE), TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = ?
 UNION ALL
-SELECT CONCAT(LOWER(ROUTINE_TYPE), ' ', ROUTINE_NAME) FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA = ?
+SELECT LOWER(ROUTINE_TYPE), ROUTINE_NAME FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA = ?
 UNION ALL
-SELECT CONCAT('event ', EVENT_NAME) FROM information_schema.EVENTS WHERE EVENT_SCHEMA = ?
-ORDER BY 1`
+SELECT 'event', EVENT_NAME FROM information_schema.EVENTS WHERE EVENT_SCHEMA = ?
+ORDER BY 1, 2`
 
 // userObjects lists the tables, views, sequences, routines and events of db
 // (triggers belong to tables).
-func userObjects(ctx context.Context, pool *sql.DB, db string) ([]string, error) {
+func userObjects(ctx context.Context, pool *sql.DB, db string) ([]object, error) {
 	rows, err := pool.QueryContext(ctx, userObjectsSQL, db, db, db)
 	if err != nil {
 		return nil, fmt.Errorf("listing objects: %w", err)
 	}
 	defer rows.Close()
-	var names []string
+	var objects []object
 	for rows.Next() {
-		var name string
-		if err := rows.Scan(&name); err != nil {
+		var o object
+		if err := rows.Scan(&o.kind, &o.name); err != nil {
 			return nil, fmt.Errorf("listing objects: %w", err)
 		}
-		names = append(names, name)
+		objects = append(objects, o)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("listing objects: %w", err)
 	}
-	return names, nil
+	return objects, nil
 }

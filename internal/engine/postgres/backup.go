@@ -7,6 +7,7 @@ import (
 
 	"github.com/coffer-dev/coffer/internal/engine"
 	"github.com/coffer-dev/coffer/internal/engine/tool"
+	"github.com/coffer-dev/coffer/internal/manifest"
 )
 
 // Backup streams `pg_dump --format=custom --compress=0` of the target's
@@ -30,7 +31,7 @@ func (c conn) backup(ctx context.Context, w io.Writer) (engine.Result, error) {
 		return engine.Result{}, err
 	}
 	var res engine.Result
-	if res.ServerVersion, err = c.serverVersion(ctx); err != nil {
+	if res.ServerVersion, res.Database, err = c.describe(ctx); err != nil {
 		return engine.Result{}, err
 	}
 	if res.ToolVersion, err = tool.Version(ctx, dump); err != nil {
@@ -52,12 +53,18 @@ func (c conn) backup(ctx context.Context, w io.Writer) (engine.Result, error) {
 	return res, nil
 }
 
-// serverVersion is the server_version the server reports at connection time.
-func (c conn) serverVersion(ctx context.Context) (string, error) {
+// describe returns the server_version the server reports at connection
+// time, and the properties of the target's database, which a restore needs
+// to create it again as it was.
+func (c conn) describe(ctx context.Context) (string, *manifest.DatabaseProperties, error) {
 	pc, err := c.connect(ctx, c.database)
 	if err != nil {
-		return "", err
+		return "", nil, err
 	}
 	defer pc.Close(context.WithoutCancel(ctx))
-	return pc.PgConn().ParameterStatus("server_version"), nil
+	props, err := databaseProperties(ctx, pc, c.database)
+	if err != nil {
+		return "", nil, err
+	}
+	return pc.PgConn().ParameterStatus("server_version"), props, nil
 }

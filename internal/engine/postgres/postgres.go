@@ -12,6 +12,12 @@
 // another cluster they must exist before the restore, otherwise pg_restore
 // stops at the first ALTER ... OWNER and the restore fails loudly (never a
 // silent change of owner).
+//
+// pg_restore runs in one transaction, so a restore that fails leaves an
+// existing destination as it was, and a database it created is dropped
+// again. A database created by a restore gets the source's encoding and
+// locale, which the backup records: a dump's text is only meaningful in
+// them, and an existing destination whose differ is refused.
 package postgres
 
 import (

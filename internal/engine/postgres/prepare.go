@@ -5,11 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/coffer-dev/coffer/internal/engine"
+	"github.com/coffer-dev/coffer/internal/manifest"
 )
 
 const (
@@ -19,46 +21,92 @@ const (
 	codeNoDatabase = "3D000"
 	// shownObjects is how many objects an ErrNotEmpty message lists.
 	shownObjects = 5
+	// cleanupTimeout bounds undoing a failed restore.
+	cleanupTimeout = 2 * time.Minute
+	// v13 added DROP DATABASE ... WITH (FORCE).
+	v13 = 130000
 )
 
-// prepare makes db ready to receive a dump: created when missing, and
-// otherwise checked for objects, which only opts.Clean may overwrite.
-func (c conn) prepare(ctx context.Context, db string, clean bool) error {
+// prepare makes db ready to receive a dump, changing nothing unless it
+// creates the database: a missing one is created with the source's
+// properties (created is then true); an existing one is refused when it
+// holds objects and opts.Clean is not set, or when its properties differ
+// from opts.Database and opts.IgnoreDatabaseProperties is not set.
+func (c conn) prepare(ctx context.Context, db string, opts engine.RestoreOptions) (created bool, err error) {
 	pc, err := c.connect(ctx, db)
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) && pgErr.Code == codeNoDatabase {
-		return c.createDatabase(ctx, db)
+		return c.createDatabase(ctx, db, opts.Database)
 	}
 	if err != nil {
-		return err
+		return false, err
 	}
 	defer pc.Close(context.WithoutCancel(ctx))
-	if clean {
-		return nil
+	if !opts.Clean {
+		objects, total, err := userObjects(ctx, pc)
+		if err != nil {
+			return false, err
+		}
+		if total > 0 {
+			return false, fmt.Errorf("database %q holds %d objects (%s): %w",
+				db, total, strings.Join(objects, ", "), engine.ErrNotEmpty)
+		}
 	}
-	objects, total, err := userObjects(ctx, pc)
+	if opts.Database == nil || opts.IgnoreDatabaseProperties {
+		return false, nil
+	}
+	got, err := databaseProperties(ctx, pc, db)
 	if err != nil {
-		return err
+		return false, err
 	}
-	if total > 0 {
-		return fmt.Errorf("database %q holds %d objects (%s): %w",
-			db, total, strings.Join(objects, ", "), engine.ErrNotEmpty)
-	}
-	return nil
+	return false, checkProperties(db, opts.Database, got)
 }
 
-// createDatabase creates db from template0: a custom dump is meant to be
-// restored into a database without the local additions template1 may have.
-func (c conn) createDatabase(ctx context.Context, db string) error {
+// createDatabase creates db from template0 with the properties p (nil: the
+// server's defaults). template0 because a custom dump is meant to be
+// restored into a database without the local additions template1 may have,
+// and because only template0 may be copied with another encoding or locale.
+func (c conn) createDatabase(ctx context.Context, db string, p *manifest.DatabaseProperties) (bool, error) {
 	pc, err := c.connect(ctx, maintenanceDB)
 	if err != nil {
-		return fmt.Errorf("database %q does not exist, and connecting to %q to create it failed: %w", db, maintenanceDB, err)
+		return false, fmt.Errorf("database %q does not exist, and connecting to %q to create it failed: %w", db, maintenanceDB, err)
 	}
 	defer pc.Close(context.WithoutCancel(ctx))
-	if _, err := pc.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{db}.Sanitize()+" TEMPLATE template0"); err != nil {
-		return fmt.Errorf("creating database %q: %w", db, err)
+	num, err := versionNum(ctx, pc)
+	if err != nil {
+		return false, err
 	}
-	return nil
+	options, err := createOptions(p, num)
+	if err != nil {
+		return false, fmt.Errorf("creating database %q: %w", db, err)
+	}
+	if _, err := pc.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{db}.Sanitize()+" TEMPLATE template0"+options); err != nil {
+		return false, fmt.Errorf("creating database %q: %w", db, err)
+	}
+	return true, nil
+}
+
+// dropCreated drops db, which this restore created and failed to fill. It
+// runs even when ctx has ended (a cancelled restore is a failed one), and
+// forces out connections: pg_restore's may not have gone yet.
+func (c conn) dropCreated(ctx context.Context, db string) error {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
+	defer cancel()
+	pc, err := c.connect(ctx, maintenanceDB)
+	if err != nil {
+		return err
+	}
+	defer pc.Close(ctx)
+	num, err := versionNum(ctx, pc)
+	if err != nil {
+		return err
+	}
+	stmt := "DROP DATABASE IF EXISTS " + pgx.Identifier{db}.Sanitize()
+	if num >= v13 {
+		stmt += " WITH (FORCE)"
+	}
+	_, err = pc.Exec(ctx, stmt)
+	return err
 }
 
 // userObjectsSQL lists what a restore could collide with: relations,
