@@ -59,6 +59,7 @@ type Envtest struct {
 // that does not start, are Unavailable.
 func StartEnvtest(t testing.TB) *Envtest {
 	t.Helper()
+	NeedsServer(t, "kube-apiserver")
 	e, err := startEnvtest()
 	if err != nil {
 		Unavailable(t, "kube-apiserver", err)
@@ -143,6 +144,7 @@ func EnvtestMain(m *testing.M, beforeStop ...func()) {
 // (CreateNamespace). Failure to start is Unavailable for every caller.
 func SharedEnvtest(t testing.TB) *Envtest {
 	t.Helper()
+	NeedsServer(t, "kube-apiserver")
 	shared.mu.Lock()
 	defer shared.mu.Unlock()
 	if !shared.inMain {

@@ -46,6 +46,7 @@ const etcdMaxRequestBytes = 8 << 20
 // data, when t ends.
 func StartEtcd(t testing.TB, opts EtcdOptions) *Etcd {
 	t.Helper()
+	NeedsServer(t, "etcd")
 	etcd, etcdutl := EtcdBinaries(t)
 	var pki *EtcdPKI
 	if opts.TLS {

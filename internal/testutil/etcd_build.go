@@ -18,6 +18,7 @@ const etcdToolsDir = "hack/tools/etcd"
 // hack/tools/etcd first when missing. A failed build is Unavailable.
 func EtcdBinaries(t testing.TB) (etcd, etcdutl string) {
 	t.Helper()
+	NeedsServer(t, "etcd")
 	etcd, etcdutl, err := etcdBinaries()
 	if err != nil {
 		Unavailable(t, "etcd (built from "+etcdToolsDir+")", err)

@@ -43,6 +43,7 @@ type MinIO struct {
 // when t ends. A MinIO that cannot be built or started is Unavailable.
 func StartMinIO(t testing.TB) *MinIO {
 	t.Helper()
+	NeedsServer(t, "MinIO")
 	bin, err := minioBinary()
 	if err != nil {
 		Unavailable(t, "MinIO", err)

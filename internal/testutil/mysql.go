@@ -30,6 +30,7 @@ type MySQLServer struct {
 // password. For password handling, CreateUser makes a user that has one.
 func SharedMySQL(t testing.TB) MySQLServer {
 	t.Helper()
+	NeedsServer(t, "MariaDB")
 	s := MySQLServer{Host: "127.0.0.1", Port: 3306, User: "root"}
 	db, err := s.Connect("")
 	if err == nil {

@@ -33,6 +33,7 @@ type PGServer struct {
 // handling use PrivatePostgres.
 func SharedPostgres(t testing.TB) PGServer {
 	t.Helper()
+	NeedsServer(t, "PostgreSQL")
 	s := PGServer{Host: "127.0.0.1", Port: 5432, User: "postgres"}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -153,6 +154,7 @@ func HostilePassword() string {
 // runs as the postgres OS user, since PostgreSQL refuses to run as root.
 func PrivatePostgres(t testing.TB) PGServer {
 	t.Helper()
+	NeedsServer(t, "PostgreSQL")
 	bin, err := postgresBinDir()
 	if err != nil {
 		Unavailable(t, "PostgreSQL server binaries (initdb, pg_ctl)", err)

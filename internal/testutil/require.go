@@ -19,6 +19,16 @@ func Unavailable(t testing.TB, service string, err error) {
 	t.Skipf("%s not available: %v (run hack/deps.sh test, or make deps)", service, err)
 }
 
+// NeedsServer marks a test that talks to a real server (or starts one):
+// `go test -short` (make test-unit) skips it, so the unit tier runs with
+// no server at all.
+func NeedsServer(t testing.TB, service string) {
+	t.Helper()
+	if testing.Short() {
+		t.Skipf("needs %s: skipped under -short", service)
+	}
+}
+
 // RepoRoot is the repository root, found from this source file.
 func RepoRoot() string {
 	_, file, _, _ := runtime.Caller(0)

@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"crypto/rand"
 	"encoding/hex"
+	"flag"
 	"fmt"
 	"os"
 	"os/exec"
@@ -22,6 +23,11 @@ import (
 var runnerBin string
 
 func TestMain(m *testing.M) {
+	flag.Parse()
+	if testing.Short() {
+		fmt.Println("end-to-end tests need real servers: skipped under -short")
+		os.Exit(0)
+	}
 	dir, err := os.MkdirTemp("", "coffer-e2e-bin-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)

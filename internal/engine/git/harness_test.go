@@ -129,6 +129,7 @@ type servers struct {
 }
 
 func startServers(t testing.TB) *servers {
+	testutil.NeedsServer(t, "git daemon and sshd")
 	needGit(t)
 	execPath := strings.TrimSpace(run(t, "", "--exec-path"))
 	s := &servers{root: t.TempDir(), token: testutil.HostilePassword()}

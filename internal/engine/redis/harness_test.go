@@ -66,6 +66,7 @@ func quoteConfig(s string) string {
 // them, in a 0600 config file; it is killed when the test ends.
 func startServer(t testing.TB, o serverOpts) *server {
 	t.Helper()
+	testutil.NeedsServer(t, "redis-server")
 	bin, err := exec.LookPath("redis-server")
 	if err != nil {
 		testutil.Unavailable(t, "redis-server (Debian package "+redisServerPackage+")", err)
