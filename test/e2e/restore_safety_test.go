@@ -89,3 +89,48 @@ func TestLatestDoesNotFallBack(t *testing.T) {
 		})
 	}
 }
+
+// TestDatabasePropertiesKept: a LATIN1/C database comes back LATIN1/C, the
+// manifest says so, and an existing UTF8 destination is refused unless
+// --ignore-database-properties.
+func TestDatabasePropertiesKept(t *testing.T) {
+	src := randomName("coffer_e2e_latin1_")
+	psql(t, "postgres", "CREATE DATABASE "+src+" TEMPLATE template0 ENCODING 'LATIN1' LC_COLLATE 'C' LC_CTYPE 'C'")
+	t.Cleanup(func() { dropPG(src) })
+	psql(t, src, "CREATE TABLE t (s text); INSERT INTO t VALUES (convert_from('\\xe974e9'::bytea, 'LATIN1'))")
+	s := writeSetup(t, setupOpts{targets: []target{{name: "main", engine: "postgres", db: src}}})
+	id := strings.TrimSpace(mustRun(t, "backup", "-f", s.path).stdout)
+	m, err := os.ReadFile(filepath.Join(s.storageDir, "e2e", "shop", id, "manifest.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(m), `"encoding": "LATIN1"`) || !strings.Contains(string(m), `"kind": "database"`) {
+		t.Fatalf("manifest does not record the encoding and source:\n%s", m)
+	}
+
+	dst := randomName("coffer_e2e_latin1_copy_")
+	t.Cleanup(func() { dropPG(dst) })
+	mustRun(t, "restore", "-f", s.path, "--backup", "latest", "--into-database", dst)
+	if enc := psql(t, dst, "SELECT pg_encoding_to_char(encoding) || '/' || datcollate FROM pg_database WHERE datname = current_database()"); enc != "LATIN1/C" {
+		t.Fatalf("restored database is %s, want LATIN1/C", enc)
+	}
+	if got, want := psql(t, dst, "SELECT md5(s) FROM t"), psql(t, src, "SELECT md5(s) FROM t"); got != want {
+		t.Fatalf("text changed: %s vs %s", got, want)
+	}
+
+	utf := randomName("coffer_e2e_utf8_")
+	psql(t, "postgres", "CREATE DATABASE "+utf+" TEMPLATE template0 ENCODING 'UTF8'")
+	t.Cleanup(func() { dropPG(utf) })
+	r := runner(t, nil, "restore", "-f", s.path, "--backup", "latest", "--into-database", utf)
+	if r.code == 0 || !strings.Contains(r.stderr, "--ignore-database-properties") || !strings.Contains(r.stderr, "LATIN1") {
+		t.Fatalf("restore into a UTF8 database: exit %d\n%s", r.code, r.stderr)
+	}
+	if n := psql(t, utf, "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'"); n != "0" {
+		t.Fatalf("refused restore created %s tables", n)
+	}
+	mustRun(t, "restore", "-f", s.path, "--backup", "latest", "--into-database", utf, "--ignore-database-properties")
+	q := "SELECT encode(convert_to(s, 'UTF8'), 'hex') FROM t"
+	if got, want := psql(t, utf, q), psql(t, src, q); got != want {
+		t.Fatalf("text changed in the UTF8 copy: %s vs %s", got, want)
+	}
+}
