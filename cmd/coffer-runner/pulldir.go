@@ -1,17 +1,12 @@
 package main
 
 import (
-	"context"
 	"errors"
-	"fmt"
-	"net/http"
-	"strings"
 
 	"github.com/spf13/cobra"
 
-	"github.com/coffer-dev/coffer/api/v1alpha1"
-	"github.com/coffer-dev/coffer/internal/engine"
 	"github.com/coffer-dev/coffer/internal/engine/filesystem"
+	"github.com/coffer-dev/coffer/internal/engine/volume"
 )
 
 // newPullDirCommand is what a volume's writer pod runs: fetch the restore
@@ -34,66 +29,15 @@ func newPullDirCommand(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			base, err := sessionURL(urlFile)
+			base, err := volume.SessionURL(urlFile)
 			if err != nil {
 				return err
 			}
-			err = pullDir(cmd.Context(), &filesystem.Engine{Log: log}, dir, clean, base+"volume.tar")
-			outcome := "ok"
-			if err != nil {
-				outcome = err.Error()
-			}
-			if rerr := report(cmd.Context(), base+"volume.result", outcome); rerr != nil && err == nil {
-				err = rerr
-			}
-			return err
+			return volume.Pull(cmd.Context(), &filesystem.Engine{Log: log}, dir, clean, base)
 		},
 	}
 	cmd.Flags().StringVar(&dir, "dir", "", "directory to restore into (the mounted volume)")
 	cmd.Flags().StringVar(&urlFile, "url-file", "", "file holding the restore session URL")
 	cmd.Flags().BoolVar(&clean, "clean", false, "replace what the directory holds")
 	return cmd
-}
-
-func pullDir(ctx context.Context, fs *filesystem.Engine, dir string, clean bool, url string) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-	if err != nil {
-		return errors.New("invalid session URL")
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return fmt.Errorf("fetching the restore stream: %w", unwrapURLError(err))
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("the runner refused the restore stream: %s", resp.Status)
-	}
-	t := engine.Target{Spec: v1alpha1.Target{Name: "volume", Filesystem: &v1alpha1.FilesystemTarget{Path: dir}}}
-	// The destination is the mounted volume itself: its root exists.
-	return fs.Restore(ctx, t, resp.Body, engine.RestoreOptions{IntoPath: dir, Clean: clean})
-}
-
-func report(ctx context.Context, url, outcome string) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPut, url, strings.NewReader(outcome))
-	if err != nil {
-		return errors.New("invalid session URL")
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return fmt.Errorf("reporting to the runner: %w", unwrapURLError(err))
-	}
-	resp.Body.Close()
-	if resp.StatusCode/100 != 2 {
-		return fmt.Errorf("the runner refused the report: %s", resp.Status)
-	}
-	return nil
-}
-
-// unwrapURLError drops the URL (it holds the session token) from a client error.
-func unwrapURLError(err error) error {
-	var ue interface{ Unwrap() error }
-	if errors.As(err, &ue) {
-		return ue.Unwrap()
-	}
-	return err
 }

@@ -1,19 +1,12 @@
 package main
 
 import (
-	"context"
 	"errors"
-	"fmt"
-	"io"
-	"net/http"
-	"os"
-	"strings"
 
 	"github.com/spf13/cobra"
 
-	"github.com/coffer-dev/coffer/api/v1alpha1"
-	"github.com/coffer-dev/coffer/internal/engine"
 	"github.com/coffer-dev/coffer/internal/engine/filesystem"
+	"github.com/coffer-dev/coffer/internal/engine/volume"
 )
 
 // newPushDirCommand is what a volume's reader pod runs: tar a mounted
@@ -36,12 +29,11 @@ func newPushDirCommand(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			base, err := sessionURL(urlFile)
+			base, err := volume.SessionURL(urlFile)
 			if err != nil {
 				return err
 			}
-			t := engine.Target{Spec: v1alpha1.Target{Name: "volume", Filesystem: &v1alpha1.FilesystemTarget{Path: dir, Excludes: excludes}}}
-			n, err := pushDir(cmd.Context(), &filesystem.Engine{Log: log}, t, base+"volume.tar")
+			n, err := volume.Push(cmd.Context(), &filesystem.Engine{Log: log}, dir, excludes, base)
 			if err != nil {
 				return err
 			}
@@ -53,51 +45,4 @@ func newPushDirCommand(g *globals) *cobra.Command {
 	cmd.Flags().StringVar(&urlFile, "url-file", "", "file holding the push session URL")
 	cmd.Flags().StringSliceVar(&excludes, "exclude", nil, "glob pattern relative to --dir to leave out; repeatable")
 	return cmd
-}
-
-// sessionURL reads a push session's URL from the file the pod's Secret
-// mounts: it holds the session token, so it never travels in arguments.
-func sessionURL(path string) (string, error) {
-	raw, err := os.ReadFile(path)
-	if err != nil {
-		return "", fmt.Errorf("reading the session URL: %w", err)
-	}
-	return strings.TrimSpace(string(raw)), nil
-}
-
-// pushDir streams the tar of t into a chunked PUT. A failing tar aborts the
-// request body, so the runner sees a torn stream, never a short valid one.
-func pushDir(ctx context.Context, fs *filesystem.Engine, t engine.Target, url string) (int64, error) {
-	pr, pw := io.Pipe()
-	counted := &countingReader{r: pr}
-	go func() {
-		_, err := fs.Backup(ctx, t, pw)
-		pw.CloseWithError(err)
-	}()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPut, url, counted)
-	if err != nil {
-		pr.CloseWithError(err)
-		return 0, errors.New("invalid session URL")
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		pr.CloseWithError(err)
-		return counted.n, fmt.Errorf("pushing the volume to the runner: %w", unwrapURLError(err))
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode/100 != 2 {
-		return counted.n, fmt.Errorf("the runner refused the volume: %s", resp.Status)
-	}
-	return counted.n, nil
-}
-
-type countingReader struct {
-	r io.Reader
-	n int64
-}
-
-func (c *countingReader) Read(p []byte) (int, error) {
-	n, err := c.r.Read(p)
-	c.n += int64(n)
-	return n, err
 }

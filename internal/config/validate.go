@@ -10,6 +10,7 @@ import (
 	"filippo.io/age"
 
 	"github.com/coffer-dev/coffer/api/v1alpha1"
+	"github.com/coffer-dev/coffer/internal/engine/all"
 	"github.com/coffer-dev/coffer/internal/scheduler"
 )
 
@@ -128,45 +129,44 @@ func (c *Config) validateDefinition(f *fieldErrs) {
 	}
 }
 
+// validateTarget checks a target's one engine block with its engine's
+// registry entry: the block itself, and that each Secret it references is
+// in the file.
 func (c *Config) validateTarget(f *fieldErrs, field string, t v1alpha1.Target) {
-	var blocks []string
-	if p := t.Postgres; p != nil {
-		blocks = append(blocks, "postgres")
-		c.validateConn(f, field+".postgres", p.Host, p.Port, p.Database, p.User)
-		if p.PasswordSecretRef != nil {
-			c.checkSecretKey(f, field+".postgres.passwordSecretRef", p.PasswordSecretRef)
-		}
-	}
-	if m := t.MySQL; m != nil {
-		blocks = append(blocks, "mysql")
-		c.validateConn(f, field+".mysql", m.Host, m.Port, m.Database, m.User)
-		if m.PasswordSecretRef != nil {
-			c.checkSecretKey(f, field+".mysql.passwordSecretRef", m.PasswordSecretRef)
-		}
-	}
-	blocks = append(blocks, c.validateOtherEngines(f, field, t)...)
-	switch len(blocks) {
+	selected := all.Selected(&t)
+	switch len(selected) {
 	case 0:
-		f.add(field, "exactly one engine block is required (postgres, mysql, cockroach, etcd, redis, filesystem, git)")
+		f.add(field, "exactly one engine block is required (%s)", strings.Join(all.Blocks(), ", "))
+		return
 	case 1:
 	default:
-		f.add(field, "exactly one engine block is allowed, found %s", strings.Join(blocks, ", "))
+		names := make([]string, len(selected))
+		for i, e := range selected {
+			names[i] = e.Block
+		}
+		f.add(field, "exactly one engine block is allowed, found %s", strings.Join(names, ", "))
+	}
+	for _, e := range selected {
+		block := field + "." + e.Block
+		e.Validate(&t, blockProblems{f: f, prefix: block})
+		for _, r := range e.SecretRefs(&t) {
+			c.checkSecretKey(f, block+"."+r.Field, r.Ref)
+		}
 	}
 }
 
-func (c *Config) validateConn(f *fieldErrs, field, host string, port int, db, user string) {
-	if host == "" {
-		f.add(field+".host", "required")
+// blockProblems reports a block's problems under its field path.
+type blockProblems struct {
+	f      *fieldErrs
+	prefix string
+}
+
+func (p blockProblems) Add(field, format string, args ...any) {
+	if field == "" {
+		p.f.add(p.prefix, format, args...)
+		return
 	}
-	if port < 0 || port > 65535 {
-		f.add(field+".port", "%d is not a TCP port", port)
-	}
-	if db == "" {
-		f.add(field+".database", "required")
-	}
-	if user == "" {
-		f.add(field+".user", "required")
-	}
+	p.f.add(p.prefix+"."+field, format, args...)
 }
 
 func (c *Config) checkSecretKey(f *fieldErrs, field string, ref *v1alpha1.SecretKeySelector) {

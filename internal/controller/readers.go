@@ -5,6 +5,8 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"github.com/coffer-dev/coffer/internal/engine/all"
+	"github.com/coffer-dev/coffer/internal/engine/volume"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
@@ -20,17 +22,9 @@ import (
 // LabelReader marks volume reader and writer pods and their Secrets.
 const LabelReader = "coffer.dev/volume-reader"
 
-// readerURLKey holds the push session URL in the reader's Secret.
-const readerURLKey = "url"
-
 // hasVolumeTargets: the definition backs up a claim through reader pods.
 func hasVolumeTargets(def *v1alpha1.BackupDefinition) bool {
-	for _, t := range def.Spec.Targets {
-		if t.Filesystem != nil && t.Filesystem.PersistentVolumeClaim != "" {
-			return true
-		}
-	}
-	return false
+	return all.NeedsControllerPods(def.Spec.Targets)
 }
 
 // syncReaders starts a reader pod for every volume push the runner waits
@@ -82,7 +76,7 @@ func readerName(definition string, p runnerapi.VolumePush) string {
 func (r *DefinitionReconciler) createReader(ctx context.Context, def *v1alpha1.BackupDefinition, name string, p runnerapi.VolumePush) error {
 	labels := map[string]string{LabelReader: def.Name, LabelManagedBy: managerName, LabelComponent: "volume-reader"}
 	sec := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: def.Namespace, Name: name, Labels: labels},
-		Data: map[string][]byte{readerURLKey: []byte(p.URL)}}
+		Data: map[string][]byte{volume.URLKey: []byte(p.URL)}}
 	if err := r.Client.Create(ctx, sec); err != nil && !apierrors.IsAlreadyExists(err) {
 		return err
 	}
@@ -98,7 +92,7 @@ func (r *DefinitionReconciler) readerPodSpec(def *v1alpha1.BackupDefinition, sec
 	if def.Spec.Runner != nil && def.Spec.Runner.Image != "" {
 		image = def.Spec.Runner.Image
 	}
-	args := []string{"push-dir", "--dir", p.Path, "--url-file", "/var/run/coffer-push/" + readerURLKey, "--log-format", "json"}
+	args := []string{"push-dir", "--dir", p.Path, "--url-file", volume.URLFile(), "--log-format", "json"}
 	for _, e := range p.Excludes {
 		args = append(args, "--exclude", e)
 	}
@@ -108,7 +102,7 @@ func (r *DefinitionReconciler) readerPodSpec(def *v1alpha1.BackupDefinition, sec
 	readOnly := true
 	caps := []corev1.Capability{"DAC_READ_SEARCH"}
 	if p.Direction == runnerapi.DirectionRestore {
-		args = []string{"pull-dir", "--dir", p.Path, "--url-file", "/var/run/coffer-push/" + readerURLKey, "--log-format", "json"}
+		args = []string{"pull-dir", "--dir", p.Path, "--url-file", volume.URLFile(), "--log-format", "json"}
 		if p.Clean {
 			args = append(args, "--clean")
 		}
@@ -122,7 +116,7 @@ func (r *DefinitionReconciler) readerPodSpec(def *v1alpha1.BackupDefinition, sec
 			Name: "reader", Image: image, Args: args,
 			VolumeMounts: []corev1.VolumeMount{
 				{Name: "volume", MountPath: p.Path, ReadOnly: readOnly},
-				{Name: "push", MountPath: "/var/run/coffer-push", ReadOnly: true},
+				{Name: "push", MountPath: volume.URLMountDir, ReadOnly: true},
 			},
 			SecurityContext: &corev1.SecurityContext{RunAsUser: ptr.To[int64](0), AllowPrivilegeEscalation: ptr.To(false),
 				ReadOnlyRootFilesystem: ptr.To(true),

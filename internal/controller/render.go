@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"github.com/coffer-dev/coffer/internal/engine/all"
 	"sort"
 
 	corev1 "k8s.io/api/core/v1"
@@ -77,10 +78,13 @@ func renderConfig(def *v1alpha1.BackupDefinition, st *v1alpha1.BackupStorage, ge
 	if c := s.Spec.S3; c != nil && c.CredentialsSecretRef != nil {
 		c.CredentialsSecretRef.Name = storageSecretPrefix + c.CredentialsSecretRef.Name
 	}
-	// CockroachDB reaches the runner through its Service unless told otherwise.
+	// What a target in a cluster may leave out (the registry says).
 	for i := range d.Spec.Targets {
-		if c := d.Spec.Targets[i].Cockroach; c != nil && c.EndpointURL == "" {
-			c.EndpointURL = ServiceURL(st.Namespace, def.Namespace, def.Name)
+		t := &d.Spec.Targets[i]
+		for _, e := range all.Selected(t) {
+			if e.InCluster != nil {
+				e.InCluster(t, ServiceURL(st.Namespace, def.Namespace, def.Name))
+			}
 		}
 	}
 	secrets[apiTokenSecret] = map[string][]byte{apiTokenKey: []byte(token)}
@@ -141,35 +145,16 @@ func configHash(config []byte) string {
 }
 
 // definitionSecretRefs lists every Secret reference of a definition's
-// targets, as pointers so the renderer can rename them.
+// targets, as the engine registry names them: pointers, so the renderer
+// can rename them.
 func definitionSecretRefs(spec *v1alpha1.BackupDefinitionSpec) []*v1alpha1.SecretKeySelector {
 	var refs []*v1alpha1.SecretKeySelector
-	add := func(rs ...*v1alpha1.SecretKeySelector) {
-		for _, r := range rs {
-			if r != nil {
-				refs = append(refs, r)
-			}
-		}
-	}
 	for i := range spec.Targets {
 		t := &spec.Targets[i]
-		if t.Postgres != nil {
-			add(t.Postgres.PasswordSecretRef)
-		}
-		if t.MySQL != nil {
-			add(t.MySQL.PasswordSecretRef)
-		}
-		if t.Cockroach != nil {
-			add(t.Cockroach.PasswordSecretRef)
-		}
-		if t.Etcd != nil {
-			add(t.Etcd.PasswordSecretRef, t.Etcd.CASecretRef, t.Etcd.CertSecretRef, t.Etcd.KeySecretRef)
-		}
-		if t.Redis != nil {
-			add(t.Redis.PasswordSecretRef)
-		}
-		if t.Git != nil {
-			add(t.Git.TokenSecretRef, t.Git.SSHKeySecretRef, t.Git.KnownHostsSecretRef)
+		for _, e := range all.Selected(t) {
+			for _, r := range e.SecretRefs(t) {
+				refs = append(refs, r.Ref)
+			}
 		}
 	}
 	return refs

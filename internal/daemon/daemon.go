@@ -9,6 +9,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/coffer-dev/coffer/internal/engine/all"
+	"github.com/coffer-dev/coffer/internal/engine/volume"
 	"log/slog"
 	"net/http"
 	"sync"
@@ -67,7 +69,7 @@ type Daemon struct {
 	// push serves push sources beside the API; nil when no target needs it.
 	push *pushendpoint.Endpoint
 	// volumes lists volume targets waiting for reader pods; nil without push.
-	volumes *volumes
+	volumes *volume.Service
 	// ctx is the daemon's lifetime: background jobs run under it.
 	ctx context.Context
 
@@ -113,12 +115,14 @@ func newDaemon(ctx context.Context, cfg *config.Config, opts Options) (*Daemon, 
 	if err != nil {
 		return nil, err
 	}
-	var vols *volumes
+	var vols *volume.Service
 	if push != nil {
-		vols = newVolumes(push, opts.VolumeWait)
+		vols = volume.NewService(push, opts.VolumeWait)
 	}
+	// Cockroach targets get the daemon's push endpoint, so their sessions
+	// live on the runner's port, and claim-backed targets the volume engine.
 	r, err := runner.New(ctx, cfg, runner.Options{Version: opts.Version, Log: opts.Log, Now: opts.Clock.Now, RecordFailures: true,
-		Engine: enginesWith(push, vols, opts.Log)})
+		Engine: all.With(all.Services{Log: opts.Log, Push: push, Volumes: vols})})
 	if err != nil {
 		return nil, err
 	}

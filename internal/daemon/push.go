@@ -5,12 +5,8 @@ import (
 	"log/slog"
 	"net/http"
 
-	"github.com/coffer-dev/coffer/api/v1alpha1"
 	"github.com/coffer-dev/coffer/internal/config"
-	"github.com/coffer-dev/coffer/internal/engine"
 	"github.com/coffer-dev/coffer/internal/engine/all"
-	"github.com/coffer-dev/coffer/internal/engine/cockroach"
-	"github.com/coffer-dev/coffer/internal/engine/filesystem"
 	"github.com/coffer-dev/coffer/internal/pushendpoint"
 )
 
@@ -22,18 +18,23 @@ import (
 func pushEndpoint(cfg *config.Config, advertise string, log *slog.Logger) (*pushendpoint.Endpoint, error) {
 	base := advertise
 	needed := false
-	for _, t := range cfg.Definition.Spec.Targets {
-		if t.Cockroach != nil {
-			needed = true
-			if base == "" {
-				base = t.Cockroach.EndpointURL
+	for i := range cfg.Definition.Spec.Targets {
+		t := &cfg.Definition.Spec.Targets[i]
+		for _, e := range all.Selected(t) {
+			if e.Push == nil {
+				continue
 			}
-		}
-		if t.Filesystem != nil && t.Filesystem.PersistentVolumeClaim != "" {
+			need := e.Push(t)
+			if !need.Needed {
+				continue
+			}
 			needed = true
-			if advertise == "" {
-				return nil, fmt.Errorf("%s: target %q backs up volume %s through a reader pod, which needs the runner's address: run with --advertise-url (the operator sets it)",
-					cfg.Path, t.Name, t.Filesystem.PersistentVolumeClaim)
+			if need.ControllerPods && advertise == "" {
+				return nil, fmt.Errorf("%s: target %q is read and written by pods the controller starts, which need the runner's address: run with --advertise-url (the operator sets it)",
+					cfg.Path, t.Name)
+			}
+			if base == "" {
+				base = need.BaseURL
 			}
 		}
 	}
@@ -41,21 +42,6 @@ func pushEndpoint(cfg *config.Config, advertise string, log *slog.Logger) (*push
 		return nil, nil
 	}
 	return pushendpoint.New(base, log)
-}
-
-// enginesWith gives cockroach targets the daemon's push endpoint, so their
-// sessions live on the runner's port instead of a listener of their own,
-// and claim-backed filesystem targets the volume engine.
-func enginesWith(push *pushendpoint.Endpoint, vols *volumes, log *slog.Logger) func(v1alpha1.Target) (engine.Engine, error) {
-	return func(t v1alpha1.Target) (engine.Engine, error) {
-		switch {
-		case t.Cockroach != nil && push != nil:
-			return &cockroach.Engine{Push: push, Log: log}, nil
-		case t.Filesystem != nil && t.Filesystem.PersistentVolumeClaim != "" && vols != nil:
-			return &volumeEngine{v: vols, fs: &filesystem.Engine{Log: log}}, nil
-		}
-		return all.For(t)
-	}
 }
 
 // withPush serves the push endpoint beside the API. The push paths carry

@@ -189,7 +189,7 @@ func (j *jobs) VolumePushes(context.Context) ([]runnerapi.VolumePush, error) {
 	if j.d.volumes == nil {
 		return nil, nil
 	}
-	items := j.d.volumes.list()
+	items := j.d.volumes.List()
 	id := j.runningID()
 	for i := range items {
 		items[i].BackupID = id // one backup runs at a time

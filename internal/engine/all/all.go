@@ -1,11 +1,16 @@
-// Package all is the one place where engines are registered. There is no
-// init() magic: an engine exists for Coffer when it has a line in
-// registrations.
+// Package all is the engine registry: the one place where engines are
+// listed, each with everything the rest of Coffer asks of it — which target
+// block selects it, the Secrets that block references, how the block is
+// validated, whether its data is pushed into the runner, and how to build
+// it with the services the process offers. Config validation, the
+// controller's Secret resolution and the daemon iterate over it. There is
+// no init() magic: an engine exists for Coffer when it has an entry here.
 package all
 
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 
 	"github.com/coffer-dev/coffer/api/v1alpha1"
@@ -17,36 +22,144 @@ import (
 	"github.com/coffer-dev/coffer/internal/engine/mysql"
 	"github.com/coffer-dev/coffer/internal/engine/postgres"
 	"github.com/coffer-dev/coffer/internal/engine/redis"
+	"github.com/coffer-dev/coffer/internal/engine/volume"
+	"github.com/coffer-dev/coffer/internal/pushendpoint"
 )
 
-// registration ties an engine to the target block that selects it.
-type registration struct {
-	engine engine.Engine
-	// selects reports whether the target's block for this engine is set.
-	selects func(v1alpha1.Target) bool
+// Entry describes one engine to the rest of Coffer.
+type Entry struct {
+	// Block is the key of the target block that selects the engine.
+	Block string
+	// Selects reports whether the target's block for this engine is set.
+	Selects func(*v1alpha1.Target) bool
+	// SecretRefs lists the block's Secret references.
+	SecretRefs func(*v1alpha1.Target) []engine.SecretRef
+	// Validate reports what is wrong with the block, Secrets aside.
+	Validate func(*v1alpha1.Target, engine.Problems)
+	// Push says whether the target's data is pushed into the runner's
+	// HTTP endpoint; nil means never.
+	Push func(*v1alpha1.Target) PushNeed
+	// New builds the engine for a target with the process's services.
+	New func(*v1alpha1.Target, Services) engine.Engine
+	// InCluster, when set, fills what a target in a cluster may leave
+	// out, given the runner's Service URL; the controller calls it when it
+	// renders the runner's config.
+	InCluster func(t *v1alpha1.Target, runnerURL string)
 }
 
-// registrations lists every engine, one line each, in config order.
-func registrations() []registration {
-	return []registration{
-		{postgres.New(), func(t v1alpha1.Target) bool { return t.Postgres != nil }},
-		{mysql.New(), func(t v1alpha1.Target) bool { return t.MySQL != nil }},
-		{cockroach.New(), func(t v1alpha1.Target) bool { return t.Cockroach != nil }},
-		{etcd.New(), func(t v1alpha1.Target) bool { return t.Etcd != nil }},
-		{redis.New(), func(t v1alpha1.Target) bool { return t.Redis != nil }},
-		{filesystem.New(), func(t v1alpha1.Target) bool { return t.Filesystem != nil }},
-		{git.New(), func(t v1alpha1.Target) bool { return t.Git != nil }},
+// PushNeed says whether a target's data arrives through the runner's push
+// endpoint, and how its sources find the runner.
+type PushNeed struct {
+	Needed bool
+	// BaseURL is the runner's address as the target names it (cockroach's
+	// endpointURL), used when the runner is told none.
+	BaseURL string
+	// ControllerPods: the controller starts pods (volume readers and
+	// writers) that push and pull the data; they reach the runner at the
+	// address it must be told (--advertise-url).
+	ControllerPods bool
+}
+
+// Services are what a long-running runner offers engines whose data is
+// pushed in. The zero value is what one-shot commands have.
+type Services struct {
+	Log     *slog.Logger
+	Push    *pushendpoint.Endpoint
+	Volumes *volume.Service
+}
+
+// Entries lists every engine, one entry each, in config order.
+func Entries() []Entry {
+	return []Entry{
+		{Block: "postgres", Selects: func(t *v1alpha1.Target) bool { return t.Postgres != nil },
+			SecretRefs: postgres.SecretRefs, Validate: postgres.Validate, New: always(postgres.New())},
+		{Block: "mysql", Selects: func(t *v1alpha1.Target) bool { return t.MySQL != nil },
+			SecretRefs: mysql.SecretRefs, Validate: mysql.Validate, New: always(mysql.New())},
+		{Block: "cockroach", Selects: func(t *v1alpha1.Target) bool { return t.Cockroach != nil },
+			SecretRefs: cockroach.SecretRefs, Validate: cockroach.Validate, Push: cockroachPush, New: newCockroach,
+			InCluster: cockroachInCluster},
+		{Block: "etcd", Selects: func(t *v1alpha1.Target) bool { return t.Etcd != nil },
+			SecretRefs: etcd.SecretRefs, Validate: etcd.Validate, New: always(etcd.New())},
+		{Block: "redis", Selects: func(t *v1alpha1.Target) bool { return t.Redis != nil },
+			SecretRefs: redis.SecretRefs, Validate: redis.Validate, New: always(redis.New())},
+		{Block: "filesystem", Selects: func(t *v1alpha1.Target) bool { return t.Filesystem != nil },
+			SecretRefs: filesystem.SecretRefs, Validate: filesystem.Validate, Push: volumePush, New: newFilesystem},
+		{Block: "git", Selects: func(t *v1alpha1.Target) bool { return t.Git != nil },
+			SecretRefs: git.SecretRefs, Validate: git.Validate, New: always(git.New())},
 	}
 }
 
-// Engines returns every registered engine.
-func Engines() []engine.Engine {
-	regs := registrations()
-	engines := make([]engine.Engine, 0, len(regs))
-	for _, r := range regs {
-		engines = append(engines, r.engine)
+func always(e engine.Engine) func(*v1alpha1.Target, Services) engine.Engine {
+	return func(*v1alpha1.Target, Services) engine.Engine { return e }
+}
+
+// cockroachPush: CockroachDB writes its BACKUP files over HTTP, to the
+// runner's endpoint when the runner serves one.
+func cockroachPush(t *v1alpha1.Target) PushNeed {
+	return PushNeed{Needed: true, BaseURL: t.Cockroach.EndpointURL}
+}
+
+// cockroachInCluster: CockroachDB reaches the runner through its Service
+// unless the target says otherwise.
+func cockroachInCluster(t *v1alpha1.Target, runnerURL string) {
+	if t.Cockroach.EndpointURL == "" {
+		t.Cockroach.EndpointURL = runnerURL
 	}
-	return engines
+}
+
+func newCockroach(_ *v1alpha1.Target, s Services) engine.Engine {
+	if s.Push != nil {
+		return &cockroach.Engine{Push: s.Push, Log: s.Log}
+	}
+	return cockroach.New()
+}
+
+// volumePush: a claim-backed filesystem target is read and written by pods
+// the controller starts in the claim's namespace.
+func volumePush(t *v1alpha1.Target) PushNeed {
+	pvc := t.Filesystem.PersistentVolumeClaim != ""
+	return PushNeed{Needed: pvc, ControllerPods: pvc}
+}
+
+func newFilesystem(t *v1alpha1.Target, s Services) engine.Engine {
+	fs := &filesystem.Engine{Log: s.Log}
+	if t.Filesystem != nil && t.Filesystem.PersistentVolumeClaim != "" && s.Volumes != nil {
+		return s.Volumes.Engine(fs)
+	}
+	return fs
+}
+
+// NeedsControllerPods reports whether any target's data is pushed and
+// pulled by pods the controller starts.
+func NeedsControllerPods(targets []v1alpha1.Target) bool {
+	for i := range targets {
+		for _, e := range Selected(&targets[i]) {
+			if e.Push != nil && e.Push(&targets[i]).ControllerPods {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// Blocks are the names of every engine block, for messages.
+func Blocks() []string {
+	var out []string
+	for _, e := range Entries() {
+		out = append(out, e.Block)
+	}
+	return out
+}
+
+// Selected returns the entries whose block is set in t.
+func Selected(t *v1alpha1.Target) []Entry {
+	var out []Entry
+	for _, e := range Entries() {
+		if e.Selects(t) {
+			out = append(out, e)
+		}
+	}
+	return out
 }
 
 // ErrNoEngine is returned by For when a target has no engine block set.
@@ -56,28 +169,35 @@ var ErrNoEngine = errors.New("target has no engine block")
 // engine block set.
 var ErrSeveralEngines = errors.New("target has more than one engine block")
 
-// For returns the engine whose block is set in t. Exactly one must be.
-func For(t v1alpha1.Target) (engine.Engine, error) {
-	var found []engine.Engine
-	for _, r := range registrations() {
-		if r.selects(t) {
-			found = append(found, r.engine)
+// For returns the engine whose block is set in t, as one-shot commands
+// build it. Exactly one block must be set.
+func For(t v1alpha1.Target) (engine.Engine, error) { return With(Services{})(t) }
+
+// With returns a For that builds engines with the given services.
+func With(s Services) func(v1alpha1.Target) (engine.Engine, error) {
+	return func(t v1alpha1.Target) (engine.Engine, error) {
+		found := Selected(&t)
+		switch len(found) {
+		case 0:
+			return nil, fmt.Errorf("target %q: %w (set one of: %s)", t.Name, ErrNoEngine, strings.Join(Blocks(), ", "))
+		case 1:
+			return found[0].New(&t, s), nil
+		default:
+			names := make([]string, len(found))
+			for i, e := range found {
+				names[i] = e.Block
+			}
+			return nil, fmt.Errorf("target %q: %w (%s)", t.Name, ErrSeveralEngines, strings.Join(names, ", "))
 		}
-	}
-	switch len(found) {
-	case 0:
-		return nil, fmt.Errorf("target %q: %w (set one of: %s)", t.Name, ErrNoEngine, names(Engines()))
-	case 1:
-		return found[0], nil
-	default:
-		return nil, fmt.Errorf("target %q: %w (%s)", t.Name, ErrSeveralEngines, names(found))
 	}
 }
 
-func names(engines []engine.Engine) string {
-	n := make([]string, len(engines))
-	for i, e := range engines {
-		n[i] = e.Name()
+// Engines returns every registered engine, as one-shot commands build them.
+func Engines() []engine.Engine {
+	var out []engine.Engine
+	for _, e := range Entries() {
+		var t v1alpha1.Target
+		out = append(out, e.New(&t, Services{}))
 	}
-	return strings.Join(n, ", ")
+	return out
 }

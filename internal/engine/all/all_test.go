@@ -52,9 +52,19 @@ func TestRegistrations(t *testing.T) {
 			t.Errorf("engine %q has no extension", e.Name())
 		}
 	}
-	for _, r := range registrations() {
-		if r.selects(v1alpha1.Target{}) {
-			t.Errorf("engine %q selects a target without blocks", r.engine.Name())
+	for _, e := range Entries() {
+		if e.Selects(&v1alpha1.Target{}) {
+			t.Errorf("engine %q selects a target without blocks", e.Block)
+		}
+		if e.SecretRefs == nil || e.Validate == nil || e.New == nil {
+			t.Errorf("entry %q is incomplete", e.Block)
+		}
+	}
+	// The block key is the engine's name, which manifests record.
+	for _, e := range Entries() {
+		var tg v1alpha1.Target
+		if got := e.New(&tg, Services{}).Name(); got != e.Block {
+			t.Errorf("entry %q builds engine %q", e.Block, got)
 		}
 	}
 }

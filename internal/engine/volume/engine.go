@@ -1,80 +1,41 @@
-package daemon
+package volume
 
 import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/coffer-dev/coffer/internal/manifest"
 	"io"
-	"sort"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/coffer-dev/coffer/internal/engine"
 	"github.com/coffer-dev/coffer/internal/engine/filesystem"
+	"github.com/coffer-dev/coffer/internal/manifest"
 	"github.com/coffer-dev/coffer/internal/pushendpoint"
 	"github.com/coffer-dev/coffer/internal/runnerapi"
 )
 
-// volumeFile is the one file a reader pod PUTs into a volume session.
-const volumeFile = "volume.tar"
-
-// DefaultVolumeWait bounds how long a volume backup waits for its reader
-// pod: scheduling, image pull and the controller's polling all fit in it.
-const DefaultVolumeWait = 15 * time.Minute
-
-// volumes backs up filesystem targets that name a PersistentVolumeClaim.
-// The runner cannot mount a claim of another namespace, so it opens a push
-// session and lists it (GET /v1/volume-pushes); the controller starts a
-// reader pod in the claim's namespace that mounts it read-only and PUTs the
-// tar stream, which goes through the pipeline like any dump. The stream is
-// the filesystem engine's format, so its Restore reads it.
-type volumes struct {
-	push *pushendpoint.Endpoint
-	wait time.Duration
-
-	mu      sync.Mutex
-	pending map[*runnerapi.VolumePush]struct{}
-}
-
-func newVolumes(push *pushendpoint.Endpoint, wait time.Duration) *volumes {
-	if wait <= 0 {
-		wait = DefaultVolumeWait
-	}
-	return &volumes{push: push, wait: wait, pending: map[*runnerapi.VolumePush]struct{}{}}
-}
-
-// list is the pending pushes, for the API.
-func (v *volumes) list() []runnerapi.VolumePush {
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	out := make([]runnerapi.VolumePush, 0, len(v.pending))
-	for p := range v.pending {
-		out = append(out, *p)
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Target < out[j].Target })
-	return out
-}
-
-// volumeEngine is the engine of a claim-backed filesystem target in the daemon.
-type volumeEngine struct {
-	v  *volumes
+// Engine is the engine of a claim-backed filesystem target in a runner
+// that serves volume sessions. Its name and format are the filesystem
+// engine's: a volume backup restores with the filesystem engine by hand.
+type Engine struct {
+	v  *Service
 	fs *filesystem.Engine
 }
 
-func (e *volumeEngine) Name() string      { return e.fs.Name() }
-func (e *volumeEngine) Extension() string { return e.fs.Extension() }
+func (e *Engine) Name() string      { return e.fs.Name() }
+func (e *Engine) Extension() string { return e.fs.Extension() }
 
 // Destinations: none; a volume is restored into its own claim, through a
 // writer pod in the claim's namespace.
-func (e *volumeEngine) Destinations() []engine.Destination { return nil }
+func (e *Engine) Destinations() []engine.Destination { return nil }
 
 // Source is the claim, as the filesystem engine names it.
-func (e *volumeEngine) Source(t engine.Target) manifest.Source { return e.fs.Source(t) }
+func (e *Engine) Source(t engine.Target) manifest.Source { return e.fs.Source(t) }
 
 // Backup waits for the reader pod's PUT and streams its body to w.
-func (e *volumeEngine) Backup(ctx context.Context, t engine.Target, w io.Writer) (engine.Result, error) {
+func (e *Engine) Backup(ctx context.Context, t engine.Target, w io.Writer) (engine.Result, error) {
 	spec := t.Spec.Filesystem
 	sink := &volumeSink{w: w, done: make(chan error, 1)}
 	sess, url := e.v.push.Open("volume "+t.Name(), sink)
@@ -98,22 +59,10 @@ func (e *volumeEngine) Backup(ctx context.Context, t engine.Target, w io.Writer)
 	}
 }
 
-// announce lists a push until the returned func is called.
-func (v *volumes) announce(req *runnerapi.VolumePush) (done func()) {
-	v.mu.Lock()
-	v.pending[req] = struct{}{}
-	v.mu.Unlock()
-	return func() {
-		v.mu.Lock()
-		delete(v.pending, req)
-		v.mu.Unlock()
-	}
-}
-
 // Restore hands the tar to a writer pod that mounts the claim read-write
 // (the runner cannot), and waits for the pod's outcome. With IntoPath the
 // tar is extracted here instead, like the filesystem engine does.
-func (e *volumeEngine) Restore(ctx context.Context, t engine.Target, r io.Reader, opts engine.RestoreOptions) error {
+func (e *Engine) Restore(ctx context.Context, t engine.Target, r io.Reader, opts engine.RestoreOptions) error {
 	if opts.IntoPath != "" {
 		return e.fs.Restore(ctx, t, r, opts)
 	}
@@ -138,9 +87,6 @@ func (e *volumeEngine) Restore(ctx context.Context, t engine.Target, r io.Reader
 	}
 }
 
-// resultFile is where a writer pod reports: "ok", or the error it met.
-const resultFile = "volume.result"
-
 // volumeSource serves the restore stream once, and takes the writer pod's
 // outcome.
 type volumeSource struct {
@@ -153,7 +99,7 @@ type volumeSource struct {
 func (s *volumeSource) Open(name string) (pushendpoint.File, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if name != volumeFile || s.served {
+	if name != FileTar || s.served {
 		return nil, pushendpoint.ErrGone
 	}
 	s.served = true
@@ -161,7 +107,7 @@ func (s *volumeSource) Open(name string) (pushendpoint.File, error) {
 }
 
 func (s *volumeSource) Put(_ context.Context, name string, r io.Reader, _ int64) error {
-	if name != resultFile {
+	if name != FileResult {
 		return pushendpoint.ErrReadOnly
 	}
 	b, err := io.ReadAll(io.LimitReader(r, 64<<10))
@@ -169,7 +115,7 @@ func (s *volumeSource) Put(_ context.Context, name string, r io.Reader, _ int64)
 		return err
 	}
 	outcome := strings.TrimSpace(string(b))
-	if outcome == "ok" {
+	if outcome == ResultOK {
 		s.result <- nil
 	} else {
 		s.result <- errors.New(outcome)
@@ -200,9 +146,9 @@ type volumeSink struct {
 
 func (s *volumeSink) Put(_ context.Context, name string, r io.Reader, _ int64) error {
 	s.mu.Lock()
-	if name != volumeFile || s.used {
+	if name != FileTar || s.used {
 		s.mu.Unlock()
-		return fmt.Errorf("a volume session takes one %s", volumeFile)
+		return fmt.Errorf("a volume session takes one %s", FileTar)
 	}
 	s.used = true
 	s.mu.Unlock()
