@@ -117,9 +117,7 @@ func runnerPodSpec(def *v1alpha1.BackupDefinition, s Settings, name string) core
 		Containers: []corev1.Container{{
 			Name:  "runner",
 			Image: image,
-			Args: []string{"run", "-f", configMountPath + "/" + configKey, "--listen", ":8080", "--log-format", "json",
-				"--drain-timeout", def.Spec.Runner.EffectiveDrainTimeout().String(), "--shutdown-timeout", runnerShutdownTimeout.String(),
-				"--advertise-url", ServiceURL(s.OperatorNamespace, def.Namespace, def.Name)},
+			Args:  runnerArgs(def, s),
 			Ports: []corev1.ContainerPort{{Name: "http", ContainerPort: RunnerPort}},
 			VolumeMounts: []corev1.VolumeMount{
 				{Name: "config", MountPath: configMountPath, ReadOnly: true},
@@ -136,6 +134,13 @@ func runnerPodSpec(def *v1alpha1.BackupDefinition, s Settings, name string) core
 			{Name: "tmp", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}},
 		},
 	}
+}
+
+// runnerArgs is the runner container's command line.
+func runnerArgs(def *v1alpha1.BackupDefinition, s Settings) []string {
+	return []string{"run", "-f", configMountPath + "/" + configKey, "--listen", ":8080", "--log-format", "json",
+		"--drain-timeout", def.Spec.Runner.EffectiveDrainTimeout().String(), "--shutdown-timeout", runnerShutdownTimeout.String(),
+		"--advertise-url", ServiceURL(s.OperatorNamespace, def.Namespace, def.Name)}
 }
 
 // mutateService sets the runner's Service: the controller calls the API
