@@ -2,13 +2,21 @@ package daemon
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
+
+	"github.com/coffer-dev/coffer/internal/runnerapi"
 )
 
-// errStopping refuses new work while the daemon drains.
-var errStopping = errors.New("the runner is stopping: it takes no new backup or restore")
+// errStopping refuses new work while the daemon drains; the API answers it
+// like a busy runner (409), so callers retry against the next runner.
+var errStopping error = stoppingError{}
+
+type stoppingError struct{}
+
+func (stoppingError) Error() string { return "the runner is stopping: it takes no new backup or restore" }
+
+func (stoppingError) Is(target error) bool { return target == runnerapi.ErrBusy }
 
 // drainOnStop turns Options.Stop into a graceful stop: new work is refused
 // and the schedule ends at once; the job in flight keeps running until it

@@ -37,7 +37,7 @@ func (j *jobs) tryStart() error {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	if j.stopping {
-		return fmt.Errorf("%w: %w", runnerapi.ErrBusy, errStopping)
+		return errStopping
 	}
 	if j.busy {
 		return runnerapi.ErrBusy

@@ -35,9 +35,6 @@ func TestSIGTERMLetsBackupFinish(t *testing.T) {
 	d.waitFor(t, "the runner to log that it drains", 10*time.Second, func() bool {
 		return strings.Contains(d.logs.String(), "stopping: no new work")
 	})
-	if code := d.call(t, "POST", "/v1/restores", map[string]any{"backupId": "latest"}, nil); code != 409 && code != 400 && code != 0 {
-		t.Errorf("POST /v1/restores while stopping = %d, want it refused", code)
-	}
 	waitExit(t, d, 3*time.Minute)
 	got := list(t, s)
 	if len(got) != 1 || got[0].ID != started.ID || got[0].Status != "Completed" {
