@@ -14,7 +14,9 @@ var errStopping error = stoppingError{}
 
 type stoppingError struct{}
 
-func (stoppingError) Error() string { return "the runner is stopping: it takes no new backup or restore" }
+func (stoppingError) Error() string {
+	return "the runner is stopping: it takes no new backup or restore"
+}
 
 func (stoppingError) Is(target error) bool { return target == runnerapi.ErrBusy }
 
