@@ -1,6 +1,8 @@
 package v1alpha1
 
 import (
+	"time"
+
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
@@ -44,6 +46,26 @@ type RunnerSettings struct {
 	// namespace): the runner prefers a node running one of them.
 	// +optional
 	DatabasePodSelector *metav1.LabelSelector `json:"databasePodSelector,omitempty"`
+	// DrainTimeout is how long a stopping runner (a changed definition or
+	// Secret rolls it; a drained node or a deleted definition stops it) lets
+	// the backup or restore in flight finish before it aborts it. It takes no
+	// new work meanwhile. The pod's termination grace period is this plus a
+	// minute. Default 1h; "0s" aborts at once.
+	// +optional
+	DrainTimeout *metav1.Duration `json:"drainTimeout,omitempty"`
+}
+
+// DefaultDrainTimeout is RunnerSettings.DrainTimeout when it is not set:
+// long enough for the restore of a sizeable database to finish rather than
+// be cut off by a configuration change.
+const DefaultDrainTimeout = time.Hour
+
+// EffectiveDrainTimeout is DrainTimeout or its default; r may be nil.
+func (r *RunnerSettings) EffectiveDrainTimeout() time.Duration {
+	if r == nil || r.DrainTimeout == nil {
+		return DefaultDrainTimeout
+	}
+	return r.DrainTimeout.Duration
 }
 
 // Retention counts per label.

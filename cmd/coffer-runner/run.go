@@ -4,7 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
+	"os/signal"
+	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -26,7 +29,13 @@ single-writer lease in storage (a second runner waits), backs up on the cron
 schedule (spec.schedule, spec.timeZone), applies retention after each committed
 backup, and serves /healthz, /readyz, /metrics and the /v1 API (bearer token from
 the Secret "coffer-api-token", key "token", in the config). suspend: true pauses
-the schedule; the API keeps serving.`,
+the schedule; the API keeps serving.
+
+SIGTERM or SIGINT stops it gracefully: no new backup or restore starts, the one
+in flight gets --drain-timeout to finish (then it is aborted and recorded
+Failed), the lease is released, and the process exits. A second signal aborts
+at once. The process exits at the latest --drain-timeout + --shutdown-timeout
+after the first signal.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if g.configPath == "" {
@@ -44,8 +53,15 @@ the schedule; the API keeps serving.`,
 			if opts.Token, err = cfg.Secrets.Value(&v1alpha1.SecretKeySelector{Name: daemon.APITokenSecret, Key: "token"}); err != nil {
 				return fmt.Errorf("%s: the API token: %w", cfg.Path, err)
 			}
-			ctx := cmd.Context()
-			go exitAfterShutdownTimeout(ctx, opts.ShutdownTimeout)
+			if !cmd.Flags().Changed("drain-timeout") {
+				opts.DrainTimeout = cfg.Definition.Spec.Runner.EffectiveDrainTimeout()
+			}
+			stopped := cmd.Context() // done at the first signal
+			opts.Stop = stopped.Done()
+			ctx, abort := context.WithCancel(context.WithoutCancel(stopped))
+			defer abort()
+			go abortOnSecondSignal(stopped, ctx, abort, log)
+			go exitAfterShutdownTimeout(stopped, opts.DrainTimeout+opts.ShutdownTimeout)
 			return daemon.Run(ctx, cfg, opts)
 		},
 	}
@@ -55,12 +71,32 @@ the schedule; the API keeps serving.`,
 	f.DurationVar(&opts.OrphanGrace, "orphan-grace", runner.DefaultOrphanGrace, "age after which objects without a manifest are swept")
 	f.StringVar(&opts.AdvertiseURL, "advertise-url", "", "how push sources (CockroachDB, volume reader pods) reach this runner, e.g. http://runner-ns-name.coffer-system.svc:8080")
 	f.DurationVar(&opts.VolumeWait, "volume-wait", 0, "how long a volume backup waits for its reader pod (default 15m)")
-	f.DurationVar(&opts.ShutdownTimeout, "shutdown-timeout", 25*time.Second, "after SIGTERM, exit at the latest after this long")
+	f.DurationVar(&opts.DrainTimeout, "drain-timeout", 0, "after SIGTERM, how long the backup or restore in flight may take to finish before it is aborted (default: the definition's spec.runner.drainTimeout, else 1h)")
+	f.DurationVar(&opts.ShutdownTimeout, "shutdown-timeout", 25*time.Second, "after the drain, how long aborting work and releasing the lease may take before the process exits anyway")
 	return cmd
 }
 
-// exitAfterShutdownTimeout bounds shutdown: aborting uploads and releasing the
-// lease must fit in the pod's termination grace period.
+// abortOnSecondSignal cancels the work at a second SIGTERM or SIGINT: a
+// person pressing Ctrl-C twice does not want to wait for the drain.
+func abortOnSecondSignal(stopped, running context.Context, abort context.CancelFunc, log *slog.Logger) {
+	select {
+	case <-stopped.Done():
+	case <-running.Done():
+		return
+	}
+	again := make(chan os.Signal, 1)
+	signal.Notify(again, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(again)
+	select {
+	case <-again:
+		log.Warn("second signal: aborting the work in flight")
+		abort()
+	case <-running.Done():
+	}
+}
+
+// exitAfterShutdownTimeout bounds shutdown: draining, aborting uploads and
+// releasing the lease must fit in the pod's termination grace period.
 func exitAfterShutdownTimeout(ctx context.Context, timeout time.Duration) {
 	<-ctx.Done()
 	time.Sleep(timeout)

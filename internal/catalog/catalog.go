@@ -3,6 +3,8 @@
 //
 //	<namespace>/<definition>/<backup-id>/<target>.<ext>[.zst][.age]
 //	<namespace>/<definition>/<backup-id>/manifest.json   written last: the commit point
+//	<namespace>/<definition>/failures/<backup-id>.json   a failed attempt (failures.go)
+//	<namespace>/<definition>/restores/<restore-id>.json  a restore run by the daemon (restores.go)
 //	<namespace>/<definition>/lock-<generation>           single-writer lease (internal/lease)
 //
 // A backup exists only if its manifest does.

@@ -71,6 +71,12 @@ func TestParseErrors(t *testing.T) {
 			func(s string) string { return strings.Replace(s, `"0 * * * *"`, `"61 * * * *"`, 1) },
 			[]string{"spec.schedule", "invalid cron expression"},
 		},
+		"negative drain timeout": {
+			func(s string) string {
+				return strings.Replace(s, "  targets:", "  runner: {drainTimeout: -5m}\n  targets:", 1)
+			},
+			[]string{"spec.runner.drainTimeout", "must not be negative"},
+		},
 		"bad time zone": {
 			func(s string) string { return strings.Replace(s, "Europe/Berlin", "Mars/Olympus", 1) },
 			[]string{"spec.timeZone", "Mars/Olympus"},

@@ -112,6 +112,9 @@ func (c *Config) validateDefinition(f *fieldErrs) {
 			}
 		}
 	}
+	if r := d.Runner; r != nil && r.DrainTimeout != nil && r.DrainTimeout.Duration < 0 {
+		f.add("spec.runner.drainTimeout", "must not be negative, got %v", r.DrainTimeout.Duration)
+	}
 	if len(d.Targets) == 0 {
 		f.add("spec.targets", "at least one target is required")
 	}

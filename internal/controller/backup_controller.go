@@ -31,6 +31,8 @@ type BackupReconciler struct {
 	Client  client.Client
 	Runners RunnerCalls
 	Events  events.EventRecorder
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
 }
 
 // Reconcile: trigger once, then poll until Completed or Failed.
@@ -64,20 +66,26 @@ func (r *BackupReconciler) step(ctx context.Context, b *v1alpha1.Backup) (ctrl.R
 		b.Labels = map[string]string{}
 	}
 	b.Labels[LabelDefinition] = b.Spec.DefinitionRef.Name
+	def, res, err := r.definition(ctx, b)
+	if def == nil {
+		return res, err
+	}
 	rc, err := r.Runners.forDefinition(ctx, b.Namespace, b.Spec.DefinitionRef.Name)
 	if err != nil {
 		setForwarded(&b.Status.Conditions, b.Generation, metav1.ConditionFalse, "RunnerNotFound", err.Error())
-		return ctrl.Result{RequeueAfter: 15 * time.Second}, nil
+		return r.runnerOutOfReach(b, def, err, 15*time.Second)
 	}
 	if b.Status.BackupID == "" {
 		rec, err := rc.trigger(ctx)
-		if err != nil {
-			reason := ReasonUnreachable
-			if errors.Is(err, errRunnerBusy) {
-				reason = "RunnerBusy"
-			}
+		if err != nil && !errors.Is(err, errRunnerBusy) {
 			b.Status.Phase = v1alpha1.BackupPending
-			setForwarded(&b.Status.Conditions, b.Generation, metav1.ConditionFalse, reason, err.Error())
+			setForwarded(&b.Status.Conditions, b.Generation, metav1.ConditionFalse, ReasonUnreachable, err.Error())
+			return r.runnerOutOfReach(b, def, err, 10*time.Second)
+		}
+		noteRunner(&b.Status.Conditions, b.Generation, nil, r.now(), 0)
+		if err != nil {
+			b.Status.Phase = v1alpha1.BackupPending
+			setForwarded(&b.Status.Conditions, b.Generation, metav1.ConditionFalse, "RunnerBusy", err.Error())
 			return ctrl.Result{RequeueAfter: 10 * time.Second}, nil
 		}
 		setForwarded(&b.Status.Conditions, b.Generation, metav1.ConditionTrue, "Accepted", "runner started backup "+rec.ID)
@@ -85,16 +93,80 @@ func (r *BackupReconciler) step(ctx context.Context, b *v1alpha1.Backup) (ctrl.R
 		return ctrl.Result{RequeueAfter: pollInterval}, nil
 	}
 	rec, err := rc.backup(ctx, b.Status.BackupID)
-	if err != nil {
-		// Not found or unreachable: keep polling; the runner may be restarting.
+	switch {
+	case errors.Is(err, errRunnerNotFound):
+		// The runner lists committed backups, failure records and the
+		// backup in flight: one it does not know was never committed.
+		noteRunner(&b.Status.Conditions, b.Generation, nil, r.now(), 0)
+		r.fail(b, "the runner has no record of backup "+b.Status.BackupID+": it restarted before committing it "+
+			"(killed, or aborted after its drain timeout) and recorded no failure; nothing was stored. Create a new Backup")
+		return ctrl.Result{}, nil
+	case err != nil:
 		setForwarded(&b.Status.Conditions, b.Generation, metav1.ConditionTrue, ReasonUnreachable, err.Error())
-		return ctrl.Result{RequeueAfter: 10 * time.Second}, nil
+		return r.runnerOutOfReach(b, def, err, 10*time.Second)
 	}
+	noteRunner(&b.Status.Conditions, b.Generation, nil, r.now(), 0)
 	b.Status = statusFromRunner(rec, b.Status.Conditions)
 	if rec.Status == runnerapi.StatusCompleted || rec.Status == runnerapi.StatusFailed {
 		return ctrl.Result{}, nil
 	}
 	return ctrl.Result{RequeueAfter: pollInterval}, nil
+}
+
+// definition returns the Backup's live definition, or nil after failing
+// the Backup (or deciding to wait for a definition not created yet).
+func (r *BackupReconciler) definition(ctx context.Context, b *v1alpha1.Backup) (*v1alpha1.BackupDefinition, ctrl.Result, error) {
+	def, err := liveDefinition(ctx, r.Client, b.Namespace, b.Spec.DefinitionRef.Name)
+	var gone *errDefinitionGone
+	if !errors.As(err, &gone) {
+		return def, ctrl.Result{}, err
+	}
+	if b.Status.BackupID != "" {
+		r.fail(b, gone.Error()+" while backup "+b.Status.BackupID+" ran. A stopping runner finishes its backup first "+
+			"(up to spec.runner.drainTimeout): if it did, the backup is in storage"+definitionGoneHint)
+		return nil, ctrl.Result{}, nil
+	}
+	// Only a Backup that never saw its definition waits for it to arrive.
+	fwd := meta.FindStatusCondition(b.Status.Conditions, ConditionForwarded)
+	neverSeen := fwd == nil || fwd.Reason == ReasonDefinitionNotFound
+	if neverSeen && !gone.deleting && r.now().Sub(b.CreationTimestamp.Time) < definitionArrivalGrace {
+		b.Status.Phase = v1alpha1.BackupPending
+		setForwarded(&b.Status.Conditions, b.Generation, metav1.ConditionFalse, ReasonDefinitionNotFound, gone.Error())
+		return nil, ctrl.Result{RequeueAfter: 5 * time.Second}, nil
+	}
+	r.fail(b, gone.Error()+": no runner can take this backup"+definitionGoneHint)
+	return nil, ctrl.Result{}, nil
+}
+
+// runnerOutOfReach retries after wait, or fails the Backup once its runner
+// has been out of reach for too long.
+func (r *BackupReconciler) runnerOutOfReach(b *v1alpha1.Backup, def *v1alpha1.BackupDefinition, err error, wait time.Duration) (ctrl.Result, error) {
+	limit := runnerLostAfter(def)
+	if !noteRunner(&b.Status.Conditions, b.Generation, err, r.now(), limit) {
+		return ctrl.Result{RequeueAfter: wait}, nil
+	}
+	what := "the backup was never started"
+	if b.Status.BackupID != "" {
+		what = "backup " + b.Status.BackupID + " may still have been committed (see the definition's mirrored Backups)"
+	}
+	r.fail(b, lostMessage(what, limit, err))
+	return ctrl.Result{}, nil
+}
+
+func (r *BackupReconciler) fail(b *v1alpha1.Backup, msg string) {
+	b.Status.Phase = v1alpha1.BackupFailed
+	b.Status.Error = msg
+	if b.Status.EndTime == nil {
+		now := metav1.NewTime(r.now())
+		b.Status.EndTime = &now
+	}
+}
+
+func (r *BackupReconciler) now() time.Time {
+	if r.Now == nil {
+		return time.Now()
+	}
+	return r.Now()
 }
 
 func setForwarded(conds *[]metav1.Condition, gen int64, status metav1.ConditionStatus, reason, msg string) {

@@ -172,3 +172,23 @@ func statusFromRunner(item runnerapi.Backup, conditions []metav1.Condition) v1al
 	}
 	return st
 }
+
+// deleteMirrored removes a deleted definition's mirrored Backups: they
+// mirror what a running definition manages, and no runner serves them any
+// more. The backups stay in storage; re-creating the definition with the
+// same name and storage mirrors them again. Backups a user created are
+// theirs and stay (the Backup reconciler ends any still in flight).
+func (r *DefinitionReconciler) deleteMirrored(ctx context.Context, def *v1alpha1.BackupDefinition) error {
+	var list v1alpha1.BackupList
+	if err := r.Client.List(ctx, &list, client.InNamespace(def.Namespace),
+		client.MatchingLabels{LabelMirrored: "true", LabelDefinition: def.Name}); err != nil {
+		return err
+	}
+	var errs []error
+	for i := range list.Items {
+		if err := r.Client.Delete(ctx, &list.Items[i]); err != nil && !apierrors.IsNotFound(err) {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}

@@ -247,7 +247,10 @@ func (r *DefinitionReconciler) finalize(ctx context.Context, def *v1alpha1.Backu
 	if err := r.deleteRunner(ctx, def); err != nil {
 		return ctrl.Result{}, err
 	}
-	log.FromContext(ctx).Info("runner removed", "runner", RunnerName(def.Namespace, def.Name))
+	if err := r.deleteMirrored(ctx, def); err != nil {
+		return ctrl.Result{}, err
+	}
+	log.FromContext(ctx).Info("runner and mirrored Backups removed; the backups stay in storage", "runner", RunnerName(def.Namespace, def.Name))
 	controllerutil.RemoveFinalizer(def, Finalizer)
 	return ctrl.Result{}, r.Client.Update(ctx, def)
 }

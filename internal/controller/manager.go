@@ -39,10 +39,10 @@ func Setup(ctx context.Context, mgr ctrl.Manager, c Config) error {
 	if err := defs.SetupWithManager(ctx, mgr); err != nil {
 		return err
 	}
-	if err := (&BackupReconciler{Client: mgr.GetClient(), Runners: runners, Events: rec}).SetupWithManager(mgr); err != nil {
+	if err := (&BackupReconciler{Client: mgr.GetClient(), Runners: runners, Events: rec, Now: c.Now}).SetupWithManager(mgr); err != nil {
 		return err
 	}
-	return (&RestoreReconciler{Client: mgr.GetClient(), Runners: runners, Events: rec}).SetupWithManager(mgr)
+	return (&RestoreReconciler{Client: mgr.GetClient(), Runners: runners, Events: rec, Now: c.Now}).SetupWithManager(mgr)
 }
 
 // CacheOptions limits the cache of rendered kinds to the operator namespace.

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/events"
@@ -24,6 +25,8 @@ type RestoreReconciler struct {
 	Client  client.Client
 	Runners RunnerCalls
 	Events  events.EventRecorder
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
 }
 
 // Reconcile: resolve the backup, start the restore once, poll to the end.
@@ -52,13 +55,16 @@ func (r *RestoreReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ct
 func (r *RestoreReconciler) step(ctx context.Context, rs *v1alpha1.Restore) (ctrl.Result, error) {
 	definition, backupID, err := r.resolve(ctx, rs)
 	if err != nil {
-		r.fail(rs, err.Error())
-		return ctrl.Result{}, nil
+		return r.failOn(rs, err)
+	}
+	def, err := liveDefinition(ctx, r.Client, rs.Namespace, definition)
+	if err != nil {
+		return r.failOn(rs, err)
 	}
 	rc, err := r.Runners.forDefinition(ctx, rs.Namespace, definition)
 	if err != nil {
 		setForwarded(&rs.Status.Conditions, rs.Generation, metav1.ConditionFalse, "RunnerNotFound", err.Error())
-		return ctrl.Result{RequeueAfter: 15 * time.Second}, nil
+		return r.runnerOutOfReach(rs, def, err, 15*time.Second)
 	}
 	if rs.Status.RunnerRestoreID == "" {
 		rec, err := rc.startRestore(ctx, runnerapi.RestoreRequest{BackupID: backupID, Target: rs.Spec.Target, IntoDatabase: rs.Spec.IntoDatabase, Clean: rs.Spec.Clean,
@@ -67,29 +73,75 @@ func (r *RestoreReconciler) step(ctx context.Context, rs *v1alpha1.Restore) (ctr
 		case errors.Is(err, errRunnerInvalid) || errors.Is(err, errRunnerNotFound):
 			r.fail(rs, err.Error())
 			return ctrl.Result{}, nil
+		case errors.Is(err, errRunnerBusy):
+			noteRunner(&rs.Status.Conditions, rs.Generation, nil, r.now(), 0)
+			rs.Status.Phase = v1alpha1.RestorePending
+			setForwarded(&rs.Status.Conditions, rs.Generation, metav1.ConditionFalse, "RunnerBusy", err.Error())
+			return ctrl.Result{RequeueAfter: 10 * time.Second}, nil
 		case err != nil:
 			rs.Status.Phase = v1alpha1.RestorePending
 			setForwarded(&rs.Status.Conditions, rs.Generation, metav1.ConditionFalse, ReasonUnreachable, err.Error())
-			return ctrl.Result{RequeueAfter: 10 * time.Second}, nil
+			return r.runnerOutOfReach(rs, def, err, 10*time.Second)
 		}
+		noteRunner(&rs.Status.Conditions, rs.Generation, nil, r.now(), 0)
 		setForwarded(&rs.Status.Conditions, rs.Generation, metav1.ConditionTrue, "Accepted", "runner started restore "+rec.ID)
 		rs.Status.RunnerRestoreID = rec.ID
 		applyRestore(rs, rec)
 		return ctrl.Result{RequeueAfter: pollInterval}, nil
 	}
 	rec, err := rc.restore(ctx, rs.Status.RunnerRestoreID)
-	if errors.Is(err, errRunnerNotFound) {
-		r.fail(rs, "the runner has no record of restore "+rs.Status.RunnerRestoreID+" (it restarted): check the database, then create a new Restore")
+	switch {
+	case errors.Is(err, errRunnerNotFound):
+		// Records are kept in storage (the newest 50): an unknown one was
+		// pruned, or the runner now writes to another storage.
+		r.fail(rs, "the runner has no record of restore "+rs.Status.RunnerRestoreID+" (its storage changed, or the record was pruned): check the destination")
 		return ctrl.Result{}, nil
+	case err != nil:
+		return r.runnerOutOfReach(rs, def, err, 10*time.Second)
 	}
-	if err != nil {
-		return ctrl.Result{RequeueAfter: 10 * time.Second}, nil
-	}
+	noteRunner(&rs.Status.Conditions, rs.Generation, nil, r.now(), 0)
 	applyRestore(rs, rec)
 	if rec.Status == runnerapi.StatusCompleted || rec.Status == runnerapi.StatusFailed {
 		return ctrl.Result{}, nil
 	}
 	return ctrl.Result{RequeueAfter: pollInterval}, nil
+}
+
+// errCannotServe marks a Restore that no runner can carry out: it fails at
+// once rather than being retried.
+var errCannotServe = errors.New("cannot be served")
+
+// failOn fails the Restore for errors that say it cannot be served, and
+// returns other errors to be retried with backoff.
+func (r *RestoreReconciler) failOn(rs *v1alpha1.Restore, err error) (ctrl.Result, error) {
+	var gone *errDefinitionGone
+	switch {
+	case errors.As(err, &gone) && rs.Status.RunnerRestoreID != "":
+		r.fail(rs, gone.Error()+" while restore "+rs.Status.RunnerRestoreID+" ran. A stopping runner finishes its restore first "+
+			"(up to spec.runner.drainTimeout), but no one can report its outcome now: check the destination"+definitionGoneHint)
+	case errors.As(err, &gone):
+		r.fail(rs, gone.Error()+": no runner can restore from it"+definitionGoneHint)
+	case errors.Is(err, errCannotServe):
+		r.fail(rs, err.Error())
+	default:
+		return ctrl.Result{}, err
+	}
+	return ctrl.Result{}, nil
+}
+
+// runnerOutOfReach retries after wait, or fails the Restore once its runner
+// has been out of reach for too long.
+func (r *RestoreReconciler) runnerOutOfReach(rs *v1alpha1.Restore, def *v1alpha1.BackupDefinition, err error, wait time.Duration) (ctrl.Result, error) {
+	limit := runnerLostAfter(def)
+	if !noteRunner(&rs.Status.Conditions, rs.Generation, err, r.now(), limit) {
+		return ctrl.Result{RequeueAfter: wait}, nil
+	}
+	what := "the restore was never started"
+	if rs.Status.RunnerRestoreID != "" {
+		what = "restore " + rs.Status.RunnerRestoreID + " may have finished or not: check the destination"
+	}
+	r.fail(rs, lostMessage(what, limit, err))
+	return ctrl.Result{}, nil
 }
 
 // resolve finds the definition and the runner's backup id ("latest" allowed).
@@ -99,15 +151,20 @@ func (r *RestoreReconciler) resolve(ctx context.Context, rs *v1alpha1.Restore) (
 		return rs.Spec.LatestOf.Name, runnerapi.Latest, nil
 	case rs.Spec.BackupRef != nil:
 		b := &v1alpha1.Backup{}
-		if err := r.Client.Get(ctx, types.NamespacedName{Namespace: rs.Namespace, Name: rs.Spec.BackupRef.Name}, b); err != nil {
+		err := r.Client.Get(ctx, types.NamespacedName{Namespace: rs.Namespace, Name: rs.Spec.BackupRef.Name}, b)
+		if apierrors.IsNotFound(err) {
+			return "", "", fmt.Errorf("%w: Backup %q does not exist (deleting a BackupDefinition deletes its mirrored Backups; "+
+				"restore with latestOf, or see docs/operator.md, \"Deleting a definition\")", errCannotServe, rs.Spec.BackupRef.Name)
+		}
+		if err != nil {
 			return "", "", fmt.Errorf("backupRef %q: %w", rs.Spec.BackupRef.Name, err)
 		}
 		if b.Status.Phase != v1alpha1.BackupCompleted || b.Status.BackupID == "" {
-			return "", "", fmt.Errorf("Backup %q is %s, not Completed", b.Name, b.Status.Phase)
+			return "", "", fmt.Errorf("%w: Backup %q is %s, not Completed", errCannotServe, b.Name, b.Status.Phase)
 		}
 		return b.Spec.DefinitionRef.Name, b.Status.BackupID, nil
 	}
-	return "", "", errors.New("spec needs backupRef or latestOf")
+	return "", "", fmt.Errorf("%w: spec needs backupRef or latestOf", errCannotServe)
 }
 
 func applyRestore(rs *v1alpha1.Restore, rec runnerapi.Restore) {
@@ -125,8 +182,15 @@ func applyRestore(rs *v1alpha1.Restore, rec runnerapi.Restore) {
 func (r *RestoreReconciler) fail(rs *v1alpha1.Restore, msg string) {
 	rs.Status.Phase = v1alpha1.RestoreFailed
 	rs.Status.Error = msg
-	now := metav1.Now()
+	now := metav1.NewTime(r.now())
 	rs.Status.EndTime = &now
+}
+
+func (r *RestoreReconciler) now() time.Time {
+	if r.Now == nil {
+		return time.Now()
+	}
+	return r.Now()
 }
 
 // SetupWithManager registers the reconciler.

@@ -1,6 +1,8 @@
 package controller
 
 import (
+	"time"
+
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -16,6 +18,22 @@ const RunnerPort = 8080
 
 // configMountPath is where the config Secret is mounted in the runner.
 const configMountPath = "/etc/coffer"
+
+// A stopping runner (SIGTERM: a roll after a config change, a drained node,
+// a deleted definition) first lets its backup or restore in flight finish
+// for up to spec.runner.drainTimeout, then has runnerShutdownTimeout to
+// abort and release its lease. The pod's grace period covers both, plus
+// terminationMargin, so the kubelet never kills a runner that is still
+// cleaning up, and the StatefulSet's roll waits for the work to end.
+const (
+	runnerShutdownTimeout = 50 * time.Second
+	terminationMargin     = 10 * time.Second
+)
+
+// terminationGracePeriod is the runner pod's terminationGracePeriodSeconds.
+func terminationGracePeriod(def *v1alpha1.BackupDefinition) int64 {
+	return int64((def.Spec.Runner.EffectiveDrainTimeout() + runnerShutdownTimeout + terminationMargin).Seconds())
+}
 
 // Settings are the operator-wide inputs to rendering.
 type Settings struct {
@@ -89,7 +107,7 @@ func runnerPodSpec(def *v1alpha1.BackupDefinition, s Settings, name string) core
 	return corev1.PodSpec{
 		ImagePullSecrets:              pull,
 		Affinity:                      affinity,
-		TerminationGracePeriodSeconds: ptr.To[int64](60),
+		TerminationGracePeriodSeconds: ptr.To(terminationGracePeriod(def)),
 		AutomountServiceAccountToken:  ptr.To(false), // the runner never talks to the API server
 		// fsGroup makes the config Secret's files (root-owned, mode 0440)
 		// readable by the runner's group.
@@ -99,8 +117,7 @@ func runnerPodSpec(def *v1alpha1.BackupDefinition, s Settings, name string) core
 		Containers: []corev1.Container{{
 			Name:  "runner",
 			Image: image,
-			Args: []string{"run", "-f", configMountPath + "/" + configKey, "--listen", ":8080", "--log-format", "json", "--shutdown-timeout", "50s",
-				"--advertise-url", ServiceURL(s.OperatorNamespace, def.Namespace, def.Name)},
+			Args:  runnerArgs(def, s),
 			Ports: []corev1.ContainerPort{{Name: "http", ContainerPort: RunnerPort}},
 			VolumeMounts: []corev1.VolumeMount{
 				{Name: "config", MountPath: configMountPath, ReadOnly: true},
@@ -117,6 +134,13 @@ func runnerPodSpec(def *v1alpha1.BackupDefinition, s Settings, name string) core
 			{Name: "tmp", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}},
 		},
 	}
+}
+
+// runnerArgs is the runner container's command line.
+func runnerArgs(def *v1alpha1.BackupDefinition, s Settings) []string {
+	return []string{"run", "-f", configMountPath + "/" + configKey, "--listen", ":8080", "--log-format", "json",
+		"--drain-timeout", def.Spec.Runner.EffectiveDrainTimeout().String(), "--shutdown-timeout", runnerShutdownTimeout.String(),
+		"--advertise-url", ServiceURL(s.OperatorNamespace, def.Namespace, def.Name)}
 }
 
 // mutateService sets the runner's Service: the controller calls the API

@@ -41,8 +41,17 @@ type Options struct {
 	LeaseTTL time.Duration
 	// OrphanGrace: objects without a manifest older than this are swept.
 	OrphanGrace time.Duration
-	// ShutdownTimeout bounds cleanup after SIGTERM.
+	// ShutdownTimeout bounds the abort and cleanup that follow the drain:
+	// the process exits at the latest DrainTimeout + ShutdownTimeout after
+	// Stop (cmd/coffer-runner enforces it).
 	ShutdownTimeout time.Duration
+	// Stop, when closed, asks for a graceful stop: no new backup or restore
+	// is started, the one in flight gets DrainTimeout to finish (then it is
+	// aborted), and Run returns once it has ended and the lease is released.
+	// Cancelling Run's ctx instead aborts the work in flight at once.
+	Stop <-chan struct{}
+	// DrainTimeout: see Stop. Zero aborts at once.
+	DrainTimeout time.Duration
 	// InFlightWindow: retention deletes nothing younger (see retention.Policy).
 	InFlightWindow time.Duration
 	// AdvertiseURL is how push sources (CockroachDB, reader pods) reach this
@@ -138,23 +147,34 @@ const APITokenSecret = "coffer-api-token"
 
 func (d *Daemon) now() time.Time { return d.opts.Clock.Now().UTC() }
 
+// run serves the API until the work has ended: a graceful stop keeps it
+// answering while the job in flight drains, so its outcome can be read.
 func (d *Daemon) run(ctx context.Context) error {
-	d.ctx = ctx
+	work, abort := context.WithCancelCause(ctx)
+	defer abort(nil)
+	d.ctx = work
+	accept, stopAccepting := context.WithCancel(work)
+	defer stopAccepting()
+	go d.drainOnStop(work, stopAccepting, abort)
+
+	serveCtx, stopServing := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopServing()
 	handler := withPush(runnerapi.NewHandler(d.jobs, d.opts.Token, d.metrics.Handler(), d.log), d.push)
 	var wg sync.WaitGroup
 	serveErr := make(chan error, 1)
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		serveErr <- runnerapi.Serve(ctx, d.opts.Listen, handler, d.log)
+		serveErr <- runnerapi.Serve(serveCtx, d.opts.Listen, handler, d.log)
 	}()
 
 	if ms, _ := d.runner.Catalog().List(ctx); len(ms) > 0 {
 		d.metrics.SeedLastSuccess(ms[len(ms)-1])
 	}
 	d.log.Info("runner started", "listen", d.opts.Listen, "schedule", d.cfg.Definition.Spec.Schedule, "suspended", d.cfg.Definition.Spec.Suspend)
-	err := d.leadAndSchedule(ctx)
+	err := d.leadAndSchedule(accept)
 	d.jobs.wg.Wait()
+	stopServing()
 	wg.Wait()
 	if serr := <-serveErr; serr != nil && !errors.Is(serr, http.ErrServerClosed) {
 		err = errors.Join(err, serr)
@@ -167,30 +187,37 @@ func (d *Daemon) run(ctx context.Context) error {
 }
 
 // leadAndSchedule waits for the lease, then runs the schedule while it is
-// held. Losing the lease cancels the schedule and any job in flight; the
-// lease is released only after the jobs have stopped, so a successor never
-// overlaps with them.
+// held and ctx (accepting work) lasts. Jobs run under the leader context,
+// which is cancelled only by losing the lease or an abort (d.ctx): a graceful
+// stop ends the schedule, not the job in flight. The lease is released only
+// after the jobs have stopped, so a successor never overlaps with them.
 func (d *Daemon) leadAndSchedule(ctx context.Context) error {
 	for ctx.Err() == nil {
 		l, err := d.acquire(ctx)
 		if err != nil {
 			return err
 		}
-		leaderCtx, stopLeading := context.WithCancel(ctx)
+		leaderCtx, stopLeading := context.WithCancelCause(d.ctx)
+		// Whoever held the lease before is gone: its restores are over.
+		d.tidyRestores(leaderCtx)
 		d.setLease(l, nil, leaderCtx)
 		keepCtx, stopKeeping := context.WithCancel(context.WithoutCancel(ctx))
 		kept := make(chan struct{})
 		go func() {
 			defer close(kept)
 			l.KeepAlive(keepCtx, d.opts.LeaseTTL/3, func(err error) {
-				d.log.Error("lease lost: stopping backups", "error", err)
+				d.log.Error("lease lost: stopping backups and restores", "error", err)
 				d.setLease(nil, err, nil)
-				stopLeading()
+				stopLeading(fmt.Errorf("this runner lost its lease: %w", err))
 			})
 		}()
-		d.schedule(leaderCtx)
-		stopLeading()
+		schedCtx, stopSchedule := context.WithCancel(leaderCtx)
+		stopOnStop := context.AfterFunc(ctx, stopSchedule)
+		d.schedule(schedCtx, leaderCtx)
+		stopOnStop()
+		stopSchedule()
 		d.jobs.wg.Wait()
+		stopLeading(nil)
 		d.setLease(nil, errors.New("runner stopping"), nil)
 		stopKeeping() // KeepAlive releases the lease as it returns
 		<-kept

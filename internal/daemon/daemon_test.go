@@ -85,10 +85,17 @@ func TestSuspendedTakesNoScheduledBackup(t *testing.T) {
 
 func loadConfig(t *testing.T, dir, db string, suspend bool) *config.Config {
 	t.Helper()
+	return loadConfigOn(t, fmt.Sprintf("{filesystem: {path: %q}}", dir), "", db, suspend)
+}
+
+// loadConfigOn writes and loads a config whose BackupStorage spec is
+// storageSpec (a flow mapping), followed by extraDocs (the Secrets it needs).
+func loadConfigOn(t *testing.T, storageSpec, extraDocs, db string, suspend bool) *config.Config {
+	t.Helper()
 	yaml := fmt.Sprintf(`apiVersion: coffer.dev/v1alpha1
 kind: BackupStorage
 metadata: {name: local}
-spec: {filesystem: {path: %q}}
+spec: %s
 ---
 apiVersion: coffer.dev/v1alpha1
 kind: BackupDefinition
@@ -101,7 +108,7 @@ spec:
   targets:
   - name: main
     postgres: {host: 127.0.0.1, port: 5432, database: %s, user: postgres}
-`, dir, suspend, db)
+`, storageSpec, suspend, db) + extraDocs
 	path := filepath.Join(t.TempDir(), "coffer.yaml")
 	if err := os.WriteFile(path, []byte(yaml), 0o600); err != nil {
 		t.Fatal(err)

@@ -12,9 +12,11 @@ import (
 	"github.com/coffer-dev/coffer/internal/scheduler"
 )
 
-// schedule runs backups on the definition's cron schedule until ctx ends.
-// A suspended definition or one without a schedule takes on-demand backups only.
-func (d *Daemon) schedule(ctx context.Context) {
+// schedule runs backups on the definition's cron schedule until ctx ends;
+// each backup runs under jobCtx, so ending the schedule (a graceful stop)
+// lets the backup in flight finish. A suspended definition or one without a
+// schedule takes on-demand backups only.
+func (d *Daemon) schedule(ctx, jobCtx context.Context) {
 	spec := d.cfg.Definition.Spec
 	if spec.Suspend || spec.Schedule == "" {
 		d.log.Info("scheduling paused: on-demand backups only", "suspended", spec.Suspend, "schedule", spec.Schedule)
@@ -34,9 +36,9 @@ func (d *Daemon) schedule(ctx context.Context) {
 	s.OnSkip = func(slot time.Time) {
 		d.log.Warn("scheduled backup skipped: the previous one still runs", "slot", slot)
 	}
-	s.Run(ctx, d.lastAttempt(ctx), func(ctx context.Context, slot time.Time) {
-		if !d.jobs.tryStart() {
-			d.log.Warn("scheduled backup skipped: a backup or restore is running", "slot", slot)
+	s.Run(ctx, d.lastAttempt(ctx), func(_ context.Context, slot time.Time) {
+		if err := d.jobs.tryStart(); err != nil {
+			d.log.Warn("scheduled backup skipped", "slot", slot, "reason", err)
 			return
 		}
 		defer d.jobs.finish()
@@ -46,7 +48,7 @@ func (d *Daemon) schedule(ctx context.Context) {
 		start := d.now()
 		rec := &runnerapi.Backup{ID: catalog.NewID(start), Status: runnerapi.StatusRunning, StartTime: start}
 		d.jobs.setRunning(rec)
-		d.backupAndPrune(ctx, rec.ID, start)
+		d.backupAndPrune(jobCtx, rec.ID, start)
 	})
 }
 
@@ -69,8 +71,8 @@ func (d *Daemon) startBackup(trigger string) (runnerapi.Backup, error) {
 	if err != nil {
 		return runnerapi.Backup{}, fmt.Errorf("%w: %v", runnerapi.ErrBusy, err)
 	}
-	if !d.jobs.tryStart() {
-		return runnerapi.Backup{}, runnerapi.ErrBusy
+	if err := d.jobs.tryStart(); err != nil {
+		return runnerapi.Backup{}, err
 	}
 	start := d.now()
 	rec := &runnerapi.Backup{ID: catalog.NewID(start), Status: runnerapi.StatusRunning, StartTime: start}

@@ -9,12 +9,8 @@ import (
 	"time"
 
 	"github.com/coffer-dev/coffer/internal/catalog"
-	"github.com/coffer-dev/coffer/internal/runner"
 	"github.com/coffer-dev/coffer/internal/runnerapi"
 )
-
-// maxRestores bounds the restore records kept in memory for the API.
-const maxRestores = 100
 
 // jobs runs one backup or restore at a time and remembers what the API
 // shows about them. It implements runnerapi.Service.
@@ -23,28 +19,32 @@ type jobs struct {
 
 	mu       sync.Mutex
 	running  *runnerapi.Backup // the backup in flight, if any
-	restores map[string]*runnerapi.Restore
-	order    []string // restore ids, oldest first
+	restores recentRestores    // this process's restores, newest last
 	busy     bool
+	stopping bool // set once by stop: no new job starts
 	wg       sync.WaitGroup
 }
 
 var _ runnerapi.Service = (*jobs)(nil)
 
 func newJobs(d *Daemon) *jobs {
-	return &jobs{d: d, restores: map[string]*runnerapi.Restore{}}
+	return &jobs{d: d}
 }
 
-// tryStart marks the daemon busy; false if a backup or restore runs.
-func (j *jobs) tryStart() bool {
+// tryStart marks the daemon busy. It fails, wrapping runnerapi.ErrBusy,
+// while a backup or restore runs or once the daemon is stopping.
+func (j *jobs) tryStart() error {
 	j.mu.Lock()
 	defer j.mu.Unlock()
+	if j.stopping {
+		return errStopping
+	}
 	if j.busy {
-		return false
+		return runnerapi.ErrBusy
 	}
 	j.busy = true
 	j.wg.Add(1)
-	return true
+	return nil
 }
 
 func (j *jobs) finish() {
@@ -53,6 +53,15 @@ func (j *jobs) finish() {
 	j.running = nil
 	j.mu.Unlock()
 	j.wg.Done()
+}
+
+// stop refuses every later tryStart, so waiting on wg after it is safe; it
+// reports whether a job is running.
+func (j *jobs) stop() bool {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	j.stopping = true
+	return j.busy
 }
 
 // Backups lists committed backups, failure records and the backup in flight.
@@ -108,67 +117,6 @@ func (j *jobs) TriggerBackup(context.Context) (runnerapi.Backup, error) {
 		return runnerapi.Backup{}, err
 	}
 	return rec, nil
-}
-
-// StartRestore starts a restore in the background.
-func (j *jobs) StartRestore(ctx context.Context, req runnerapi.RestoreRequest) (runnerapi.Restore, error) {
-	if err := req.Validate(); err != nil {
-		return runnerapi.Restore{}, err
-	}
-	m, err := j.d.runner.Catalog().Get(ctx, req.BackupID)
-	if err != nil {
-		if errors.Is(err, catalog.ErrNoBackup) || errors.Is(err, catalog.ErrLatestUnreadable) {
-			return runnerapi.Restore{}, fmt.Errorf("%w: %v", runnerapi.ErrInvalid, err)
-		}
-		return runnerapi.Restore{}, err
-	}
-	rreq := runner.RestoreRequest{BackupID: m.ID, Target: req.Target, IntoDatabase: req.IntoDatabase,
-		Clean: req.Clean, IgnoreDatabaseProperties: req.IgnoreDatabaseProperties}
-	if err := j.d.runner.CheckRestore(m, rreq); err != nil {
-		if errors.Is(err, runner.ErrRequest) {
-			return runnerapi.Restore{}, fmt.Errorf("%w: %v", runnerapi.ErrInvalid, err)
-		}
-		return runnerapi.Restore{}, err
-	}
-	if !j.tryStart() {
-		return runnerapi.Restore{}, runnerapi.ErrBusy
-	}
-	now := j.d.now()
-	rec := &runnerapi.Restore{ID: catalog.NewID(now), BackupID: m.ID, Status: runnerapi.StatusRunning, StartTime: now}
-	j.mu.Lock()
-	j.restores[rec.ID] = rec
-	j.order = append(j.order, rec.ID)
-	if len(j.order) > maxRestores {
-		delete(j.restores, j.order[0])
-		j.order = j.order[1:]
-	}
-	out := *rec
-	j.mu.Unlock()
-
-	go func() {
-		defer j.finish()
-		_, err := j.d.runner.Restore(j.d.ctx, rreq)
-		j.mu.Lock()
-		defer j.mu.Unlock()
-		rec.EndTime = j.d.now()
-		rec.Status = runnerapi.StatusCompleted
-		if err != nil {
-			rec.Status, rec.Error = runnerapi.StatusFailed, err.Error()
-		}
-		j.d.metrics.RestoreFinished(err == nil)
-		j.d.log.Info("restore finished", "restore", rec.ID, "backup", m.ID, "status", rec.Status)
-	}()
-	return out, nil
-}
-
-// Restore returns one restore record.
-func (j *jobs) Restore(_ context.Context, id string) (runnerapi.Restore, error) {
-	j.mu.Lock()
-	defer j.mu.Unlock()
-	if r, ok := j.restores[id]; ok {
-		return *r, nil
-	}
-	return runnerapi.Restore{}, fmt.Errorf("%w: restore %s", runnerapi.ErrNotFound, id)
 }
 
 // Ready: storage reachable and the lease held.

@@ -69,6 +69,9 @@ func (r *Runner) BackupAs(ctx context.Context, id string, start time.Time) (*man
 			return m, nil
 		}
 	}
+	if cause := context.Cause(ctx); ctx.Err() != nil && cause != ctx.Err() {
+		err = fmt.Errorf("%v: %w", cause, err) // why it was cancelled: the daemon's drain, a lost lease
+	}
 	r.cleanupFailed(ctx, log, id, start, targets, errs, err)
 	return nil, &FailedError{ID: id, Err: err}
 }

@@ -153,14 +153,16 @@ func TestKill9MidBackup(t *testing.T) {
 	}
 }
 
-// TestSIGTERMDuringBackup: the upload is aborted, nothing committed or left
-// behind, the lease released at once; the next backup needs no cleanup.
-func TestSIGTERMDuringBackup(t *testing.T) {
+// TestSIGTERMAbortsAfterDrainTimeout: a backup that outlasts the drain
+// timeout after SIGTERM is aborted: nothing committed or left behind, the
+// failure recorded with the reason, the lease released at once; the next
+// backup needs no cleanup.
+func TestSIGTERMAbortsAfterDrainTimeout(t *testing.T) {
 	src := pgDB(t, false)
 	bigTable(t, src, 1500000)
 	token := "tok-" + randomName("")
 	s := writeSetup(t, setupOpts{apiToken: token, targets: []target{{name: "main", engine: "postgres", db: src}}})
-	d := startDaemon(t, s, token)
+	d := startDaemon(t, s, token, "--drain-timeout", "1s")
 	d.waitFor(t, "ready", 20*time.Second, func() bool { return d.status(t, "GET", "/readyz", "", nil) == 200 })
 	var started apiBackup
 	if code := d.call(t, "POST", "/v1/backups", nil, &started); code != 202 {
@@ -183,6 +185,10 @@ func TestSIGTERMDuringBackup(t *testing.T) {
 	}
 	if dirHasFiles(filepath.Join(s.storageDir, "e2e", "shop", started.ID)) {
 		t.Errorf("the aborted backup left objects")
+	}
+	if rec, err := os.ReadFile(filepath.Join(s.storageDir, "e2e", "shop", "failures", started.ID+".json")); err != nil ||
+		!strings.Contains(string(rec), "drain timeout") {
+		t.Errorf("failure record of the aborted backup (%v) does not give the drain timeout as the reason:\n%s", err, rec)
 	}
 	// Released, not expired: a one-shot backup gets the lease at once.
 	r := runner(t, nil, "backup", "-f", s.path)

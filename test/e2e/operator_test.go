@@ -142,9 +142,10 @@ func startController(t *testing.T, ctx context.Context, env *testutil.Envtest, o
 }
 
 // playKubelet waits for the runner StatefulSet and config Secret, then runs
-// coffer-runner as the pod would: the container's args, with the config
-// Secret's files where the pod mounts them and the API on a loopback port.
-func playKubelet(t *testing.T, c client.Client, opNS, ns, name string, urls *sync.Map) (stop func()) {
+// coffer-runner as the pod would: the container's args (then extraArgs),
+// with the config Secret's files where the pod mounts them and the API on a
+// loopback port. stop kills it (SIGKILL).
+func playKubelet(t *testing.T, c client.Client, opNS, ns, name string, urls *sync.Map, extraArgs ...string) (stop func()) {
 	t.Helper()
 	key := types.NamespacedName{Namespace: opNS, Name: controller.RunnerName(ns, name)}
 	sts := &appsv1.StatefulSet{}
@@ -183,7 +184,7 @@ func playKubelet(t *testing.T, c client.Client, opNS, ns, name string, urls *syn
 		}
 		args = append(args, a)
 	}
-	cmd := exec.Command(runnerBin, args...)
+	cmd := exec.Command(runnerBin, append(args, extraArgs...)...)
 	logs := &syncBuffer{}
 	cmd.Stdout, cmd.Stderr = logs, logs
 	if err := cmd.Start(); err != nil {
