@@ -40,10 +40,10 @@ func (d *Daemon) schedule(ctx context.Context) {
 			d.log.Warn("scheduled backup skipped: a backup or restore is running", "slot", slot)
 			return
 		}
-		defer d.jobs.finish()
 		if d.opts.afterScheduledJob != nil {
-			defer d.opts.afterScheduledJob()
+			defer d.opts.afterScheduledJob() // after finish: the daemon is idle
 		}
+		defer d.jobs.finish()
 		req, _ := d.newRequest(runner.BackupRequest{Scheduled: true})
 		d.backupAndPrune(ctx, req)
 	})
