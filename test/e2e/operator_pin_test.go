@@ -175,7 +175,9 @@ func (r *runnerClient) call(method, path string, body any) runnerRecord {
 	return rec
 }
 
-func (r *runnerClient) labels(id string) []string { return r.call(http.MethodGet, "/v1/backups/"+id, nil).Labels }
+func (r *runnerClient) labels(id string) []string {
+	return r.call(http.MethodGet, "/v1/backups/"+id, nil).Labels
+}
 
 // backup takes an on-demand backup through the runner's API and waits for it.
 func (r *runnerClient) backup() string {
