@@ -10,6 +10,13 @@ import (
 type BackupSpec struct {
 	// DefinitionRef names the BackupDefinition in the same namespace.
 	DefinitionRef LocalObjectReference `json:"definitionRef"`
+	// Pinned keeps the backup until it is unpinned: the controller adds or
+	// removes the runner's "pinned" label whenever this field changes (a
+	// new Backup is taken pinned). A mirrored Backup starts with the
+	// runner's own state. Pins changed through the runner's CLI or API are
+	// not undone; status.labels shows what the runner holds.
+	// +optional
+	Pinned bool `json:"pinned,omitempty"`
 }
 
 // BackupPhase is where a backup is in its life.

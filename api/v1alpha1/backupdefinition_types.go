@@ -17,7 +17,8 @@ type BackupDefinitionSpec struct {
 	// TimeZone of the schedule and of retention buckets (IANA name). Default UTC.
 	// +optional
 	TimeZone string `json:"timeZone,omitempty"`
-	// Retention keeps, per label, the newest N backups holding it.
+	// Retention keeps, per label, the newest N backups holding it; on-demand
+	// backups are kept by their own count (manual).
 	// +optional
 	Retention *Retention `json:"retention,omitempty"`
 	// Targets are backed up together as one backup set.
@@ -80,6 +81,13 @@ type Retention struct {
 	Monthly int `json:"monthly,omitempty"`
 	// +optional
 	Yearly int `json:"yearly,omitempty"`
+	// Manual keeps the newest N on-demand backups (coffer-runner backup,
+	// POST /v1/backups, a Backup object). They earn no time labels, so
+	// scheduled backups are judged as if they did not exist. 0 or unset
+	// means 10; there is no "none": pin, unpin or keep 1 to keep fewer.
+	// +kubebuilder:validation:Minimum=0
+	// +optional
+	Manual int `json:"manual,omitempty"`
 }
 
 // Target is one thing to back up. Exactly one engine block is set.

@@ -4,13 +4,18 @@ import (
 	"fmt"
 
 	"github.com/spf13/cobra"
+
+	"github.com/coffer-dev/coffer/internal/runner"
 )
 
 func newBackupCommand(g *globals) *cobra.Command {
-	return &cobra.Command{
+	var pin bool
+	cmd := &cobra.Command{
 		Use:   "backup",
-		Short: "Take one backup of every target now (single backup mode: no labels, no retention)",
-		Args:  cobra.NoArgs,
+		Short: "Take one backup of every target now (on demand: kept by the manual retention rule; applies no retention)",
+		Example: `  coffer-runner backup -f coffer.yaml
+  coffer-runner backup -f coffer.yaml --pin   # before a migration: kept until unpinned`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			_, r, err := g.open(cmd.Context())
 			if err != nil {
@@ -22,7 +27,7 @@ func newBackupCommand(g *globals) *cobra.Command {
 				return err
 			}
 			defer release()
-			m, err := r.Backup(ctx)
+			m, err := r.Backup(ctx, runner.BackupRequest{Pinned: pin})
 			if err != nil {
 				return err
 			}
@@ -30,4 +35,6 @@ func newBackupCommand(g *globals) *cobra.Command {
 			return nil
 		},
 	}
+	cmd.Flags().BoolVar(&pin, "pin", false, "commit the backup pinned: retention keeps it until the label is removed")
+	return cmd
 }

@@ -13,7 +13,7 @@ func newLabelCommand(g *globals) *cobra.Command {
 	var add, remove []string
 	cmd := &cobra.Command{
 		Use:   "label",
-		Short: "Add or remove user labels of a backup (a pinned backup is never deleted by retention)",
+		Short: "Add or remove user labels of a backup (a pinned backup is never deleted by retention); takes the lease",
 		Example: `  coffer-runner label -f coffer.yaml --backup 20261121T103000Z-k3f9 --add pinned
   coffer-runner label -f coffer.yaml --backup latest --remove pinned`,
 		Args: cobra.NoArgs,
@@ -29,7 +29,14 @@ func newLabelCommand(g *globals) *cobra.Command {
 				return err
 			}
 			defer r.Close()
-			m, err := r.Label(cmd.Context(), id, add, remove)
+			// Labels decide what retention deletes: a label change must not
+			// race a runner's prune, so it takes the lease like every writer.
+			ctx, release, err := g.holdLease(cmd.Context(), r)
+			if err != nil {
+				return err
+			}
+			defer release()
+			m, err := r.Label(ctx, id, add, remove)
 			if err != nil {
 				return err
 			}

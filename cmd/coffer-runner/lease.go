@@ -9,7 +9,7 @@ import (
 )
 
 // holdLease takes the definition's single-writer lease for a one-shot
-// command (backup, prune), so it never runs beside a daemon or another
+// command (backup, prune, label), so it never runs beside a daemon or another
 // command on the same definition and storage. The returned context is
 // cancelled if the lease is lost; release lets it go.
 func (g *globals) holdLease(ctx context.Context, r *runner.Runner) (context.Context, func(), error) {

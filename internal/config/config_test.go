@@ -77,6 +77,10 @@ func TestParseErrors(t *testing.T) {
 			},
 			[]string{"spec.runner.drainTimeout", "must not be negative"},
 		},
+		"negative manual keep-count": {
+			func(s string) string { return strings.Replace(s, "retention: {", "retention: {manual: -1, ", 1) },
+			[]string{"spec.retention.manual", "must not be negative"},
+		},
 		"bad time zone": {
 			func(s string) string { return strings.Replace(s, "Europe/Berlin", "Mars/Olympus", 1) },
 			[]string{"spec.timeZone", "Mars/Olympus"},

@@ -106,7 +106,7 @@ func (c *Config) validateDefinition(f *fieldErrs) {
 		}
 	}
 	if r := d.Retention; r != nil {
-		for name, n := range map[string]int{"hourly": r.Hourly, "daily": r.Daily, "weekly": r.Weekly, "monthly": r.Monthly, "yearly": r.Yearly} {
+		for name, n := range map[string]int{"hourly": r.Hourly, "daily": r.Daily, "weekly": r.Weekly, "monthly": r.Monthly, "yearly": r.Yearly, "manual": r.Manual} {
 			if n < 0 {
 				f.add("spec.retention."+name, "must not be negative, got %d", n)
 			}

@@ -25,8 +25,9 @@ const pollInterval = 3 * time.Second
 const ConditionForwarded = "Forwarded"
 
 // BackupReconciler forwards Backups a user created to the runner (on-demand
-// backups) and follows them to the end. Mirrored Backups are the definition
-// reconciler's.
+// backups) and follows them to the end; for every Backup, user-created or
+// mirrored, it forwards changes of spec.pinned. Mirroring itself is the
+// definition reconciler's.
 type BackupReconciler struct {
 	Client  client.Client
 	Runners RunnerCalls
@@ -35,19 +36,32 @@ type BackupReconciler struct {
 	Now func() time.Time
 }
 
-// Reconcile: trigger once, then poll until Completed or Failed.
+// Reconcile: trigger once, poll until Completed or Failed, then forward
+// spec.pinned whenever it changes.
 func (r *BackupReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	b := &v1alpha1.Backup{}
 	if err := r.Client.Get(ctx, req.NamespacedName, b); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
-	if b.Labels[LabelMirrored] == "true" || b.Status.Phase == v1alpha1.BackupCompleted || b.Status.Phase == v1alpha1.BackupFailed {
-		return ctrl.Result{}, nil
-	}
 	before := b.DeepCopy()
-	res, err := r.step(ctx, b)
-	eventOnPhase(r.Events, b, string(before.Status.Phase), string(b.Status.Phase), string(v1alpha1.BackupCompleted), string(v1alpha1.BackupFailed),
-		"backup "+b.Status.BackupID+" "+strings.ToLower(string(b.Status.Phase))+" "+b.Status.Error)
+	var res ctrl.Result
+	var err error
+	// 1. An on-demand Backup: trigger and follow it.
+	if b.Labels[LabelMirrored] != "true" && !finished(b) {
+		res, err = r.step(ctx, b)
+		eventOnPhase(r.Events, b, string(before.Status.Phase), string(b.Status.Phase), string(v1alpha1.BackupCompleted), string(v1alpha1.BackupFailed),
+			"backup "+b.Status.BackupID+" "+strings.ToLower(string(b.Status.Phase))+" "+b.Status.Error)
+	}
+	// 2. Any finished Backup: forward a changed spec.pinned. A mirrored
+	// Backup still running is looked at again: its status changes do not
+	// reach this reconciler.
+	switch {
+	case finished(b) && err == nil:
+		res, err = r.forwardPin(ctx, b)
+		eventOnChange(r.Events, b, before.Status.Conditions, b.Status.Conditions, ConditionPinForwarded)
+	case b.Labels[LabelMirrored] == "true" && !pinForwarded(b):
+		res = ctrl.Result{RequeueAfter: pollInterval}
+	}
 	if !equality.Semantic.DeepEqual(before.Status, b.Status) || !equality.Semantic.DeepEqual(before.Labels, b.Labels) {
 		if b.Labels[LabelDefinition] != before.Labels[LabelDefinition] {
 			if uerr := r.Client.Patch(ctx, b.DeepCopy(), client.MergeFrom(before)); uerr != nil {
@@ -59,6 +73,10 @@ func (r *BackupReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctr
 		}
 	}
 	return res, err
+}
+
+func finished(b *v1alpha1.Backup) bool {
+	return b.Status.Phase == v1alpha1.BackupCompleted || b.Status.Phase == v1alpha1.BackupFailed
 }
 
 func (r *BackupReconciler) step(ctx context.Context, b *v1alpha1.Backup) (ctrl.Result, error) {
@@ -76,7 +94,7 @@ func (r *BackupReconciler) step(ctx context.Context, b *v1alpha1.Backup) (ctrl.R
 		return r.runnerOutOfReach(b, def, err, 15*time.Second)
 	}
 	if b.Status.BackupID == "" {
-		rec, err := rc.trigger(ctx)
+		rec, err := rc.trigger(ctx, runnerapi.BackupRequest{Pinned: b.Spec.Pinned})
 		if err != nil && !errors.Is(err, errRunnerBusy) {
 			b.Status.Phase = v1alpha1.BackupPending
 			setForwarded(&b.Status.Conditions, b.Generation, metav1.ConditionFalse, ReasonUnreachable, err.Error())
@@ -89,6 +107,7 @@ func (r *BackupReconciler) step(ctx context.Context, b *v1alpha1.Backup) (ctrl.R
 			return ctrl.Result{RequeueAfter: 10 * time.Second}, nil
 		}
 		setForwarded(&b.Status.Conditions, b.Generation, metav1.ConditionTrue, "Accepted", "runner started backup "+rec.ID)
+		setPinForwarded(&b.Status.Conditions, b.Generation, b.Spec.Pinned, rec.ID)
 		b.Status = statusFromRunner(rec, b.Status.Conditions)
 		return ctrl.Result{RequeueAfter: pollInterval}, nil
 	}
@@ -173,8 +192,11 @@ func setForwarded(conds *[]metav1.Condition, gen int64, status metav1.ConditionS
 	meta.SetStatusCondition(conds, metav1.Condition{Type: ConditionForwarded, Status: status, Reason: reason, Message: msg, ObservedGeneration: gen})
 }
 
-// SetupWithManager registers the reconciler for user-created Backups.
+// SetupWithManager registers the reconciler: every event of a user-created
+// Backup, and spec changes of mirrored ones (their status changes with every
+// sync of the catalog, which is no work for this reconciler).
 func (r *BackupReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	userCreated := predicate.NewPredicateFuncs(func(o client.Object) bool { return o.GetLabels()[LabelMirrored] != "true" })
-	return ctrl.NewControllerManagedBy(mgr).Named("backup").For(&v1alpha1.Backup{}).WithEventFilter(userCreated).Complete(r)
+	return ctrl.NewControllerManagedBy(mgr).Named("backup").For(&v1alpha1.Backup{}).
+		WithEventFilter(predicate.Or(userCreated, predicate.GenerationChangedPredicate{})).Complete(r)
 }

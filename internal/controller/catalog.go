@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -16,6 +17,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/coffer-dev/coffer/api/v1alpha1"
+	"github.com/coffer-dev/coffer/internal/retention"
 	"github.com/coffer-dev/coffer/internal/runnerapi"
 	"github.com/coffer-dev/coffer/internal/units"
 )
@@ -105,23 +107,29 @@ func (r *DefinitionReconciler) mirror(ctx context.Context, def *v1alpha1.BackupD
 		return err
 	}
 	byID := map[string]*v1alpha1.Backup{}
-	userIDs := map[string]bool{}
+	userByID := map[string]*v1alpha1.Backup{}
 	for i := range existing.Items {
 		b := &existing.Items[i]
 		if b.Labels[LabelMirrored] == "true" {
 			byID[b.Status.BackupID] = b
 		} else if b.Status.BackupID != "" {
-			userIDs[b.Status.BackupID] = true
+			userByID[b.Status.BackupID] = b
 		}
 	}
 	seen := map[string]bool{}
 	var errs []error
 	for _, item := range items {
 		seen[item.ID] = true
-		if userIDs[item.ID] || item.Status == runnerapi.StatusPending {
-			continue
+		switch user := userByID[item.ID]; {
+		case user != nil:
+			// Until it is final a user's Backup is the Backup reconciler's;
+			// then its labels follow the runner's, as mirrored ones do.
+			if finished(user) && final(item) {
+				errs = append(errs, r.upsertMirrored(ctx, def, user, item))
+			}
+		case item.Status != runnerapi.StatusPending:
+			errs = append(errs, r.upsertMirrored(ctx, def, byID[item.ID], item))
 		}
-		errs = append(errs, r.upsertMirrored(ctx, def, byID[item.ID], item))
 	}
 	for id, b := range byID {
 		if !seen[id] { // retention deleted it
@@ -138,7 +146,9 @@ func (r *DefinitionReconciler) upsertMirrored(ctx context.Context, def *v1alpha1
 		b = &v1alpha1.Backup{
 			ObjectMeta: metav1.ObjectMeta{Namespace: def.Namespace, Name: mirroredBackupName(def.Name, item.ID),
 				Labels: map[string]string{LabelMirrored: "true", LabelDefinition: def.Name, LabelManagedBy: managerName}},
-			Spec: v1alpha1.BackupSpec{DefinitionRef: v1alpha1.LocalObjectReference{Name: def.Name}},
+			// The first generation is the runner's own state: nothing to forward.
+			Spec: v1alpha1.BackupSpec{DefinitionRef: v1alpha1.LocalObjectReference{Name: def.Name},
+				Pinned: slices.Contains(item.Labels, retention.LabelPinned)},
 		}
 		if err := r.Client.Create(ctx, b); err != nil && !apierrors.IsAlreadyExists(err) {
 			return err
@@ -150,6 +160,10 @@ func (r *DefinitionReconciler) upsertMirrored(ctx context.Context, def *v1alpha1
 		return nil
 	}
 	return r.Client.Status().Patch(ctx, want, client.MergeFrom(b))
+}
+
+func final(item runnerapi.Backup) bool {
+	return item.Status == runnerapi.StatusCompleted || item.Status == runnerapi.StatusFailed
 }
 
 // statusFromRunner is a Backup's status as the runner reports it.

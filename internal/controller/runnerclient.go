@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -57,15 +58,15 @@ func (c RunnerCalls) forDefinition(ctx context.Context, namespace, name string) 
 	if err := c.Reader.Get(ctx, key, sec); err != nil {
 		return nil, fmt.Errorf("runner config %s: %w", key, err)
 	}
-	url := c.URL
-	if url == nil {
-		url = ServiceURL
+	urlOf := c.URL
+	if urlOf == nil {
+		urlOf = ServiceURL
 	}
 	hc := c.HTTP
 	if hc == nil {
 		hc = &http.Client{Timeout: 10 * time.Second}
 	}
-	return &runnerClient{base: url(c.OperatorNamespace, namespace, name), token: string(sec.Data[tokenKey]), http: hc}, nil
+	return &runnerClient{base: urlOf(c.OperatorNamespace, namespace, name), token: string(sec.Data[tokenKey]), http: hc}, nil
 }
 
 func (c *runnerClient) backups(ctx context.Context) ([]runnerapi.Backup, error) {
@@ -79,9 +80,19 @@ func (c *runnerClient) backup(ctx context.Context, id string) (runnerapi.Backup,
 	return b, c.do(ctx, http.MethodGet, "/v1/backups/"+id, nil, &b)
 }
 
-func (c *runnerClient) trigger(ctx context.Context) (runnerapi.Backup, error) {
+func (c *runnerClient) trigger(ctx context.Context, req runnerapi.BackupRequest) (runnerapi.Backup, error) {
 	var b runnerapi.Backup
-	return b, c.do(ctx, http.MethodPost, "/v1/backups", nil, &b)
+	return b, c.do(ctx, http.MethodPost, "/v1/backups", req, &b)
+}
+
+// setLabel adds (set) or removes a user label of a committed backup.
+func (c *runnerClient) setLabel(ctx context.Context, id, label string, set bool) (runnerapi.Backup, error) {
+	method := http.MethodDelete
+	if set {
+		method = http.MethodPut
+	}
+	var b runnerapi.Backup
+	return b, c.do(ctx, method, "/v1/backups/"+url.PathEscape(id)+"/labels/"+url.PathEscape(label), nil, &b)
 }
 
 func (c *runnerClient) startRestore(ctx context.Context, req runnerapi.RestoreRequest) (runnerapi.Restore, error) {

@@ -22,7 +22,7 @@ func TestScheduledBackupsAndRetention(t *testing.T) {
 	db := testutil.PostgresDB(t)
 	testutil.PGExec(t, db, "CREATE TABLE t AS SELECT i FROM generate_series(1, 1000) AS i")
 	dir := t.TempDir()
-	cfg := loadConfig(t, dir, db, false)
+	cfg := loadConfig(t, dir, db, false, "{hourly: 2}")
 	clock := scheduler.NewFakeClock(time.Date(2026, 11, 21, 10, 59, 0, 0, time.UTC))
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
@@ -65,7 +65,7 @@ func TestScheduledBackupsAndRetention(t *testing.T) {
 func TestSuspendedTakesNoScheduledBackup(t *testing.T) {
 	db := testutil.PostgresDB(t)
 	dir := t.TempDir()
-	cfg := loadConfig(t, dir, db, true)
+	cfg := loadConfig(t, dir, db, true, "{hourly: 2}")
 	clock := scheduler.NewFakeClock(time.Date(2026, 11, 21, 10, 59, 0, 0, time.UTC))
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
@@ -83,14 +83,21 @@ func TestSuspendedTakesNoScheduledBackup(t *testing.T) {
 	}
 }
 
-func loadConfig(t *testing.T, dir, db string, suspend bool) *config.Config {
+func loadConfig(t *testing.T, dir, db string, suspend bool, retention string) *config.Config {
 	t.Helper()
-	return loadConfigOn(t, fmt.Sprintf("{filesystem: {path: %q}}", dir), "", db, suspend)
+	return loadConfigWith(t, fmt.Sprintf("{filesystem: {path: %q}}", dir), "", db, suspend, retention)
 }
 
 // loadConfigOn writes and loads a config whose BackupStorage spec is
 // storageSpec (a flow mapping), followed by extraDocs (the Secrets it needs).
 func loadConfigOn(t *testing.T, storageSpec, extraDocs, db string, suspend bool) *config.Config {
+	t.Helper()
+	return loadConfigWith(t, storageSpec, extraDocs, db, suspend, "{hourly: 2}")
+}
+
+// loadConfigWith is loadConfigOn with the definition's retention (a flow
+// mapping).
+func loadConfigWith(t *testing.T, storageSpec, extraDocs, db string, suspend bool, retention string) *config.Config {
 	t.Helper()
 	yaml := fmt.Sprintf(`apiVersion: coffer.dev/v1alpha1
 kind: BackupStorage
@@ -104,11 +111,11 @@ spec:
   storageRef: {name: local}
   schedule: "0 * * * *"
   suspend: %v
-  retention: {hourly: 2}
+  retention: %s
   targets:
   - name: main
     postgres: {host: 127.0.0.1, port: 5432, database: %s, user: postgres}
-`, storageSpec, suspend, db) + extraDocs
+`, storageSpec, suspend, retention, db) + extraDocs
 	path := filepath.Join(t.TempDir(), "coffer.yaml")
 	if err := os.WriteFile(path, []byte(yaml), 0o600); err != nil {
 		t.Fatal(err)

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/coffer-dev/coffer/internal/catalog"
+	"github.com/coffer-dev/coffer/internal/retention"
 	"github.com/coffer-dev/coffer/internal/runner"
 	"github.com/coffer-dev/coffer/internal/runnerapi"
 	"github.com/coffer-dev/coffer/internal/scheduler"
@@ -41,14 +42,12 @@ func (d *Daemon) schedule(ctx, jobCtx context.Context) {
 			d.log.Warn("scheduled backup skipped", "slot", slot, "reason", err)
 			return
 		}
-		defer d.jobs.finish()
 		if d.opts.afterScheduledJob != nil {
-			defer d.opts.afterScheduledJob()
+			defer d.opts.afterScheduledJob() // after finish: the daemon is idle
 		}
-		start := d.now()
-		rec := &runnerapi.Backup{ID: catalog.NewID(start), Status: runnerapi.StatusRunning, StartTime: start}
-		d.jobs.setRunning(rec)
-		d.backupAndPrune(jobCtx, rec.ID, start)
+		defer d.jobs.finish()
+		req, _ := d.newRequest(runner.BackupRequest{Scheduled: true})
+		d.backupAndPrune(jobCtx, req)
 	})
 }
 
@@ -65,8 +64,21 @@ func (d *Daemon) lastAttempt(ctx context.Context) time.Time {
 	return last
 }
 
+// newRequest gives req its id and start time and shows it as the backup in
+// flight. The caller has reserved the daemon (jobs.tryStart).
+func (d *Daemon) newRequest(req runner.BackupRequest) (runner.BackupRequest, runnerapi.Backup) {
+	req.Start = d.now()
+	req.ID = catalog.NewID(req.Start)
+	rec := &runnerapi.Backup{ID: req.ID, Status: runnerapi.StatusRunning, StartTime: req.Start, Trigger: string(req.Trigger())}
+	if req.Pinned {
+		rec.Labels = []string{retention.LabelPinned}
+	}
+	d.jobs.setRunning(rec)
+	return req, *rec
+}
+
 // startBackup starts an on-demand backup in the background.
-func (d *Daemon) startBackup(trigger string) (runnerapi.Backup, error) {
+func (d *Daemon) startBackup(req runner.BackupRequest, via string) (runnerapi.Backup, error) {
 	ctx, err := d.leader()
 	if err != nil {
 		return runnerapi.Backup{}, fmt.Errorf("%w: %v", runnerapi.ErrBusy, err)
@@ -74,26 +86,24 @@ func (d *Daemon) startBackup(trigger string) (runnerapi.Backup, error) {
 	if err := d.jobs.tryStart(); err != nil {
 		return runnerapi.Backup{}, err
 	}
-	start := d.now()
-	rec := &runnerapi.Backup{ID: catalog.NewID(start), Status: runnerapi.StatusRunning, StartTime: start}
-	d.jobs.setRunning(rec)
-	d.log.Info("on-demand backup requested", "backup", rec.ID, "trigger", trigger)
+	req, rec := d.newRequest(req)
+	d.log.Info("on-demand backup requested", "backup", req.ID, "via", via, "pinned", req.Pinned)
 	go func() {
 		defer d.jobs.finish()
-		d.backupAndPrune(ctx, rec.ID, start)
+		d.backupAndPrune(ctx, req)
 	}()
-	return *rec, nil
+	return rec, nil
 }
 
 // backupAndPrune takes one backup set, records metrics, and applies
 // retention after a committed backup.
-func (d *Daemon) backupAndPrune(ctx context.Context, id string, start time.Time) {
-	m, err := d.runner.BackupAs(ctx, id, start)
+func (d *Daemon) backupAndPrune(ctx context.Context, req runner.BackupRequest) {
+	m, err := d.runner.Backup(ctx, req)
 	end := d.now()
 	if err != nil {
 		var fe *runner.FailedError
 		if !errors.As(err, &fe) {
-			d.log.Error("backup failed", "backup", id, "error", err)
+			d.log.Error("backup failed", "backup", req.ID, "error", err)
 		}
 		for _, t := range d.cfg.Targets() {
 			d.metrics.BackupFailed(t.Name(), end)

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/coffer-dev/coffer/internal/catalog"
+	"github.com/coffer-dev/coffer/internal/manifest"
+	"github.com/coffer-dev/coffer/internal/runner"
 	"github.com/coffer-dev/coffer/internal/runnerapi"
 )
 
@@ -110,13 +112,39 @@ func (j *jobs) Backup(ctx context.Context, id string) (runnerapi.Backup, error) 
 	return runnerapi.Backup{}, fmt.Errorf("%w: backup %s", runnerapi.ErrNotFound, id)
 }
 
-// TriggerBackup starts a backup now, in the background.
-func (j *jobs) TriggerBackup(context.Context) (runnerapi.Backup, error) {
-	rec, err := j.d.startBackup("api")
+// TriggerBackup starts an on-demand backup now, in the background.
+func (j *jobs) TriggerBackup(_ context.Context, req runnerapi.BackupRequest) (runnerapi.Backup, error) {
+	return j.d.startBackup(runner.BackupRequest{Pinned: req.Pinned}, "api")
+}
+
+// SetLabel changes a user label under the daemon's lease: the change is
+// refused while another runner may be pruning, and cancelled if the lease
+// is lost on the way.
+func (j *jobs) SetLabel(ctx context.Context, id, label string, set bool) (runnerapi.Backup, error) {
+	if id != "latest" && !manifest.ValidID(id) {
+		return runnerapi.Backup{}, fmt.Errorf("%w: backup %s", runnerapi.ErrNotFound, id)
+	}
+	leaderCtx, err := j.d.leader()
 	if err != nil {
+		return runnerapi.Backup{}, fmt.Errorf("%w: %v", runnerapi.ErrBusy, err)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	defer context.AfterFunc(leaderCtx, cancel)()
+	add, remove := []string{label}, []string(nil)
+	if !set {
+		add, remove = nil, add
+	}
+	m, err := j.d.runner.Label(ctx, id, add, remove)
+	switch {
+	case errors.Is(err, catalog.ErrNoBackup):
+		return runnerapi.Backup{}, fmt.Errorf("%w: %v", runnerapi.ErrNotFound, err)
+	case errors.Is(err, runner.ErrBadLabel):
+		return runnerapi.Backup{}, fmt.Errorf("%w: %v", runnerapi.ErrInvalid, err)
+	case err != nil:
 		return runnerapi.Backup{}, err
 	}
-	return rec, nil
+	return j.Backup(ctx, m.ID)
 }
 
 // Ready: storage reachable and the lease held.

@@ -40,6 +40,10 @@ type Manifest struct {
 	EndTime       time.Time `json:"endTime"`
 	// Labels are user labels such as "pinned"; time labels are derived.
 	Labels []string `json:"labels"`
+	// Trigger is how the backup was started: "schedule" or "manual" (on
+	// demand). Absent in manifests written before it was recorded, which
+	// count as scheduled; see Manual.
+	Trigger Trigger `json:"trigger,omitempty"`
 	// StartSkew is the spread between the first and last target start.
 	StartSkew   Duration    `json:"startSkew"`
 	Compression string      `json:"compression"`
@@ -47,6 +51,21 @@ type Manifest struct {
 	Tools       Tools       `json:"tools"`
 	Targets     []Target    `json:"targets"`
 }
+
+// Trigger is how a backup was started.
+type Trigger string
+
+// Triggers. Retention keeps manual backups by their own rule
+// (docs/retention.md).
+const (
+	TriggerSchedule Trigger = "schedule"
+	TriggerManual   Trigger = "manual"
+)
+
+// Manual reports whether the backup was taken on demand. Anything but
+// "manual", including an absent trigger, counts as scheduled: that is what
+// every backup was before triggers were recorded.
+func (m *Manifest) Manual() bool { return m.Trigger == TriggerManual }
 
 // Encryption records how objects were encrypted.
 type Encryption struct {

@@ -83,3 +83,31 @@ func FuzzDecode(f *testing.F) {
 		}
 	})
 }
+
+func TestTrigger(t *testing.T) {
+	cases := map[string]struct {
+		json   string
+		manual bool
+	}{
+		"written before triggers were recorded": {``, false},
+		"scheduled":                             {`"trigger": "schedule",`, false},
+		"manual":                                {`"trigger": "manual",`, true},
+		"unknown counts as scheduled":           {`"trigger": "webhook",`, false},
+	}
+	base, err := Encode(validManifest())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			data := strings.Replace(string(base), `"labels": [],`, `"labels": [],`+tc.json, 1)
+			m, err := Decode([]byte(data))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if m.Manual() != tc.manual {
+				t.Errorf("Manual() = %v, want %v", m.Manual(), tc.manual)
+			}
+		})
+	}
+}

@@ -1,6 +1,7 @@
 package retention
 
 import (
+	"fmt"
 	"slices"
 	"testing"
 	"time"
@@ -28,6 +29,19 @@ func at(h float64) time.Time { return monday.Add(time.Duration(h * float64(time.
 
 func completed(id string, start time.Time, labels ...string) Backup {
 	return Backup{ID: id, Start: start, Status: StatusCompleted, UserLabels: labels}
+}
+
+func manual(id string, start time.Time) Backup {
+	return Backup{ID: id, Start: start, Status: StatusCompleted, Manual: true}
+}
+
+// manuals are n manual backups m00, m01, ... an hour apart from hour h.
+func manuals(n int, h float64) []Backup {
+	out := make([]Backup, n)
+	for i := range out {
+		out[i] = manual(fmt.Sprintf("m%02d", i), at(h+float64(i)))
+	}
+	return out
 }
 
 func failed(id string, start time.Time, labels ...string) Backup {

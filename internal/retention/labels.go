@@ -45,8 +45,9 @@ func normalize(in []Backup) ([]entry, []string) {
 			m.UserLabels = slices.Clone(m.UserLabels)
 			merged[u] = m
 		}
-		if !m.Start.Equal(b.Start) || m.Status != b.Status {
+		if !m.Start.Equal(b.Start) || m.Status != b.Status || m.Manual != b.Manual {
 			m.problem = "duplicate ID with conflicting records: kept until resolved"
+			m.Manual = m.Manual || b.Manual
 			// The representative must not depend on input order.
 			if b.Start.Before(m.Start) || (b.Start.Equal(m.Start) && b.Status < m.Status) {
 				m.Start, m.Status = b.Start, b.Status
@@ -103,14 +104,14 @@ func normalize(in []Backup) ([]entry, []string) {
 	return entries, warnings
 }
 
-// userLabels drops time label names, sorts and de-duplicates.
+// userLabels drops reserved label names, sorts and de-duplicates.
 func userLabels(in []string) []string {
 	if len(in) == 0 {
 		return nil
 	}
 	out := make([]string, 0, len(in))
 	for _, l := range in {
-		if l != "" && !isTimeLabel(l) {
+		if l != "" && !Reserved(l) {
 			out = append(out, l)
 		}
 	}
@@ -119,10 +120,6 @@ func userLabels(in []string) []string {
 	}
 	slices.Sort(out)
 	return slices.Compact(out)
-}
-
-func isTimeLabel(l string) bool {
-	return slices.Contains(timeLabels[:], l)
 }
 
 // bucketKeys returns, per time label, a key naming the calendar bucket t
@@ -156,9 +153,10 @@ type holder struct {
 
 // earn finds, for each label with want[label] set, the holder of every
 // bucket, newest bucket first. Entries must be sorted by start: the first
-// Completed entry seen in a bucket is its holder. Entries with a problem do
-// not take part (they are kept anyway, and the next backup of their bucket
-// holds the label in their place, which only ever keeps more).
+// Completed entry seen in a bucket is its holder. Manual entries do not take
+// part: they have their own rule. Nor do entries with a problem (they are
+// kept anyway, and the next backup of their bucket holds the label in their
+// place, which only ever keeps more).
 func earn(entries []entry, loc *time.Location, want [numLabels]bool) [numLabels][]holder {
 	var (
 		out [numLabels][]holder
@@ -171,7 +169,7 @@ func earn(entries []entry, loc *time.Location, want [numLabels]bool) [numLabels]
 	)
 	for i := range entries {
 		e := &entries[i]
-		if e.Status != StatusCompleted || e.problem != "" {
+		if e.Status != StatusCompleted || e.problem != "" || e.Manual {
 			continue
 		}
 		keys := bucketKeys(e.Start, loc)
@@ -215,7 +213,7 @@ func earn(entries []entry, loc *time.Location, want [numLabels]bool) [numLabels]
 
 // Labels returns the time labels each Completed backup earns in loc (nil
 // means UTC), keyed by backup ID, whatever the keep-counts of a policy; IDs
-// that earn none are absent. It shows why a backup is or is not a bucket's
+// that earn none (manual backups among them) are absent. It shows why a backup is or is not a bucket's
 // first, and is what a manifest's labels are computed from.
 func Labels(backups []Backup, loc *time.Location) map[string][]string {
 	entries, _ := normalize(backups)

@@ -146,6 +146,13 @@ func TestLabelsCalendar(t *testing.T) {
 			},
 			want: map[string][]string{"c": {"hourly", "daily", "weekly", "monthly", "yearly"}},
 		},
+		"manual backups earn no time labels": {
+			backups: []Backup{
+				manual("m", utc("2026-01-05T00:00:00Z")),
+				completed("c", utc("2026-01-05T00:20:00Z")),
+			},
+			want: map[string][]string{"c": {"hourly", "daily", "weekly", "monthly", "yearly"}},
+		},
 		"ties on start go to the smaller ID": {
 			backups: []Backup{
 				completed("b", utc("2026-01-05T00:00:00Z")),

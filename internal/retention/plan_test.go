@@ -141,6 +141,71 @@ func TestPlanSafetyRules(t *testing.T) {
 			wantKeep:   []string{"twin", "clash", "n"},
 			wantReason: map[string]string{"twin": "pinned", "clash": "duplicate ID with conflicting records: kept until resolved"},
 		},
+		"a manual backup earns no time label and is kept as manual": {
+			backups: []Backup{
+				manual("m-first", at(10)), // first of hour 10, but manual
+				completed("s10", at(10.01)),
+				manual("m1020", at(10+1.0/3)),
+				completed("s11", at(11)), completed("s12", at(12)),
+			},
+			policy:     Policy{Hourly: 3},
+			now:        at(58),
+			wantKeep:   []string{"m-first", "s10", "m1020", "s11", "s12"},
+			wantReason: map[string]string{"m1020": "manual #1 of 10", "m-first": "manual #2 of 10", "s10": "hourly #3 of 3"},
+		},
+		"the 11th manual backup goes when 10 are kept": {
+			backups: append(manuals(11, 0), completed("s", at(20))),
+			now:     at(100),
+			wantKeep: []string{
+				"m01", "m02", "m03", "m04", "m05", "m06", "m07", "m08", "m09", "m10", "s",
+			},
+			wantDelete: []string{"m00"},
+			wantReason: map[string]string{"m10": "manual #1 of 10", "m01": "manual #10 of 10", "m00": "no label left", "s": "newest completed backup"},
+		},
+		"manual keep-count is configurable": {
+			backups:    manuals(4, 0),
+			policy:     Policy{Manual: 2},
+			now:        at(100),
+			wantKeep:   []string{"m02", "m03"},
+			wantDelete: []string{"m00", "m01"},
+			wantReason: map[string]string{"m02": "manual #2 of 2"},
+		},
+		"failed manual backups count as failed, not as manual": {
+			backups:    []Backup{manual("m", at(0)), {ID: "mf", Start: at(1), Status: StatusFailed, Manual: true}, completed("s", at(2))},
+			policy:     Policy{Manual: 1, KeepFailed: -1},
+			now:        at(100),
+			wantKeep:   []string{"m", "s"},
+			wantDelete: []string{"mf"},
+			wantReason: map[string]string{"m": "manual #1 of 1"},
+		},
+		"the newest completed backup is kept even if it is a manual one beyond the count": {
+			backups:    []Backup{manual("m0", at(0)), manual("m1", at(1)), manual("m2", at(2))},
+			policy:     Policy{Manual: 1},
+			now:        at(100),
+			wantKeep:   []string{"m2"},
+			wantDelete: []string{"m0", "m1"},
+			wantReason: map[string]string{"m2": "newest completed backup"},
+		},
+		"a pinned manual backup is kept beyond the count": {
+			backups:    []Backup{{ID: "old", Start: at(0), Status: StatusCompleted, Manual: true, UserLabels: []string{"pinned"}}, manual("m1", at(1)), manual("m2", at(2))},
+			policy:     Policy{Manual: 1},
+			now:        at(100),
+			wantKeep:   []string{"old", "m2"},
+			wantDelete: []string{"m1"},
+			wantReason: map[string]string{"old": "pinned"},
+		},
+		"a manual label in the input keeps nothing": {
+			backups:    []Backup{completed("a", at(0), "manual"), completed("b", at(1))},
+			now:        at(100),
+			wantKeep:   []string{"b"},
+			wantDelete: []string{"a"},
+		},
+		"twins that disagree on the trigger are a conflict": {
+			backups:    []Backup{completed("x", at(0)), manual("x", at(0)), completed("n", at(1))},
+			now:        at(100),
+			wantKeep:   []string{"x", "n"},
+			wantReason: map[string]string{"x": "duplicate ID with conflicting records: kept until resolved"},
+		},
 		"keep-counts rank buckets newest first": {
 			backups: []Backup{
 				completed("h0", at(0)), completed("h1", at(1)), completed("h2", at(2)),
@@ -205,6 +270,43 @@ func TestPlanDecisionLabels(t *testing.T) {
 	}
 	if got, want := decision(t, r, "b").Labels, []string{"hourly"}; !reflect.DeepEqual(got, want) {
 		t.Errorf("b: labels %q, want %q", got, want)
+	}
+	m := manual("m", at(2))
+	m.UserLabels = []string{"pinned", "manual", "hourly"}
+	r = Plan(Listing{Backups: []Backup{m}}, Policy{Hourly: 1}, at(10))
+	if got, want := decision(t, r, "m").Labels, []string{"manual", "pinned"}; !reflect.DeepEqual(got, want) {
+		t.Errorf("m: labels %q, want %q", got, want)
+	}
+}
+
+// TestScheduledUnaffectedByManual: adding manual backups anywhere changes
+// no decision about a scheduled one.
+func TestScheduledUnaffectedByManual(t *testing.T) {
+	rng := rand.New(rand.NewPCG(11, 11))
+	var scheduled, all []Backup
+	for i := range 24 * 20 {
+		b := completed(fmt.Sprintf("s%04d", i), at(float64(i)+float64(15+rng.IntN(30))/60))
+		if rng.IntN(15) == 0 {
+			b.Status = StatusFailed
+		}
+		scheduled = append(scheduled, b)
+		all = append(all, b)
+		if rng.IntN(4) == 0 { // a manual backup, often first of its hour
+			all = append(all, manual(fmt.Sprintf("m%04d", i), at(float64(i)+float64(rng.IntN(60))/60)))
+		}
+	}
+	p := Policy{Hourly: 24, Daily: 7, Weekly: 4, Location: berlin(t)}
+	now := at(24*20 + 0.5)
+	want := Plan(Listing{Backups: scheduled}, p, now)
+	got := Plan(Listing{Backups: all}, p, now)
+	byID := map[string]Decision{}
+	for _, d := range slices.Concat(got.Keep, got.Delete) {
+		byID[d.ID] = d
+	}
+	for _, w := range slices.Concat(want.Keep, want.Delete) {
+		if g := byID[w.ID]; g.Keep != w.Keep || !slices.Equal(g.Labels, w.Labels) {
+			t.Errorf("%s: keep %v %v with manual backups, %v %v without", w.ID, g.Keep, g.Labels, w.Keep, w.Labels)
+		}
 	}
 }
 

@@ -7,6 +7,12 @@
 // labels (any label that is not a time label, "pinned" by convention) keep a
 // backup until they are removed.
 //
+// Backups taken on demand (Manual) are kept by their own rule: they earn no
+// time labels, so the scheduled series is judged as if they did not exist,
+// and the newest Policy.Manual of them hold the label "manual". A backup
+// someone asked for by hand is thus never the victim of the hourly label
+// moving on, and a stream of manual backups never pushes a scheduled one out.
+//
 // Plan is a pure function of the listing, the policy and the current time, so
 // the runner can call it after every backup and tests can replay years of
 // history in milliseconds. Safety rules sit on top of the labels, because a
@@ -19,7 +25,10 @@
 // directories without a manifest, left behind by a crash.
 package retention
 
-import "time"
+import (
+	"slices"
+	"time"
+)
 
 // Status is the phase of a backup, as recorded in its manifest or catalog.
 type Status string
@@ -44,6 +53,10 @@ const (
 	LabelYearly  = "yearly"
 )
 
+// LabelManual is held by the newest Policy.Manual on-demand backups. Like
+// the time labels it is computed, never taken from the input.
+const LabelManual = "manual"
+
 // LabelPinned is the conventional user label for "keep until I say so".
 // Every other non-time label works the same way.
 const LabelPinned = "pinned"
@@ -57,6 +70,10 @@ const numLabels = 5
 const (
 	DefaultKeepFailed     = 3
 	DefaultInFlightWindow = 2 * time.Hour
+	// DefaultKeepManual is generous: an on-demand backup is usually the one
+	// taken before a migration or an upgrade, wanted days later, and there
+	// are few of them. Ten cover a busy week of releases.
+	DefaultKeepManual = 10
 )
 
 // Backup is one backup set of a definition as the catalog lists it.
@@ -64,9 +81,13 @@ type Backup struct {
 	ID     string
 	Start  time.Time
 	Status Status
-	// UserLabels are labels a user attached. Time label names in here are
-	// ignored, so callers may pass a manifest's full label list.
+	// UserLabels are labels a user attached. Time label names and "manual"
+	// in here are ignored, so callers may pass a manifest's full label list.
 	UserLabels []string
+	// Manual: taken on demand (CLI, API, a Backup object), not by the
+	// schedule. Manual backups earn no time labels; the newest Policy.Manual
+	// of them hold the label "manual".
+	Manual bool
 }
 
 // Listing is the catalog as read from storage. Err reports that the listing
@@ -83,6 +104,12 @@ type Listing struct {
 type Policy struct {
 	// Keep-counts per time label; 0 means the label is not used.
 	Hourly, Daily, Weekly, Monthly, Yearly int
+	// Manual is how many of the newest Completed on-demand backups hold the
+	// label "manual": 0 (or negative) means DefaultKeepManual. There is no
+	// "none": an on-demand backup was asked for by a person, and deleting it
+	// behind their back is the failure this rule exists to prevent; pin or
+	// unpin, or keep 1, to keep fewer.
+	Manual int
 	// Location cuts calendar buckets; nil means UTC.
 	Location *time.Location
 	// KeepFailed is how many of the newest failed backups to keep for
@@ -103,7 +130,8 @@ type Decision struct {
 	Status Status
 	Keep   bool
 	// Labels are the time labels the backup holds under the policy (earned
-	// and within the keep-count), then its user labels, sorted.
+	// and within the keep-count), then "manual" if it holds it, then its
+	// user labels, sorted.
 	Labels []string
 	// Reasons explain the verdict in words an operator can check: every
 	// reason to keep, or the single reason to delete.
@@ -142,6 +170,19 @@ func (p Policy) keepFailed() int {
 		return 0
 	}
 	return p.KeepFailed
+}
+
+func (p Policy) keepManual() int {
+	if p.Manual <= 0 {
+		return DefaultKeepManual
+	}
+	return p.Manual
+}
+
+// Reserved reports whether label is computed by Plan (a time label or
+// "manual"): such labels cannot be set by hand and are ignored in input.
+func Reserved(label string) bool {
+	return label == LabelManual || slices.Contains(timeLabels[:], label)
 }
 
 func (p Policy) inFlightWindow() time.Duration {

@@ -35,6 +35,9 @@ type scenario struct {
 	// the pin of the backup of another run index is removed.
 	pin   []int
 	unpin map[int]int
+	// manual: after the scheduled run of each index, someone takes an
+	// on-demand backup this long after that run's slot.
+	manual map[int]time.Duration
 }
 
 type downtime struct {
@@ -48,9 +51,11 @@ type simulation struct {
 	catalog map[string]Backup
 	history []Backup // every backup created, with its user labels at the end
 	created map[int]string
-	log     []string
-	now     time.Time // runner clock at the last plan
-	deleted int
+	// manualIDs are the on-demand backups, by the run index they follow.
+	manualIDs map[int]string
+	log       []string
+	now       time.Time // runner clock at the last plan
+	deleted   int
 }
 
 // run plays the scenario: after every backup the runner plans and deletes
@@ -60,6 +65,7 @@ func (s *simulation) run(t *testing.T) {
 	rng := rand.New(rand.NewPCG(s.sc.seed, 1))
 	s.catalog = make(map[string]Backup)
 	s.created = make(map[int]string)
+	s.manualIDs = make(map[int]string)
 	var skew time.Duration
 	warned := map[string]bool{}
 	for i := range s.sc.hours {
@@ -93,26 +99,40 @@ func (s *simulation) run(t *testing.T) {
 			}
 			s.setHistoryLabels(id, nil)
 		}
-		s.catalog[b.ID] = b
-		s.history = append(s.history, b)
 		s.created[i] = b.ID
-		s.now = start.Add(time.Duration(2+rng.IntN(8)) * time.Minute)
+		s.commit(t, b, start.Add(time.Duration(2+rng.IntN(8))*time.Minute), warned)
+		// A manual backup uses no randomness, so the scheduled series is the
+		// same with and without them.
+		if off, ok := s.sc.manual[i]; ok {
+			m := Backup{Start: truth.Add(skew).Add(off), Status: StatusCompleted, Manual: true}
+			m.ID = fmt.Sprintf("%s-m%04d", m.Start.UTC().Format("20060102T150405Z"), i)
+			s.logf(m.Start, "someone takes manual backup %s", m.ID)
+			s.manualIDs[i] = m.ID
+			s.commit(t, m, m.Start.Add(3*time.Minute), warned)
+		}
+	}
+}
 
-		res := Plan(Listing{Backups: slices.Collect(maps.Values(s.catalog))}, s.sc.policy, s.now)
-		checkInvariants(t, s.catalog, res, s.sc.policy, s.now)
-		for _, w := range res.Warnings {
-			// A clock warning repeats, with a shrinking distance, until the
-			// clock catches up; the first one tells the story.
-			subject, _, _ := strings.Cut(w, " starts ")
-			if !warned[subject] {
-				warned[subject] = true
-				s.logf(s.now, "warning: %s", w)
-			}
+// commit adds b to the catalog, plans at now and deletes what the plan says.
+func (s *simulation) commit(t *testing.T, b Backup, now time.Time, warned map[string]bool) {
+	t.Helper()
+	s.catalog[b.ID] = b
+	s.history = append(s.history, b)
+	s.now = now
+	res := Plan(Listing{Backups: slices.Collect(maps.Values(s.catalog))}, s.sc.policy, s.now)
+	checkInvariants(t, s.catalog, res, s.sc.policy, s.now)
+	for _, w := range res.Warnings {
+		// A clock warning repeats, with a shrinking distance, until the
+		// clock catches up; the first one tells the story.
+		subject, _, _ := strings.Cut(w, " starts ")
+		if !warned[subject] {
+			warned[subject] = true
+			s.logf(s.now, "warning: %s", w)
 		}
-		for _, d := range res.Delete {
-			delete(s.catalog, d.ID)
-			s.deleted++
-		}
+	}
+	for _, d := range res.Delete {
+		delete(s.catalog, d.ID)
+		s.deleted++
 	}
 }
 
@@ -151,6 +171,22 @@ func checkInvariants(t *testing.T, catalog map[string]Backup, res Result, p Poli
 			newest = &res.Keep[i]
 		}
 	}
+	newerManual := 0 // Completed manual backups in the catalog newer than the one looked at
+	for i := len(res.Delete) - 1; i >= 0; i-- {
+		b := catalog[res.Delete[i].ID]
+		if !b.Manual || b.Status != StatusCompleted {
+			continue
+		}
+		newerManual = 0
+		for _, o := range catalog {
+			if o.Manual && o.Status == StatusCompleted && o.Start.After(b.Start) {
+				newerManual++
+			}
+		}
+		if newerManual < p.keepManual() {
+			t.Fatalf("%v: deletes manual %s, one of the newest %d manual backups", now, b.ID, p.keepManual())
+		}
+	}
 	for _, d := range res.Delete {
 		b := catalog[d.ID]
 		switch {
@@ -169,14 +205,14 @@ func checkInvariants(t *testing.T, catalog map[string]Backup, res Result, p Poli
 func (s *simulation) golden() []byte {
 	var buf bytes.Buffer
 	p := s.sc.policy
-	fmt.Fprintf(&buf, "policy: hourly %d, daily %d, weekly %d, monthly %d, yearly %d, keep failed %d, in flight %v, zone %s\n",
-		p.Hourly, p.Daily, p.Weekly, p.Monthly, p.Yearly, p.keepFailed(), p.inFlightWindow(), p.location())
+	fmt.Fprintf(&buf, "policy: hourly %d, daily %d, weekly %d, monthly %d, yearly %d, manual %d, keep failed %d, in flight %v, zone %s\n",
+		p.Hourly, p.Daily, p.Weekly, p.Monthly, p.Yearly, p.keepManual(), p.keepFailed(), p.inFlightWindow(), p.location())
 	var byStatus = map[Status]int{}
 	for _, b := range s.history {
 		byStatus[b.Status]++
 	}
-	fmt.Fprintf(&buf, "created %d (completed %d, failed %d, crashed %d), deleted %d, surviving %d\n",
-		len(s.history), byStatus[StatusCompleted], byStatus[StatusFailed], byStatus[StatusRunning], s.deleted, len(s.catalog))
+	fmt.Fprintf(&buf, "created %d (completed %d, failed %d, crashed %d, manual %d), deleted %d, surviving %d\n",
+		len(s.history), byStatus[StatusCompleted], byStatus[StatusFailed], byStatus[StatusRunning], len(s.manualIDs), s.deleted, len(s.catalog))
 	fmt.Fprintf(&buf, "\nevents:\n")
 	for _, l := range s.log {
 		fmt.Fprintf(&buf, "  %s\n", l)
@@ -285,8 +321,9 @@ func TestSimulateClockTrouble(t *testing.T) {
 
 // checkOracle recomputes the survivors from the whole history, without Plan's
 // bucket code, and requires them to be exactly what the runner kept: the
-// first Completed backup of each of the newest N buckets of each label, the
-// pinned, the newest Completed, the newest failed and the young. Valid for
+// first scheduled Completed backup of each of the newest N buckets of each
+// label, the newest manual ones, the pinned, the newest Completed, the newest
+// failed and the young. Valid for
 // histories whose clock never went backwards.
 func checkOracle(t *testing.T, s *simulation) {
 	t.Helper()
@@ -306,7 +343,7 @@ func checkOracle(t *testing.T, s *simulation) {
 		var firsts []string // newest bucket last
 		seen := map[string]bool{}
 		for _, b := range hist {
-			if b.Status == StatusCompleted && !seen[bucketOf[l](b.Start)] {
+			if b.Status == StatusCompleted && !b.Manual && !seen[bucketOf[l](b.Start)] {
 				seen[bucketOf[l](b.Start)] = true
 				firsts = append(firsts, b.ID)
 			}
@@ -315,11 +352,16 @@ func checkOracle(t *testing.T, s *simulation) {
 			want[id] = true
 		}
 	}
-	var failedSeen int
+	var failedSeen, manualSeen int
 	newestSeen := false
 	for i := len(hist) - 1; i >= 0; i-- {
 		b := hist[i]
 		age := s.now.Sub(b.Start)
+		if b.Manual && b.Status == StatusCompleted {
+			if manualSeen++; manualSeen <= p.keepManual() {
+				want[b.ID] = true
+			}
+		}
 		switch {
 		case b.Status == StatusCompleted && !newestSeen:
 			newestSeen = true

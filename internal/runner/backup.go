@@ -13,6 +13,7 @@ import (
 	"github.com/coffer-dev/coffer/internal/engine"
 	"github.com/coffer-dev/coffer/internal/manifest"
 	"github.com/coffer-dev/coffer/internal/pipeline"
+	"github.com/coffer-dev/coffer/internal/retention"
 )
 
 // cleanupTimeout bounds the removal of a failed backup's objects, which runs
@@ -29,18 +30,41 @@ func (e *FailedError) Error() string { return fmt.Sprintf("backup %s failed: %v"
 
 func (e *FailedError) Unwrap() error { return e.Err }
 
-// Backup takes one backup set now: every target starts together, and the
-// set is committed (its manifest written) only if every target succeeded.
-// On failure the objects already written are removed, nothing is listed, and
-// the error is a *FailedError.
-func (r *Runner) Backup(ctx context.Context) (*manifest.Manifest, error) {
-	start := r.opts.Now().UTC()
-	return r.BackupAs(ctx, catalog.NewID(start), start)
+// BackupRequest says how a backup set is started. The zero value is an
+// on-demand backup taken now.
+type BackupRequest struct {
+	// ID and Start are chosen by a caller that announces the id before the
+	// backup ends (the daemon); empty means a new id, now.
+	ID    string
+	Start time.Time
+	// Scheduled: started by the cron schedule. Every other backup is on
+	// demand, recorded as manual and kept by retention's manual rule.
+	Scheduled bool
+	// Pinned commits the backup with the pinned label, so retention keeps it
+	// until the label is removed.
+	Pinned bool
 }
 
-// BackupAs is Backup with the id and start time chosen by the caller (the
-// daemon announces the id before the backup ends).
-func (r *Runner) BackupAs(ctx context.Context, id string, start time.Time) (*manifest.Manifest, error) {
+// Trigger is what the manifest records about how the backup started.
+func (q BackupRequest) Trigger() manifest.Trigger {
+	if q.Scheduled {
+		return manifest.TriggerSchedule
+	}
+	return manifest.TriggerManual
+}
+
+// Backup takes one backup set: every target starts together, and the set is
+// committed (its manifest written) only if every target succeeded. On
+// failure the objects already written are removed, nothing is listed, and
+// the error is a *FailedError.
+func (r *Runner) Backup(ctx context.Context, req BackupRequest) (*manifest.Manifest, error) {
+	if req.Start.IsZero() {
+		req.Start = r.opts.Now().UTC()
+	}
+	if req.ID == "" {
+		req.ID = catalog.NewID(req.Start)
+	}
+	id, start := req.ID, req.Start
 	recipients, err := r.cfg.Recipients()
 	if err != nil {
 		return nil, &FailedError{ID: id, Err: err}
@@ -63,9 +87,9 @@ func (r *Runner) BackupAs(ctx context.Context, id string, start time.Time) (*man
 	results, errs := r.backupTargets(ctx, log, id, targets, engines, popts)
 	err = rootCauses(errs)
 	if err == nil {
-		m := r.newManifest(id, start, results, len(recipients) > 0)
+		m := r.newManifest(req, results, len(recipients) > 0)
 		if err = r.catalog.Commit(ctx, m); err == nil {
-			log.Info("backup completed", "duration", m.EndTime.Sub(m.StartTime).Round(time.Millisecond), "skew", time.Duration(m.StartSkew))
+			log.Info("backup completed", "trigger", m.Trigger, "labels", fmt.Sprint(m.Labels), "duration", m.EndTime.Sub(m.StartTime).Round(time.Millisecond), "skew", time.Duration(m.StartSkew))
 			return m, nil
 		}
 	}
@@ -165,11 +189,14 @@ func (r *Runner) backupTarget(ctx context.Context, log *slog.Logger, id string, 
 	return rec, nil
 }
 
-func (r *Runner) newManifest(id string, start time.Time, targets []manifest.Target, encrypted bool) *manifest.Manifest {
+func (r *Runner) newManifest(req BackupRequest, targets []manifest.Target, encrypted bool) *manifest.Manifest {
 	m := &manifest.Manifest{
-		FormatVersion: manifest.FormatVersion, ID: id, Namespace: r.cfg.Namespace(), Definition: r.cfg.Name(),
-		Status: manifest.StatusCompleted, StartTime: start, EndTime: r.opts.Now().UTC(), Labels: []string{},
-		Compression: "zstd", Tools: manifest.Tools{Coffer: r.opts.Version}, Targets: targets,
+		FormatVersion: manifest.FormatVersion, ID: req.ID, Namespace: r.cfg.Namespace(), Definition: r.cfg.Name(),
+		Status: manifest.StatusCompleted, StartTime: req.Start, EndTime: r.opts.Now().UTC(), Labels: []string{},
+		Trigger: req.Trigger(), Compression: "zstd", Tools: manifest.Tools{Coffer: r.opts.Version}, Targets: targets,
+	}
+	if req.Pinned {
+		m.Labels = []string{retention.LabelPinned}
 	}
 	if encrypted {
 		m.Encryption = &manifest.Encryption{Type: "age", Recipients: r.cfg.Storage.Spec.Encryption.Recipients}

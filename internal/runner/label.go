@@ -2,6 +2,7 @@ package runner
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"regexp"
 	"slices"
@@ -16,20 +17,26 @@ type catalogFailure = catalog.Failure
 
 var userLabel = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$`)
 
-var timeLabels = []string{retention.LabelHourly, retention.LabelDaily, retention.LabelWeekly, retention.LabelMonthly, retention.LabelYearly}
+// ErrBadLabel: a label that cannot be set by hand.
+var ErrBadLabel = errors.New("invalid label")
 
-// Label adds and removes user labels of a committed backup. A backup with a
-// user label (pinned, by convention) is never deleted by retention. Time
-// labels are earned, not set.
+// Label adds and removes user labels of a committed backup (id, or
+// "latest"). A backup with a user label (pinned, by convention) is never
+// deleted by retention. Time labels and "manual" are given by retention, not
+// set. Callers hold the definition's lease; within this process, labelling
+// and pruning exclude each other, so a prune that listed the backup before
+// it was pinned cannot delete it after.
 func (r *Runner) Label(ctx context.Context, id string, add, remove []string) (*manifest.Manifest, error) {
 	for _, l := range append(slices.Clone(add), remove...) {
 		if !userLabel.MatchString(l) {
-			return nil, fmt.Errorf("label %q: must be lower-case letters, digits and '-'", l)
+			return nil, fmt.Errorf("%w %q: must be lower-case letters, digits and '-'", ErrBadLabel, l)
 		}
-		if slices.Contains(timeLabels, l) {
-			return nil, fmt.Errorf("label %q is a time label: retention gives it, it cannot be set", l)
+		if retention.Reserved(l) {
+			return nil, fmt.Errorf("%w %q: retention gives it, it cannot be set", ErrBadLabel, l)
 		}
 	}
+	r.writeMu.Lock()
+	defer r.writeMu.Unlock()
 	m, err := r.catalog.Get(ctx, id)
 	if err != nil {
 		return nil, err
@@ -67,7 +74,7 @@ func (r *Runner) Backups(ctx context.Context) ([]Listed, error) {
 	}
 	listing := retention.Listing{}
 	for _, m := range ms {
-		listing.Backups = append(listing.Backups, retention.Backup{ID: m.ID, Start: m.StartTime, Status: retention.StatusCompleted, UserLabels: m.Labels})
+		listing.Backups = append(listing.Backups, retentionBackup(m))
 	}
 	held := map[string][]string{}
 	plan := retention.Plan(listing, r.Policy(), r.opts.Now())
@@ -83,4 +90,9 @@ func (r *Runner) Backups(ctx context.Context) ([]Listed, error) {
 		out = append(out, Listed{Manifest: m, Labels: labels})
 	}
 	return out, err
+}
+
+// retentionBackup is how retention sees a committed backup.
+func retentionBackup(m *manifest.Manifest) retention.Backup {
+	return retention.Backup{ID: m.ID, Start: m.StartTime, Status: retention.StatusCompleted, UserLabels: m.Labels, Manual: m.Manual()}
 }

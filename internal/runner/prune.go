@@ -27,7 +27,7 @@ type PruneReport struct {
 func (r *Runner) Policy() retention.Policy {
 	p := retention.Policy{Location: r.cfg.Location()}
 	if rt := r.cfg.Definition.Spec.Retention; rt != nil {
-		p.Hourly, p.Daily, p.Weekly, p.Monthly, p.Yearly = rt.Hourly, rt.Daily, rt.Weekly, rt.Monthly, rt.Yearly
+		p.Hourly, p.Daily, p.Weekly, p.Monthly, p.Yearly, p.Manual = rt.Hourly, rt.Daily, rt.Weekly, rt.Monthly, rt.Yearly, rt.Manual
 	}
 	return p
 }
@@ -37,10 +37,12 @@ func (r *Runner) Policy() retention.Policy {
 // and orphaned objects older than grace. Any error while listing means zero
 // deletions.
 func (r *Runner) Prune(ctx context.Context, dryRun bool, grace, inFlight time.Duration) (*PruneReport, error) {
+	r.writeMu.Lock()
+	defer r.writeMu.Unlock()
 	ms, failures, listErr := r.listing(ctx)
 	listing := retention.Listing{Err: listErr}
 	for _, m := range ms {
-		listing.Backups = append(listing.Backups, retention.Backup{ID: m.ID, Start: m.StartTime, Status: retention.StatusCompleted, UserLabels: m.Labels})
+		listing.Backups = append(listing.Backups, retentionBackup(m))
 	}
 	for _, f := range failures {
 		listing.Backups = append(listing.Backups, retention.Backup{ID: f.ID, Start: f.StartTime, Status: retention.StatusFailed})

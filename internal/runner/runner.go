@@ -7,6 +7,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/coffer-dev/coffer/api/v1alpha1"
@@ -41,6 +42,8 @@ type Runner struct {
 	store   storage.Store
 	catalog catalog.Catalog
 	opts    Options
+	// writeMu makes labelling and pruning exclude each other.
+	writeMu sync.Mutex
 }
 
 // New opens the config's storage.

@@ -39,6 +39,8 @@ func (a *api) routes(metrics http.Handler) []route {
 		{method: http.MethodGet, path: "/v1/backups", handler: http.HandlerFunc(a.listBackups)},
 		{method: http.MethodPost, path: "/v1/backups", handler: http.HandlerFunc(a.triggerBackup)},
 		{method: http.MethodGet, path: "/v1/backups/{id}", handler: http.HandlerFunc(a.getBackup)},
+		{method: http.MethodPut, path: "/v1/backups/{id}/labels/{label}", handler: a.setLabel(true)},
+		{method: http.MethodDelete, path: "/v1/backups/{id}/labels/{label}", handler: a.setLabel(false)},
 		{method: http.MethodPost, path: "/v1/restores", handler: http.HandlerFunc(a.startRestore)},
 		{method: http.MethodGet, path: "/v1/restores/{id}", handler: http.HandlerFunc(a.getRestore)},
 		{method: http.MethodGet, path: "/v1/volume-pushes", handler: http.HandlerFunc(a.listVolumePushes)},
@@ -155,14 +157,34 @@ func (a *api) getBackup(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *api) triggerBackup(w http.ResponseWriter, r *http.Request) {
-	b, err := a.svc.TriggerBackup(r.Context())
+	var req BackupRequest
+	if err := decodeOptionalJSON(w, r, &req); err != nil {
+		writeServiceError(w, r, a.log, err)
+		return
+	}
+	b, err := a.svc.TriggerBackup(r.Context(), req)
 	if err != nil {
 		writeServiceError(w, r, a.log, err)
 		return
 	}
-	a.log.Info("backup requested", "backup", b.ID, "remote", r.RemoteAddr)
+	a.log.Info("backup requested", "backup", b.ID, "pinned", req.Pinned, "remote", r.RemoteAddr)
 	w.Header().Set("Location", "/v1/backups/"+b.ID)
 	writeJSON(w, a.log, http.StatusAccepted, b)
+}
+
+// setLabel serves PUT (set) and DELETE of /v1/backups/{id}/labels/{label}.
+// Both are idempotent and answer with the backup as it is now.
+func (a *api) setLabel(set bool) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id, label := r.PathValue("id"), r.PathValue("label")
+		b, err := a.svc.SetLabel(r.Context(), id, label, set)
+		if err != nil {
+			writeServiceError(w, r, a.log, err)
+			return
+		}
+		a.log.Info("label changed", "backup", b.ID, "label", label, "set", set, "remote", r.RemoteAddr)
+		writeJSON(w, a.log, http.StatusOK, b)
+	})
 }
 
 func (a *api) startRestore(w http.ResponseWriter, r *http.Request) {

@@ -77,6 +77,7 @@ func TestOpenAPISchemas(t *testing.T) {
 		"Backup":         Backup{},
 		"BackupTarget":   BackupTarget{},
 		"BackupList":     BackupList{},
+		"BackupRequest":  BackupRequest{},
 		"RestoreRequest": RestoreRequest{},
 		"Restore":        Restore{},
 		"Error":          errorBody{},

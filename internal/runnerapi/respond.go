@@ -16,6 +16,9 @@ const maxBodyBytes = 1 << 20
 // errBodyTooLarge marks a body over maxBodyBytes (413).
 var errBodyTooLarge = errors.New("request body too large")
 
+// errEmptyBody marks a request without a body (or only white space).
+var errEmptyBody = errors.New("body is empty")
+
 // writeJSON writes v with status. An encoding failure can only be logged: the
 // status line is already sent.
 func writeJSON(w http.ResponseWriter, log *slog.Logger, status int, v any) {
@@ -72,13 +75,22 @@ func decodeJSON(w http.ResponseWriter, r *http.Request, v any) error {
 	return nil
 }
 
+// decodeOptionalJSON is decodeJSON for a body that may be left out: an
+// empty body leaves v as it is.
+func decodeOptionalJSON(w http.ResponseWriter, r *http.Request, v any) error {
+	if err := decodeJSON(w, r, v); !errors.Is(err, errEmptyBody) {
+		return err
+	}
+	return nil
+}
+
 func bodyError(err error) error {
 	var tooLarge *http.MaxBytesError
 	switch {
 	case errors.As(err, &tooLarge):
 		return fmt.Errorf("%w: limit is %d bytes", errBodyTooLarge, tooLarge.Limit)
 	case errors.Is(err, io.EOF):
-		return fmt.Errorf("%w: body is empty", ErrInvalid)
+		return fmt.Errorf("%w: %w", ErrInvalid, errEmptyBody)
 	default:
 		return fmt.Errorf("%w: body: %w", ErrInvalid, err)
 	}

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -65,7 +66,7 @@ func (f *fakeService) Backup(_ context.Context, id string) (Backup, error) {
 	return Backup{}, fmt.Errorf("backup %q: %w", id, ErrNotFound)
 }
 
-func (f *fakeService) TriggerBackup(context.Context) (Backup, error) {
+func (f *fakeService) TriggerBackup(_ context.Context, req BackupRequest) (Backup, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.err != nil {
@@ -75,9 +76,37 @@ func (f *fakeService) TriggerBackup(context.Context) (Backup, error) {
 		return Backup{}, fmt.Errorf("backup 20261121T103000Z-bbbb is running: %w", ErrBusy)
 	}
 	b := Backup{ID: "20261121T113000Z-cccc", Status: StatusPending}
+	if req.Pinned {
+		b.Labels = []string{"pinned"}
+	}
 	f.backups = append(f.backups, b)
 	f.busy = true
 	return b, nil
+}
+
+// SetLabel changes the labels of a backup of the fake; "hourly" stands for
+// every label the service refuses.
+func (f *fakeService) SetLabel(_ context.Context, id, label string, set bool) (Backup, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	switch {
+	case f.err != nil:
+		return Backup{}, f.err
+	case label == "hourly":
+		return Backup{}, fmt.Errorf("%w: label %q is given by retention", ErrInvalid, label)
+	}
+	for i, b := range f.backups {
+		if b.ID != id {
+			continue
+		}
+		labels := slices.DeleteFunc(slices.Clone(b.Labels), func(l string) bool { return l == label })
+		if set {
+			labels = append(labels, label)
+		}
+		f.backups[i].Labels = labels
+		return f.backups[i], nil
+	}
+	return Backup{}, fmt.Errorf("backup %q: %w", id, ErrNotFound)
 }
 
 func (f *fakeService) StartRestore(_ context.Context, req RestoreRequest) (Restore, error) {
@@ -244,6 +273,41 @@ func TestRoutes(t *testing.T) {
 			req: request{method: "POST", path: "/v1/backups", auth: bearer}, wantStatus: 202,
 			wantBody:   `{"id":"20261121T113000Z-cccc","status":"Pending"}`,
 			wantHeader: map[string]string{"Location": "/v1/backups/20261121T113000Z-cccc"},
+		},
+		"trigger pinned": {
+			req: request{method: "POST", path: "/v1/backups", auth: bearer, body: `{"pinned":true}`}, wantStatus: 202,
+			wantBody: `{"id":"20261121T113000Z-cccc","status":"Pending","labels":["pinned"]}`,
+		},
+		"trigger with an empty object": {req: request{method: "POST", path: "/v1/backups", auth: bearer, body: ` {} `}, wantStatus: 202, wantBody: `"status":"Pending"}`},
+		"trigger unknown field": {
+			req: request{method: "POST", path: "/v1/backups", auth: bearer, body: `{"pin":true}`}, wantStatus: 400, wantBody: `pin`,
+			check: func(t *testing.T, f *fakeService) {
+				if f.busy {
+					t.Error("a refused request started a backup")
+				}
+			},
+		},
+		"trigger bad JSON": {req: request{method: "POST", path: "/v1/backups", auth: bearer, body: `{"pinned":`}, wantStatus: 400},
+		"pin a backup": {
+			req: request{method: "PUT", path: "/v1/backups/20261121T093000Z-aaaa/labels/pinned", auth: bearer}, wantStatus: 200,
+			wantBody: `"labels":["pinned"]`,
+		},
+		"pin twice is one pin": {
+			req:   request{method: "PUT", path: "/v1/backups/20261121T093000Z-aaaa/labels/pinned", auth: bearer},
+			setup: func(f *fakeService) { f.backups[0].Labels = []string{"pinned"} }, wantStatus: 200,
+			wantBody: `"labels":["pinned"]`,
+		},
+		"unpin a backup": {
+			req:   request{method: "DELETE", path: "/v1/backups/20261121T093000Z-aaaa/labels/pinned", auth: bearer},
+			setup: func(f *fakeService) { f.backups[0].Labels = []string{"pinned", "incident-7"} }, wantStatus: 200,
+			wantBody: `"labels":["incident-7"]`,
+		},
+		"pin an unknown backup": {req: request{method: "PUT", path: "/v1/backups/20200101T000000Z-zzzz/labels/pinned", auth: bearer}, wantStatus: 404},
+		"set a time label":      {req: request{method: "PUT", path: "/v1/backups/20261121T093000Z-aaaa/labels/hourly", auth: bearer}, wantStatus: 400, wantBody: `retention`},
+		"pin needs the token":   {req: request{method: "PUT", path: "/v1/backups/20261121T093000Z-aaaa/labels/pinned"}, wantStatus: 401},
+		"post a label": {
+			req: request{method: "POST", path: "/v1/backups/20261121T093000Z-aaaa/labels/pinned", auth: bearer}, wantStatus: 405,
+			wantHeader: map[string]string{"Allow": "PUT, DELETE"},
 		},
 		"trigger while busy": {
 			req: request{method: "POST", path: "/v1/backups", auth: bearer}, setup: func(f *fakeService) { f.busy = true },

@@ -26,10 +26,15 @@ type Service interface {
 	Backups(ctx context.Context) ([]Backup, error)
 	// Backup returns one backup or attempt; an unknown id is ErrNotFound.
 	Backup(ctx context.Context, id string) (Backup, error)
-	// TriggerBackup starts a backup set now and returns its Pending or
-	// Running record without waiting for it. While another backup runs it
-	// returns ErrBusy.
-	TriggerBackup(ctx context.Context) (Backup, error)
+	// TriggerBackup starts an on-demand backup set now and returns its
+	// Pending or Running record without waiting for it. While another
+	// backup runs it returns ErrBusy.
+	TriggerBackup(ctx context.Context, req BackupRequest) (Backup, error)
+	// SetLabel adds (set) or removes a user label of a committed backup and
+	// returns the backup as it is now. An unknown backup is ErrNotFound, a
+	// label that cannot be set by hand ErrInvalid; a runner that does not
+	// hold the definition's lease returns ErrBusy.
+	SetLabel(ctx context.Context, id, label string, set bool) (Backup, error)
 	// StartRestore starts a restore and returns its record without waiting
 	// for it. A request the service cannot carry out (unknown target, a
 	// backup that does not exist) is an error wrapping ErrInvalid; while a
@@ -102,8 +107,13 @@ type Backup struct {
 	StartTime time.Time `json:"startTime,omitzero"`
 	// EndTime is zero (omitted) until the backup is Completed or Failed.
 	EndTime time.Time `json:"endTime,omitzero"`
-	// Labels are the user labels recorded in the manifest (e.g. "pinned").
+	// Labels are the labels the backup holds: the time labels and
+	// "manual" retention gives it under the definition's policy, and user
+	// labels such as "pinned".
 	Labels []string `json:"labels,omitempty"`
+	// Trigger is "schedule" or "manual" (on demand); absent for failed
+	// attempts.
+	Trigger string `json:"trigger,omitempty"`
 	// Error says why a Failed backup failed; empty otherwise.
 	Error string `json:"error,omitempty"`
 	// Targets are the stored objects; empty until Completed.
@@ -121,6 +131,12 @@ type BackupTarget struct {
 	PlainSize int64     `json:"plainSize"`
 	StartTime time.Time `json:"startTime"`
 	EndTime   time.Time `json:"endTime"`
+}
+
+// BackupRequest is the optional body of POST /v1/backups.
+type BackupRequest struct {
+	// Pinned commits the backup with the "pinned" label.
+	Pinned bool `json:"pinned,omitempty"`
 }
 
 // BackupList is the body of GET /v1/backups. An object rather than a bare
@@ -187,6 +203,10 @@ func BackupFromManifest(m *manifest.Manifest) Backup {
 		StartTime: m.StartTime,
 		EndTime:   m.EndTime,
 		Labels:    m.Labels,
+		Trigger:   string(manifest.TriggerSchedule),
+	}
+	if m.Manual() {
+		b.Trigger = string(manifest.TriggerManual)
 	}
 	for _, t := range m.Targets {
 		b.Targets = append(b.Targets, BackupTarget{

@@ -35,6 +35,7 @@ type setupOpts struct {
 	identity   *age.X25519Identity // decrypt with this instead of the right one
 	apiToken   string              // adds the daemon's API token Secret
 	schedule   string
+	retention  string // with schedule; default {hourly: 2, daily: 2}
 }
 
 func writeSetup(t *testing.T, o setupOpts) *setup {
@@ -67,7 +68,10 @@ func writeSetup(t *testing.T, o setupOpts) *setup {
 	}
 	b.WriteString("---\napiVersion: coffer.dev/v1alpha1\nkind: BackupDefinition\nmetadata: {name: shop, namespace: e2e}\nspec:\n  storageRef: {name: store}\n")
 	if o.schedule != "" {
-		fmt.Fprintf(&b, "  schedule: %q\n  retention: {hourly: 2, daily: 2}\n", o.schedule)
+		if o.retention == "" {
+			o.retention = "{hourly: 2, daily: 2}"
+		}
+		fmt.Fprintf(&b, "  schedule: %q\n  retention: %s\n", o.schedule, o.retention)
 	}
 	b.WriteString("  targets:\n")
 	for _, tg := range o.targets {
