@@ -24,7 +24,7 @@
 // silently lack it.
 //
 // Restore extracts into RestoreOptions.IntoPath, or the target's own path,
-// which must be empty or missing unless Clean is set (Clean removes what the
+// which must be empty or missing unless Clean is set (Clean replaces what the
 // directory holds, not the directory: it may be a mount point). No entry
 // may leave the destination: absolute names and ".." are refused, and every
 // directory on an entry's path is opened without following symbolic links,

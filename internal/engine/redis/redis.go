@@ -46,8 +46,11 @@ func (*Engine) Name() string { return "redis" }
 // Extension is "rdb": the dump is a Redis RDB file.
 func (*Engine) Extension() string { return "rdb" }
 
-// Destinations: none; a restore goes back to the target's own server.
-func (*Engine) Destinations() []engine.Destination { return nil }
+// Destinations: a restore writes an RDB file for a server to load at start,
+// and needs its path; it never loads into a running server.
+func (*Engine) Destinations() []engine.Destination {
+	return []engine.Destination{engine.DestinationPath}
+}
 
 // Source is the server: host:port.
 func (*Engine) Source(t engine.Target) manifest.Source {
