@@ -63,9 +63,9 @@ func TestOnDemandBackupsKept(t *testing.T) {
 	psql(t, src, "CREATE TABLE t AS SELECT 1 AS x")
 	s := writeSetup(t, setupOpts{s3: true, schedule: "0 * * * *", retention: "{hourly: 1}",
 		targets: []target{{name: "main", engine: "postgres", db: src}}})
-	var ids []string
+	ids := map[string]bool{}
 	for range 3 {
-		ids = append(ids, strings.TrimSpace(mustRun(t, "backup", "-f", s.path).stdout))
+		ids[strings.TrimSpace(mustRun(t, "backup", "-f", s.path).stdout)] = true
 	}
 	pinned := strings.TrimSpace(mustRun(t, "backup", "-f", s.path, "--pin").stdout)
 	r := mustRun(t, "prune", "-f", s.path, "--in-flight-window", "1ns")
@@ -80,6 +80,8 @@ func TestOnDemandBackupsKept(t *testing.T) {
 		want := "manual"
 		if b.ID == pinned {
 			want = "manual,pinned"
+		} else if !ids[b.ID] {
+			t.Errorf("backup %d %s is none of the ones taken", i, b.ID)
 		}
 		if got := strings.Join(b.Labels, ","); got != want {
 			t.Errorf("backup %d %s holds [%s], want [%s]", i, b.ID, got, want)
