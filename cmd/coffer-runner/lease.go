@@ -14,7 +14,7 @@ import (
 // cancelled if the lease is lost; release lets it go.
 func (g *globals) holdLease(ctx context.Context, r *runner.Runner) (context.Context, func(), error) {
 	c := r.Catalog()
-	l, err := lease.Acquire(ctx, c.Store, c.Namespace, c.Definition, lease.Options{})
+	l, err := lease.Acquire(ctx, c.Store, c.Definition.Namespace, c.Definition.Name, lease.Options{})
 	if err != nil {
 		return nil, nil, err
 	}

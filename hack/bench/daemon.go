@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/coffer-dev/coffer/internal/layout"
 )
 
 // benchDaemon runs `coffer-runner run` with a definition scheduled every
@@ -84,7 +86,7 @@ stringData: {token: bench-token}
 func backupsTaken(work string) string {
 	n := 0
 	_ = filepath.Walk(filepath.Join(work, "storage"), func(p string, info os.FileInfo, err error) error {
-		if err == nil && info.Name() == "manifest.json" {
+		if err == nil && info.Name() == layout.ManifestFile {
 			n++
 		}
 		return nil

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/coffer-dev/coffer/internal/catalog"
+	"github.com/coffer-dev/coffer/internal/layout"
 	"github.com/coffer-dev/coffer/internal/manifest"
 	"github.com/coffer-dev/coffer/internal/storage"
 	"github.com/coffer-dev/coffer/internal/testutil"
@@ -24,7 +25,7 @@ func BenchmarkList10000ManifestsMinIO(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer store.Close()
-	cat := catalog.Catalog{Store: store, Namespace: "ns", Definition: "def"}
+	cat := catalog.Catalog{Store: store, Definition: layout.Definition{Namespace: "ns", Name: "def"}}
 	const n = 10000
 	start := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
 	var wg sync.WaitGroup
@@ -35,10 +36,10 @@ func BenchmarkList10000ManifestsMinIO(b *testing.B) {
 		go func() {
 			defer func() { <-sem; wg.Done() }()
 			at := start.Add(time.Duration(i) * time.Hour)
-			id := catalog.NewID(at)
+			id := layout.NewID(at)
 			mf := &manifest.Manifest{FormatVersion: 1, ID: id, Namespace: "ns", Definition: "def", Status: manifest.StatusCompleted,
 				StartTime: at, EndTime: at.Add(time.Minute), Compression: "zstd",
-				Targets: []manifest.Target{{Name: "main", Engine: "postgres", Object: cat.ObjectKey(id, "main", "pgdump", true),
+				Targets: []manifest.Target{{Name: "main", Engine: "postgres", Object: cat.Definition.Backup(id).ObjectKey("main", "pgdump", true),
 					SHA256: strings.Repeat("a", 64), PlainSHA256: strings.Repeat("b", 64)}}}
 			if err := cat.Commit(ctx, mf); err != nil {
 				panic(fmt.Sprint("seeding: ", err))

@@ -1,28 +1,20 @@
-// Package catalog knows where a definition's backups live in storage and
-// which of them exist. The layout (docs/format.md):
-//
-//	<namespace>/<definition>/<backup-id>/<target>.<ext>[.zst][.age]
-//	<namespace>/<definition>/<backup-id>/manifest.json   written last: the commit point
-//	<namespace>/<definition>/failures/<backup-id>.json   a failed attempt (failures.go)
-//	<namespace>/<definition>/restores/<restore-id>.json  a restore run by the daemon (restores.go)
-//	<namespace>/<definition>/lock-<generation>           single-writer lease (internal/lease)
-//
-// A backup exists only if its manifest does.
+// Package catalog knows which of a definition's backups exist, and reads and
+// writes the records beside them (failures.go, restores.go). Where each of
+// them lives is internal/layout's; the catalog's rule is that a backup
+// exists only if its manifest does.
 package catalog
 
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
 	"errors"
 	"fmt"
 	"io"
-	"path"
 	"sort"
-	"strings"
 	"sync"
 	"time"
 
+	"github.com/coffer-dev/coffer/internal/layout"
 	"github.com/coffer-dev/coffer/internal/manifest"
 	"github.com/coffer-dev/coffer/internal/storage"
 )
@@ -30,8 +22,7 @@ import (
 // Catalog is one definition's backups in one store.
 type Catalog struct {
 	Store      storage.Store
-	Namespace  string
-	Definition string
+	Definition layout.Definition
 	// Cache, when set, keeps decoded manifests between listings: a manifest
 	// is read again only when its size or modification time changes, so a
 	// daemon listing 10,000 backups pays for the object listing only.
@@ -89,44 +80,13 @@ func (c *Cache) retain(listed map[string]bool) {
 	}
 }
 
-// Prefix is the definition's directory, with a trailing slash.
-func (c Catalog) Prefix() string { return c.Namespace + "/" + c.Definition + "/" }
-
-// BackupPrefix is one backup's directory, with a trailing slash.
-func (c Catalog) BackupPrefix(id string) string { return c.Prefix() + id + "/" }
-
-// ObjectKey is the key of a target's stored object.
-func (c Catalog) ObjectKey(id, target, ext string, encrypted bool) string {
-	key := c.BackupPrefix(id) + target + "." + ext + ".zst"
-	if encrypted {
-		key += ".age"
-	}
-	return key
-}
-
-// ManifestKey is the key of a backup's manifest.
-func (c Catalog) ManifestKey(id string) string { return c.BackupPrefix(id) + manifest.FileName }
-
-// NewID returns a backup id that sorts by time: 20261121T103000Z-k3f9.
-func NewID(now time.Time) string {
-	const alphabet = "abcdefghijklmnopqrstuvwxyz0123456789"
-	b := make([]byte, 4)
-	if _, err := rand.Read(b); err != nil {
-		panic(err) // crypto/rand does not fail on supported platforms
-	}
-	for i := range b {
-		b[i] = alphabet[int(b[i])%len(alphabet)]
-	}
-	return now.UTC().Format("20060102T150405Z") + "-" + string(b)
-}
-
 // Commit writes the manifest, making the backup exist.
 func (c Catalog) Commit(ctx context.Context, m *manifest.Manifest) error {
 	data, err := manifest.Encode(m)
 	if err != nil {
 		return err
 	}
-	if err := c.Store.Put(ctx, c.ManifestKey(m.ID), bytes.NewReader(data)); err != nil {
+	if err := c.Store.Put(ctx, c.Definition.Backup(m.ID).ManifestKey(), bytes.NewReader(data)); err != nil {
 		return fmt.Errorf("committing backup %s: %w", m.ID, err)
 	}
 	return nil
@@ -146,12 +106,12 @@ func (c Catalog) Get(ctx context.Context, id string) (*manifest.Manifest, error)
 	if id == "latest" {
 		return c.latest(ctx)
 	}
-	if !manifest.ValidID(id) {
+	if !layout.ValidID(id) {
 		return nil, fmt.Errorf("%q is not a backup id (like 20261121T103000Z-k3f9) or \"latest\"", id)
 	}
-	m, err := c.read(ctx, c.ManifestKey(id))
+	m, err := c.read(ctx, c.Definition.Backup(id))
 	if errors.Is(err, storage.ErrNotFound) {
-		return nil, fmt.Errorf("%w: %s in %s%s", ErrNoBackup, id, c.Store.Describe(), "/"+c.Prefix())
+		return nil, fmt.Errorf("%w: %s in %s/%s", ErrNoBackup, id, c.Store.Describe(), c.Definition.Dir())
 	}
 	return m, err
 }
@@ -167,7 +127,7 @@ func (c Catalog) latest(ctx context.Context) (*manifest.Manifest, error) {
 	// the manifest that cannot be read.
 	var bad *UnreadableError
 	for _, u := range Unreadable(err) {
-		if (newest == nil || idTime(u.ID) >= idTime(newest.ID)) && (bad == nil || u.ID > bad.ID) {
+		if (newest == nil || layout.IDSecond(u.ID) >= layout.IDSecond(newest.ID)) && (bad == nil || u.ID > bad.ID) {
 			bad = u
 		}
 	}
@@ -179,15 +139,9 @@ func (c Catalog) latest(ctx context.Context) (*manifest.Manifest, error) {
 	case newest == nil && err != nil:
 		return nil, err
 	case newest == nil:
-		return nil, fmt.Errorf("%w: %s has no backups in %s", ErrNoBackup, c.Prefix(), c.Store.Describe())
+		return nil, fmt.Errorf("%w: %s has no backups in %s", ErrNoBackup, c.Definition.Dir(), c.Store.Describe())
 	}
 	return newest, nil
-}
-
-// idTime is the time part of a backup id (20261121T103000Z).
-func idTime(id string) string {
-	t, _, _ := strings.Cut(id, "-")
-	return t
 }
 
 // UnreadableError is a committed backup whose manifest could not be read
@@ -223,7 +177,10 @@ func Unreadable(err error) []*UnreadableError {
 	return out
 }
 
-func (c Catalog) read(ctx context.Context, key string) (*manifest.Manifest, error) {
+// read reads backup b's manifest, which must name b: a manifest copied into
+// another directory would otherwise make that directory a second backup.
+func (c Catalog) read(ctx context.Context, b layout.Backup) (*manifest.Manifest, error) {
+	key := b.ManifestKey()
 	rc, err := c.Store.Get(ctx, key)
 	if err != nil {
 		return nil, fmt.Errorf("reading %s: %w", key, err)
@@ -237,8 +194,8 @@ func (c Catalog) read(ctx context.Context, key string) (*manifest.Manifest, erro
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", key, err)
 	}
-	if want := path.Base(path.Dir(key)); m.ID != want {
-		return nil, fmt.Errorf("%s: manifest id %q does not match its directory %q", key, m.ID, want)
+	if m.ID != b.ID {
+		return nil, fmt.Errorf("%s: manifest id %q does not match its directory %q", key, m.ID, b.ID)
 	}
 	return m, nil
 }
@@ -250,16 +207,17 @@ const listConcurrency = 16
 // read are skipped and reported in the error, so callers that must not act on
 // a partial view (retention) can refuse to.
 func (c Catalog) List(ctx context.Context) ([]*manifest.Manifest, error) {
-	objs, err := c.Store.List(ctx, c.Prefix())
+	objs, err := c.Store.List(ctx, c.Definition.Dir())
 	if err != nil {
-		return nil, fmt.Errorf("listing %s in %s: %w", c.Prefix(), c.Store.Describe(), err)
+		return nil, fmt.Errorf("listing %s in %s: %w", c.Definition.Dir(), c.Store.Describe(), err)
 	}
 	var found []storage.Object
+	var backups []layout.Backup
 	listed := map[string]bool{}
 	for _, o := range objs {
-		rest := strings.TrimPrefix(o.Key, c.Prefix())
-		if dir, file, ok := strings.Cut(rest, "/"); ok && file == manifest.FileName && manifest.ValidID(dir) {
+		if k := layout.Parse(o.Key); k.Kind == layout.Manifest && k.Definition == c.Definition {
 			found = append(found, o)
+			backups = append(backups, k.Backup())
 			listed[o.Key] = true
 		}
 	}
@@ -276,10 +234,10 @@ func (c Catalog) List(ctx context.Context) ([]*manifest.Manifest, error) {
 		sem <- struct{}{}
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			if out[i], errs[i] = c.read(ctx, o.Key); errs[i] == nil {
+			if out[i], errs[i] = c.read(ctx, backups[i]); errs[i] == nil {
 				c.Cache.put(o, out[i])
 			} else {
-				errs[i] = &UnreadableError{ID: path.Base(path.Dir(o.Key)), Err: errs[i]}
+				errs[i] = &UnreadableError{ID: backups[i].ID, Err: errs[i]}
 			}
 		}()
 	}
@@ -305,15 +263,24 @@ func (c Catalog) List(ctx context.Context) ([]*manifest.Manifest, error) {
 // leaves objects without a manifest (swept later), never a manifest without
 // objects.
 func (c Catalog) DeleteBackup(ctx context.Context, id string) error {
-	if err := c.Store.Delete(ctx, c.ManifestKey(id)); err != nil {
+	if !layout.ValidID(id) {
+		return fmt.Errorf("not deleting %q: not a backup id", id)
+	}
+	if err := c.Store.Delete(ctx, c.Definition.Backup(id).ManifestKey()); err != nil {
 		return fmt.Errorf("deleting manifest of %s: %w", id, err)
 	}
 	return c.DeleteObjects(ctx, id)
 }
 
-// DeleteObjects removes every object under a backup's directory.
+// DeleteObjects removes every object under a backup's directory, strays
+// included: the directory is the backup's, whoever wrote into it.
+// The id must be a backup id: any other name could list the directory of
+// the records, or the whole definition.
 func (c Catalog) DeleteObjects(ctx context.Context, id string) error {
-	objs, err := c.Store.List(ctx, c.BackupPrefix(id))
+	if !layout.ValidID(id) {
+		return fmt.Errorf("not deleting the objects of %q: not a backup id", id)
+	}
+	objs, err := c.Store.List(ctx, c.Definition.Backup(id).Dir())
 	if err != nil {
 		return fmt.Errorf("listing objects of %s: %w", id, err)
 	}

@@ -8,14 +8,13 @@ import (
 	"fmt"
 	"io"
 	"sort"
-	"strings"
 	"time"
 
-	"github.com/coffer-dev/coffer/internal/manifest"
+	"github.com/coffer-dev/coffer/internal/layout"
 )
 
 // Failure records a backup set that failed. It lives outside the backup
-// directories (<namespace>/<definition>/failures/<id>.json) because a failed
+// directories (layout.Definition.FailureKey) because a failed
 // backup's objects are removed: the record is for operators and for
 // retention's "keep the newest few failures", never a backup.
 type Failure struct {
@@ -32,16 +31,13 @@ type FailureTarget struct {
 	Error string `json:"error,omitempty"`
 }
 
-// FailureKey is the key of a failure record.
-func (c Catalog) FailureKey(id string) string { return c.Prefix() + "failures/" + id + ".json" }
-
 // RecordFailure stores a failure record.
 func (c Catalog) RecordFailure(ctx context.Context, f Failure) error {
 	data, err := json.MarshalIndent(f, "", "  ")
 	if err != nil {
 		return err
 	}
-	if err := c.Store.Put(ctx, c.FailureKey(f.ID), bytes.NewReader(data)); err != nil {
+	if err := c.Store.Put(ctx, c.Definition.FailureKey(f.ID), bytes.NewReader(data)); err != nil {
 		return fmt.Errorf("recording failure of %s: %w", f.ID, err)
 	}
 	return nil
@@ -49,21 +45,20 @@ func (c Catalog) RecordFailure(ctx context.Context, f Failure) error {
 
 // DeleteFailure removes a failure record.
 func (c Catalog) DeleteFailure(ctx context.Context, id string) error {
-	return c.Store.Delete(ctx, c.FailureKey(id))
+	return c.Store.Delete(ctx, c.Definition.FailureKey(id))
 }
 
 // ListFailures returns the failure records, oldest first.
 func (c Catalog) ListFailures(ctx context.Context) ([]Failure, error) {
-	prefix := c.Prefix() + "failures/"
-	objs, err := c.Store.List(ctx, prefix)
+	dir := c.Definition.FailuresDir()
+	objs, err := c.Store.List(ctx, dir)
 	if err != nil {
-		return nil, fmt.Errorf("listing %s: %w", prefix, err)
+		return nil, fmt.Errorf("listing %s: %w", dir, err)
 	}
 	var out []Failure
 	var errs []error
 	for _, o := range objs {
-		id, ok := strings.CutSuffix(strings.TrimPrefix(o.Key, prefix), ".json")
-		if !ok || !manifest.ValidID(id) {
+		if k := layout.Parse(o.Key); k.Kind != layout.Failure || k.Definition != c.Definition {
 			continue
 		}
 		f, err := c.readFailure(ctx, o.Key)

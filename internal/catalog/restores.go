@@ -8,15 +8,14 @@ import (
 	"fmt"
 	"io"
 	"sort"
-	"strings"
 	"time"
 
-	"github.com/coffer-dev/coffer/internal/manifest"
+	"github.com/coffer-dev/coffer/internal/layout"
 	"github.com/coffer-dev/coffer/internal/storage"
 )
 
 // Restore records one restore run by the daemon. It lives beside the failure
-// records (<namespace>/<definition>/restores/<id>.json), so what the API
+// records (layout.Definition.RestoreKey), so what the API
 // answers about a restore survives the runner's restart: the record is
 // written Running when the restore starts and rewritten when it ends.
 type Restore struct {
@@ -43,22 +42,16 @@ const (
 // ErrNoRestore: no restore record with that id.
 var ErrNoRestore = errors.New("no such restore")
 
-// restoresDir holds the restore records under the definition's prefix.
-const restoresDir = "restores/"
-
-// RestoreKey is the key of a restore record.
-func (c Catalog) RestoreKey(id string) string { return c.Prefix() + restoresDir + id + ".json" }
-
 // PutRestore writes (creates or replaces) a restore record.
 func (c Catalog) PutRestore(ctx context.Context, r Restore) error {
-	if !manifest.ValidID(r.ID) {
+	if !layout.ValidID(r.ID) {
 		return fmt.Errorf("restore id %q is not an id like 20261121T103000Z-k3f9", r.ID)
 	}
 	data, err := json.MarshalIndent(r, "", "  ")
 	if err != nil {
 		return err
 	}
-	if err := c.Store.Put(ctx, c.RestoreKey(r.ID), bytes.NewReader(data)); err != nil {
+	if err := c.Store.Put(ctx, c.Definition.RestoreKey(r.ID), bytes.NewReader(data)); err != nil {
 		return fmt.Errorf("recording restore %s: %w", r.ID, err)
 	}
 	return nil
@@ -68,10 +61,10 @@ func (c Catalog) PutRestore(ctx context.Context, r Restore) error {
 // no record, is ErrNoRestore: ids come from URLs and must never build any
 // other key.
 func (c Catalog) GetRestore(ctx context.Context, id string) (Restore, error) {
-	if !manifest.ValidID(id) {
+	if !layout.ValidID(id) {
 		return Restore{}, fmt.Errorf("%w: %q", ErrNoRestore, id)
 	}
-	r, err := c.readRestore(ctx, c.RestoreKey(id))
+	r, err := c.readRestore(ctx, layout.Key{Kind: layout.Restore, Definition: c.Definition, ID: id})
 	if errors.Is(err, storage.ErrNotFound) {
 		return Restore{}, fmt.Errorf("%w: %s", ErrNoRestore, id)
 	}
@@ -80,25 +73,25 @@ func (c Catalog) GetRestore(ctx context.Context, id string) (Restore, error) {
 
 // DeleteRestore removes a restore record.
 func (c Catalog) DeleteRestore(ctx context.Context, id string) error {
-	return c.Store.Delete(ctx, c.RestoreKey(id))
+	return c.Store.Delete(ctx, c.Definition.RestoreKey(id))
 }
 
 // ListRestores returns the restore records, oldest first. Records that
 // cannot be read are skipped and reported in the error.
 func (c Catalog) ListRestores(ctx context.Context) ([]Restore, error) {
-	prefix := c.Prefix() + restoresDir
-	objs, err := c.Store.List(ctx, prefix)
+	dir := c.Definition.RestoresDir()
+	objs, err := c.Store.List(ctx, dir)
 	if err != nil {
-		return nil, fmt.Errorf("listing %s: %w", prefix, err)
+		return nil, fmt.Errorf("listing %s: %w", dir, err)
 	}
 	var out []Restore
 	var errs []error
 	for _, o := range objs {
-		id, ok := strings.CutSuffix(strings.TrimPrefix(o.Key, prefix), ".json")
-		if !ok || !manifest.ValidID(id) {
+		k := layout.Parse(o.Key)
+		if k.Kind != layout.Restore || k.Definition != c.Definition {
 			continue
 		}
-		r, err := c.readRestore(ctx, o.Key)
+		r, err := c.readRestore(ctx, k)
 		if err != nil {
 			errs = append(errs, err)
 			continue
@@ -114,7 +107,10 @@ func (c Catalog) ListRestores(ctx context.Context) ([]Restore, error) {
 	return out, errors.Join(errs...)
 }
 
-func (c Catalog) readRestore(ctx context.Context, key string) (Restore, error) {
+// readRestore reads a restore record, which must name itself: a record
+// copied under another name would otherwise answer for a second restore.
+func (c Catalog) readRestore(ctx context.Context, k layout.Key) (Restore, error) {
+	key := k.String()
 	var r Restore
 	rc, err := c.Store.Get(ctx, key)
 	if err != nil {
@@ -128,7 +124,7 @@ func (c Catalog) readRestore(ctx context.Context, key string) (Restore, error) {
 	if err := json.Unmarshal(data, &r); err != nil {
 		return r, fmt.Errorf("%s: %w", key, err)
 	}
-	if want := strings.TrimSuffix(key[strings.LastIndex(key, "/")+1:], ".json"); r.ID != want {
+	if r.ID != k.ID {
 		return r, fmt.Errorf("%s: record id %q does not match its name", key, r.ID)
 	}
 	return r, nil

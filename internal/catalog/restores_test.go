@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/coffer-dev/coffer/internal/catalog"
+	"github.com/coffer-dev/coffer/internal/layout"
 	"github.com/coffer-dev/coffer/internal/storage"
 	"github.com/coffer-dev/coffer/internal/testutil"
 )
@@ -34,7 +35,7 @@ func TestRestoreRecords(t *testing.T) {
 				t.Fatal(err)
 			}
 			t.Cleanup(func() { s.Close() })
-			cat := catalog.Catalog{Store: s, Namespace: "ns", Definition: "def"}
+			cat := catalog.Catalog{Store: s, Definition: layout.Definition{Namespace: "ns", Name: "def"}}
 			checkRestoreRecords(t, cat)
 		})
 	}
@@ -51,8 +52,8 @@ func checkRestoreRecords(t *testing.T, cat catalog.Catalog) {
 			t.Fatal(err)
 		}
 	}
-	if got := cat.RestoreKey(r.ID); got != "ns/def/restores/20261121T103000Z-cccc.json" {
-		t.Errorf("RestoreKey = %q", got)
+	if objs, err := cat.Store.List(ctx, "ns/def/restores/20261121T103000Z-cccc.json"); err != nil || len(objs) != 1 {
+		t.Errorf("record not stored at ns/def/restores/20261121T103000Z-cccc.json: %v, %v", objs, err)
 	}
 	r.Status, r.Error, r.EndTime = catalog.RestoreFailed, "pg_restore exited 1", t0.Add(time.Minute)
 	if err := cat.PutRestore(ctx, r); err != nil {

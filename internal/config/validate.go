@@ -3,7 +3,6 @@ package config
 import (
 	"errors"
 	"fmt"
-	"regexp"
 	"strings"
 	"time"
 
@@ -11,11 +10,9 @@ import (
 
 	"github.com/coffer-dev/coffer/api/v1alpha1"
 	"github.com/coffer-dev/coffer/internal/engine/all"
+	"github.com/coffer-dev/coffer/internal/layout"
 	"github.com/coffer-dev/coffer/internal/scheduler"
 )
-
-// targetName: target names become object names, so keep them to a DNS label.
-var targetName = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$`)
 
 // fieldErrs collects errors that each name a field of one object.
 type fieldErrs struct {
@@ -121,7 +118,8 @@ func (c *Config) validateDefinition(f *fieldErrs) {
 	seen := map[string]int{}
 	for i, t := range d.Targets {
 		field := fmt.Sprintf("spec.targets[%d]", i)
-		if !targetName.MatchString(t.Name) {
+		// Target names become object names (internal/layout).
+		if !layout.ValidTarget(t.Name) {
 			f.add(field+".name", "%q must be a DNS label (lower-case letters, digits, '-')", t.Name)
 		}
 		if j, dup := seen[t.Name]; dup {

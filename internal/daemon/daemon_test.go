@@ -10,6 +10,7 @@ import (
 
 	"github.com/coffer-dev/coffer/internal/catalog"
 	"github.com/coffer-dev/coffer/internal/config"
+	"github.com/coffer-dev/coffer/internal/layout"
 	"github.com/coffer-dev/coffer/internal/scheduler"
 	"github.com/coffer-dev/coffer/internal/storage"
 	"github.com/coffer-dev/coffer/internal/testutil"
@@ -134,7 +135,7 @@ func openCatalog(t *testing.T, dir string) catalog.Catalog {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { s.Close() })
-	return catalog.Catalog{Store: s, Namespace: "test", Definition: "shop"}
+	return catalog.Catalog{Store: s, Definition: layout.Definition{Namespace: "test", Name: "shop"}}
 }
 
 func freeAddr(t *testing.T) string {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/coffer-dev/coffer/internal/catalog"
 	"github.com/coffer-dev/coffer/internal/config"
+	"github.com/coffer-dev/coffer/internal/layout"
 	"github.com/coffer-dev/coffer/internal/runnerapi"
 	"github.com/coffer-dev/coffer/internal/storage"
 	"github.com/coffer-dev/coffer/internal/testutil"
@@ -44,7 +45,7 @@ func minioStorage(t *testing.T) testStorage {
 			m.Bucket, m.Endpoint, testutil.MinIORegion),
 		docs: fmt.Sprintf("---\napiVersion: v1\nkind: Secret\nmetadata: {name: s3}\nstringData: {accessKeyID: %q, secretAccessKey: %q}\n",
 			m.AccessKey, m.SecretKey),
-		cat: catalog.Catalog{Store: s, Namespace: "test", Definition: "shop"},
+		cat: catalog.Catalog{Store: s, Definition: layout.Definition{Namespace: "test", Name: "shop"}},
 	}
 }
 

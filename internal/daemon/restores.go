@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/coffer-dev/coffer/internal/catalog"
+	"github.com/coffer-dev/coffer/internal/layout"
 	"github.com/coffer-dev/coffer/internal/runner"
 	"github.com/coffer-dev/coffer/internal/runnerapi"
 )
@@ -84,7 +85,7 @@ func (j *jobs) StartRestore(ctx context.Context, req runnerapi.RestoreRequest) (
 		return runnerapi.Restore{}, err
 	}
 	now := j.d.now()
-	rec := catalog.Restore{ID: catalog.NewID(now), BackupID: m.ID, Status: catalog.RestoreRunning, StartTime: now}
+	rec := catalog.Restore{ID: layout.NewID(now), BackupID: m.ID, Status: catalog.RestoreRunning, StartTime: now}
 	// No record, no restore: a restore the API could lose track of after a
 	// restart is one the caller cannot trust.
 	if err := cat.PutRestore(ctx, rec); err != nil {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/coffer-dev/coffer/internal/catalog"
+	"github.com/coffer-dev/coffer/internal/layout"
 	"github.com/coffer-dev/coffer/internal/runnerapi"
 	"github.com/coffer-dev/coffer/internal/testutil"
 )
@@ -80,7 +81,7 @@ func seedRestoreRecords(t *testing.T, cat catalog.Catalog, n int) catalog.Restor
 			t.Fatal(err)
 		}
 	}
-	crashed := catalog.Restore{ID: catalog.NewID(t0.Add(time.Duration(n) * time.Second)), BackupID: "20261121T090000Z-bbbb",
+	crashed := catalog.Restore{ID: layout.NewID(t0.Add(time.Duration(n) * time.Second)), BackupID: "20261121T090000Z-bbbb",
 		Status: catalog.RestoreRunning, StartTime: t0.Add(time.Duration(n) * time.Second)}
 	if err := cat.PutRestore(ctx, crashed); err != nil {
 		t.Fatal(err)

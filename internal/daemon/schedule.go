@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/coffer-dev/coffer/internal/catalog"
+	"github.com/coffer-dev/coffer/internal/layout"
 	"github.com/coffer-dev/coffer/internal/retention"
 	"github.com/coffer-dev/coffer/internal/runner"
 	"github.com/coffer-dev/coffer/internal/runnerapi"
@@ -68,7 +68,7 @@ func (d *Daemon) lastAttempt(ctx context.Context) time.Time {
 // flight. The caller has reserved the daemon (jobs.tryStart).
 func (d *Daemon) newRequest(req runner.BackupRequest) (runner.BackupRequest, runnerapi.Backup) {
 	req.Start = d.now()
-	req.ID = catalog.NewID(req.Start)
+	req.ID = layout.NewID(req.Start)
 	rec := &runnerapi.Backup{ID: req.ID, Status: runnerapi.StatusRunning, StartTime: req.Start, Trigger: string(req.Trigger())}
 	if req.Pinned {
 		rec.Labels = []string{retention.LabelPinned}

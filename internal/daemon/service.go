@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/coffer-dev/coffer/internal/catalog"
-	"github.com/coffer-dev/coffer/internal/manifest"
+	"github.com/coffer-dev/coffer/internal/layout"
 	"github.com/coffer-dev/coffer/internal/runner"
 	"github.com/coffer-dev/coffer/internal/runnerapi"
 )
@@ -121,7 +121,7 @@ func (j *jobs) TriggerBackup(_ context.Context, req runnerapi.BackupRequest) (ru
 // refused while another runner may be pruning, and cancelled if the lease
 // is lost on the way.
 func (j *jobs) SetLabel(ctx context.Context, id, label string, set bool) (runnerapi.Backup, error) {
-	if id != "latest" && !manifest.ValidID(id) {
+	if id != "latest" && !layout.ValidID(id) {
 		return runnerapi.Backup{}, fmt.Errorf("%w: backup %s", runnerapi.ErrNotFound, id)
 	}
 	leaderCtx, err := j.d.leader()
@@ -154,8 +154,11 @@ func (j *jobs) Ready(ctx context.Context) error {
 	}
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
-	if _, err := j.d.runner.Catalog().Store.List(ctx, j.d.runner.Catalog().Prefix()+"failures/"); err != nil {
-		return fmt.Errorf("storage %s is not reachable: %w", j.d.runner.Catalog().Store.Describe(), err)
+	// The failure records' directory: a listing that proves storage answers
+	// without paging through every backup.
+	cat := j.d.runner.Catalog()
+	if _, err := cat.Store.List(ctx, cat.Definition.FailuresDir()); err != nil {
+		return fmt.Errorf("storage %s is not reachable: %w", cat.Store.Describe(), err)
 	}
 	return nil
 }

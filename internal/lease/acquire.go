@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/coffer-dev/coffer/internal/layout"
 	"github.com/coffer-dev/coffer/internal/storage"
 )
 
@@ -25,17 +26,15 @@ var errRetry = errors.New("lock objects changed while reading them")
 // lock object exists, which covers a contender that acted on a listing made
 // before a release or cleanup. Finally it deletes the older generations.
 func Acquire(ctx context.Context, store storage.Store, namespace, definition string, o Options) (*Lease, error) {
-	if err := validateName("namespace", namespace); err != nil {
-		return nil, err
-	}
-	if err := validateName("definition", definition); err != nil {
-		return nil, err
+	def := layout.Definition{Namespace: namespace, Name: definition}
+	if err := def.Validate(); err != nil {
+		return nil, fmt.Errorf("lease: %w", err)
 	}
 	o, err := o.withDefaults()
 	if err != nil {
 		return nil, err
 	}
-	l := &Lease{store: store, namespace: namespace, definition: definition, opts: o}
+	l := &Lease{store: store, def: def, opts: o}
 	for range maxAttempts {
 		err = l.try(ctx)
 		if !errors.Is(err, errRetry) {
@@ -53,7 +52,7 @@ func Acquire(ctx context.Context, store storage.Store, namespace, definition str
 
 // try is one attempt of Acquire.
 func (l *Lease) try(ctx context.Context) error {
-	locks, err := listLocks(ctx, l.store, l.namespace, l.definition)
+	locks, err := listLocks(ctx, l.store, l.def)
 	if err != nil {
 		return fmt.Errorf("acquire lease for %s: %w", l.name(), err)
 	}
@@ -91,7 +90,7 @@ func (l *Lease) try(ctx context.Context) error {
 func (l *Lease) create(ctx context.Context, gen uint64) error {
 	start := l.opts.Now()
 	rec := record{Holder: l.opts.Holder, Generation: gen, AcquiredAt: start, RenewedAt: start, ExpiresAt: start.Add(l.opts.TTL)}
-	key := lockKey(l.namespace, l.definition, gen)
+	key := l.def.LockKey(gen)
 	err := l.store.CreateExclusive(ctx, key, rec.encode())
 	if errors.Is(err, storage.ErrExists) {
 		winner, err := l.read(ctx, lockObject{key: key, gen: gen, modTime: start})
@@ -117,7 +116,7 @@ func (l *Lease) create(ctx context.Context, gen uint64) error {
 // error if someone else holds an unexpired generation or we took so long
 // that our own lease is no longer valid.
 func (l *Lease) verify(ctx context.Context) ([]lockObject, error) {
-	locks, err := listLocks(ctx, l.store, l.namespace, l.definition)
+	locks, err := listLocks(ctx, l.store, l.def)
 	if err != nil {
 		return nil, fmt.Errorf("acquire lease for %s: %w", l.name(), err)
 	}
@@ -147,7 +146,7 @@ func (l *Lease) verify(ctx context.Context) ([]lockObject, error) {
 // deleteOwn removes our generation after backing off, so the runner we
 // deferred to is not blocked by it.
 func (l *Lease) deleteOwn(ctx context.Context) {
-	_ = l.store.Delete(ctx, lockKey(l.namespace, l.definition, l.gen))
+	_ = l.store.Delete(ctx, l.def.LockKey(l.gen))
 	l.mu.Lock()
 	l.released = true
 	l.mu.Unlock()
@@ -166,6 +165,6 @@ func (l *Lease) read(ctx context.Context, o lockObject) (record, error) {
 }
 
 func (l *Lease) held(rec record) *HeldError {
-	return &HeldError{Namespace: l.namespace, Definition: l.definition,
+	return &HeldError{Namespace: l.def.Namespace, Definition: l.def.Name,
 		Holder: rec.Holder, Generation: rec.Generation, Until: rec.ExpiresAt}
 }

@@ -4,7 +4,7 @@
 //
 // It is built on storage.Store.CreateExclusive alone, because object stores
 // offer no compare-and-swap. Every acquisition creates a new generation
-// object, <namespace>/<definition>/lock-<generation>, so nobody ever
+// object (layout.Definition.LockKey), so nobody ever
 // overwrites or deletes a lock someone else still holds: a holder rewrites
 // only its own generation (Renew), the winner of a takeover deletes only
 // generations older than its own, and a holder deletes its own on Release.
@@ -23,10 +23,10 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"strings"
 	"sync"
 	"time"
 
+	"github.com/coffer-dev/coffer/internal/layout"
 	"github.com/coffer-dev/coffer/internal/storage"
 )
 
@@ -113,8 +113,7 @@ func (e *HeldError) Unwrap() error { return ErrHeld }
 // for concurrent use.
 type Lease struct {
 	store      storage.Store
-	namespace  string
-	definition string
+	def        layout.Definition
 	opts       Options
 	gen        uint64
 	acquiredAt time.Time
@@ -160,14 +159,4 @@ func (l *Lease) validUntilLocked() time.Time {
 }
 
 // name is namespace/definition, for messages.
-func (l *Lease) name() string { return l.namespace + "/" + l.definition }
-
-func validateName(what, s string) error {
-	if s == "" {
-		return fmt.Errorf("lease: %s is empty", what)
-	}
-	if strings.Contains(s, "/") {
-		return fmt.Errorf("lease: %s %q contains a slash", what, s)
-	}
-	return nil
-}
+func (l *Lease) name() string { return l.def.String() }

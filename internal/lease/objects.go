@@ -9,18 +9,13 @@ import (
 	"io"
 	"io/fs"
 	"slices"
-	"strconv"
-	"strings"
 	"time"
 
+	"github.com/coffer-dev/coffer/internal/layout"
 	"github.com/coffer-dev/coffer/internal/storage"
 )
 
-// lockPrefix starts every lock object's name; genDigits zero-pads the
-// generation so that names sort like numbers.
 const (
-	lockPrefix = "lock-"
-	genDigits  = 12
 	// maxRecordSize bounds what we read of a lock object: a real one is a
 	// few hundred bytes.
 	maxRecordSize = 64 << 10
@@ -56,29 +51,10 @@ type lockObject struct {
 	modTime time.Time
 }
 
-// prefix is the List prefix of a definition's lock objects.
-func prefix(namespace, definition string) string {
-	return namespace + "/" + definition + "/" + lockPrefix
-}
-
-func lockKey(namespace, definition string, gen uint64) string {
-	return fmt.Sprintf("%s%0*d", prefix(namespace, definition), genDigits, gen)
-}
-
-// parseGen reads the generation from a lock object's key; other keys under
-// the prefix are not lock objects.
-func parseGen(key, prefix string) (uint64, bool) {
-	digits, ok := strings.CutPrefix(key, prefix)
-	if !ok || len(digits) != genDigits || strings.Trim(digits, "0123456789") != "" {
-		return 0, false
-	}
-	gen, err := strconv.ParseUint(digits, 10, 64)
-	return gen, err == nil && gen > 0
-}
-
 // listLocks returns the definition's lock objects, oldest generation first.
-func listLocks(ctx context.Context, store storage.Store, namespace, definition string) ([]lockObject, error) {
-	p := prefix(namespace, definition)
+// Other keys under the lock prefix are not lock objects and are ignored.
+func listLocks(ctx context.Context, store storage.Store, def layout.Definition) ([]lockObject, error) {
+	p := def.LockPrefix()
 	objs, err := store.List(ctx, p)
 	// The filesystem backend's List fails when a file vanishes during its
 	// walk, such as a contender's CreateExclusive temp file; the listing
@@ -91,8 +67,8 @@ func listLocks(ctx context.Context, store storage.Store, namespace, definition s
 	}
 	var out []lockObject
 	for _, o := range objs {
-		if gen, ok := parseGen(o.Key, p); ok {
-			out = append(out, lockObject{key: o.Key, gen: gen, modTime: o.ModTime})
+		if k := layout.Parse(o.Key); k.Kind == layout.Lock && k.Definition == def {
+			out = append(out, lockObject{key: o.Key, gen: k.Generation, modTime: o.ModTime})
 		}
 	}
 	slices.SortFunc(out, func(a, b lockObject) int { return cmp.Compare(a.gen, b.gen) })

@@ -52,7 +52,7 @@ func (l *Lease) Renew(ctx context.Context) error {
 // checkOwn confirms that our generation is the highest and still holds our
 // record, so a Put never overwrites someone else's lock.
 func (l *Lease) checkOwn(ctx context.Context) error {
-	locks, err := listLocks(ctx, l.store, l.namespace, l.definition)
+	locks, err := listLocks(ctx, l.store, l.def)
 	if err != nil {
 		return fmt.Errorf("renew lease for %s: %w", l.name(), err)
 	}
@@ -206,4 +206,4 @@ func (l *Lease) lose(format string, args ...any) error {
 	return fmt.Errorf("lease for %s: %w: %s", l.name(), ErrLost, fmt.Sprintf(format, args...))
 }
 
-func (l *Lease) key() string { return lockKey(l.namespace, l.definition, l.gen) }
+func (l *Lease) key() string { return l.def.LockKey(l.gen) }

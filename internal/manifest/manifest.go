@@ -11,13 +11,12 @@ import (
 	"fmt"
 	"regexp"
 	"time"
+
+	"github.com/coffer-dev/coffer/internal/layout"
 )
 
 // FormatVersion is the version this package writes and the newest it reads.
 const FormatVersion = 1
-
-// FileName is the manifest's object name inside a backup directory.
-const FileName = "manifest.json"
 
 // Status of a backup as recorded. Only Completed backups are written today;
 // the field exists so readers never have to guess.
@@ -158,13 +157,14 @@ func (d *Duration) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-var (
-	idPattern  = regexp.MustCompile(`^\d{8}T\d{6}Z-[a-z0-9]{4}$`)
-	hexPattern = regexp.MustCompile(`^[0-9a-f]{64}$`)
-)
+var hexPattern = regexp.MustCompile(`^[0-9a-f]{64}$`)
 
-// ValidID reports whether s has the form of a backup id (20261121T103000Z-k3f9).
-func ValidID(s string) bool { return idPattern.MatchString(s) }
+// ValidID reports whether s has the form of a backup id.
+//
+// Deprecated: ids name directories, so their form is the layout's: use
+// layout.ValidID. Kept only until internal/runnerapi, being reworked in
+// parallel, switches over.
+func ValidID(s string) bool { return layout.ValidID(s) }
 
 // Encode serializes m, indented for humans.
 func Encode(m *Manifest) ([]byte, error) {
@@ -197,7 +197,7 @@ func (m *Manifest) Validate() error {
 	if m.FormatVersion < 1 {
 		errs = append(errs, fmt.Errorf("formatVersion %d is invalid", m.FormatVersion))
 	}
-	if !ValidID(m.ID) {
+	if !layout.ValidID(m.ID) {
 		errs = append(errs, fmt.Errorf("id %q is not a backup id", m.ID))
 	}
 	if m.Status != StatusCompleted && m.Status != StatusFailed {

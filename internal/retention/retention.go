@@ -22,7 +22,8 @@
 // nothing.
 //
 // PlanSweep is the companion for objects that never became a backup: upload
-// directories without a manifest, left behind by a crash.
+// directories without a manifest, left behind by a crash. It decides over
+// keys internal/layout has parsed, so it holds policy only, no layout.
 package retention
 
 import (

@@ -2,19 +2,11 @@ package retention
 
 import (
 	"fmt"
-	"path"
 	"slices"
 	"strings"
 	"time"
-)
 
-// File names of the storage layout (docs/format.md) the sweeper must know.
-const (
-	// ManifestFile is written last into a backup directory: its presence is
-	// what makes the directory a backup.
-	ManifestFile = "manifest.json"
-	// LockFile is the single-writer lease of a definition.
-	LockFile = "lock"
+	"github.com/coffer-dev/coffer/internal/layout"
 )
 
 // DefaultSweepGrace is used when SweepInput.Grace is not positive. It is long
@@ -22,68 +14,29 @@ const (
 // running upload costs a backup.
 const DefaultSweepGrace = 24 * time.Hour
 
-// StoredObject is one object of a storage listing.
+// StoredObject is one object of a storage listing, its key already parsed
+// (layout.Parse): the sweeper decides over kinds of keys and never reads a
+// key's text, so it cannot misread one.
 type StoredObject struct {
-	Key     string
+	Key     layout.Key
 	ModTime time.Time
-}
-
-// BackupDir names the directory of one backup:
-// <namespace>/<definition>/<backup-id>/.
-type BackupDir struct {
-	Namespace, Definition, BackupID string
-}
-
-func (d BackupDir) String() string {
-	return d.Namespace + "/" + d.Definition + "/" + d.BackupID + "/"
-}
-
-// ObjectKey is a key parsed into its backup directory and file name.
-type ObjectKey struct {
-	Dir  BackupDir
-	File string
-}
-
-// KeyParser parses a storage key; ok is false for keys that are not a file of
-// a backup directory (the lock, anything foreign). Such keys are never swept.
-type KeyParser func(key string) (k ObjectKey, ok bool)
-
-// Layout parses keys of the layout <prefix>/<namespace>/<definition>/
-// <backup-id>/<file>. It is strict: a key with more or fewer segments is not
-// a backup file. That strictness is a safety net, because a prefix configured
-// one level off would otherwise shift every segment and make every directory
-// look like an orphan.
-func Layout(prefix string) KeyParser {
-	prefix = strings.Trim(prefix, "/")
-	return func(key string) (ObjectKey, bool) {
-		rest := key
-		if prefix != "" {
-			var ok bool
-			if rest, ok = strings.CutPrefix(key, prefix+"/"); !ok {
-				return ObjectKey{}, false
-			}
-		}
-		parts := strings.Split(rest, "/")
-		if len(parts) != 4 || slices.Contains(parts, "") {
-			return ObjectKey{}, false
-		}
-		return ObjectKey{Dir: BackupDir{parts[0], parts[1], parts[2]}, File: parts[3]}, true
-	}
 }
 
 // SweepInput is everything the orphan sweeper decides from.
 type SweepInput struct {
 	// Objects is the storage listing; Err reports that it may be incomplete,
 	// and then nothing is swept: the missing page could hold a manifest.
+	// Only files of backup directories (layout.Key.InBackup) are ever
+	// swept; records, lock objects and foreign keys are left alone, so a
+	// listing made at the wrong depth, whose keys all parse as foreign,
+	// sweeps nothing.
 	Objects []StoredObject
 	Err     error
 	// Committed holds the IDs of backups known to have a manifest (the
 	// catalog). A directory is also committed when the listing shows its
 	// manifest; either is enough to protect it.
 	Committed map[string]bool
-	// Parse splits keys; nil means Layout("").
-	Parse KeyParser
-	Now   time.Time
+	Now       time.Time
 	// Grace is how old the newest object of a directory must be before the
 	// directory counts as abandoned; it must exceed the longest upload.
 	// Zero or negative means DefaultSweepGrace.
@@ -92,7 +45,7 @@ type SweepInput struct {
 
 // SweepDecision is the verdict on one backup directory.
 type SweepDecision struct {
-	Dir    BackupDir
+	Dir    layout.Backup
 	Keys   []string // sorted
 	Delete bool
 	Reason string
@@ -107,64 +60,24 @@ type SweepResult struct {
 
 // PlanSweep finds orphaned upload directories: backup directories without a
 // manifest whose objects are all older than the grace period. It never
-// deletes an object of a committed backup, an object whose name is the lock,
-// or a key the parser does not recognise; and nothing at all when the listing
-// is incomplete. A directory with one young object is left whole, because it
-// is most likely an upload in progress.
+// deletes an object of a committed backup or a key that is not a file of a
+// backup directory; and nothing at all when the listing is incomplete. A
+// directory with one young object is left whole, because it is most likely
+// an upload in progress.
 func PlanSweep(in SweepInput) SweepResult {
-	parse := in.Parse
-	if parse == nil {
-		parse = Layout("")
-	}
 	grace := in.Grace
 	if grace <= 0 {
 		grace = DefaultSweepGrace
 	}
-
-	type dirState struct {
-		keys     []string
-		newest   time.Time
-		manifest bool
-		lock     bool
-	}
-	dirs := make(map[BackupDir]*dirState)
-	for _, o := range in.Objects {
-		k, ok := parse(o.Key)
-		if !ok {
-			continue
-		}
-		st := dirs[k.Dir]
-		if st == nil {
-			st = &dirState{newest: o.ModTime}
-			dirs[k.Dir] = st
-		}
-		st.keys = append(st.keys, o.Key)
-		if o.ModTime.After(st.newest) {
-			st.newest = o.ModTime
-		}
-		// Judged by base name so that a custom parser splitting at the wrong
-		// depth still sees the manifest and the lock.
-		switch path.Base(k.File) {
-		case ManifestFile:
-			st.manifest = true
-		case LockFile:
-			st.lock = true
-		}
-	}
-
 	var res SweepResult
-	for dir, st := range dirs {
-		slices.Sort(st.keys)
-		st.keys = slices.Compact(st.keys)
+	for dir, st := range backupDirs(in.Objects) {
 		d := SweepDecision{Dir: dir, Keys: st.keys}
 		age := in.Now.Sub(st.newest)
 		switch {
 		case st.manifest:
-			d.Reason = "committed: has " + ManifestFile
-		case in.Committed[dir.BackupID]:
+			d.Reason = "committed: has " + layout.ManifestFile
+		case in.Committed[dir.ID]:
 			d.Reason = "committed: in the catalog"
-		case st.lock:
-			d.Reason = "holds an object named " + LockFile + ": never swept"
 		case age < grace:
 			d.Reason = fmt.Sprintf("no manifest, but newest object is %v old, within grace %v: upload may be running", age, grace)
 		case in.Err != nil:
@@ -176,7 +89,40 @@ func PlanSweep(in SweepInput) SweepResult {
 		}
 		res.Dirs = append(res.Dirs, d)
 	}
-	slices.SortFunc(res.Dirs, func(a, b SweepDecision) int { return strings.Compare(a.Dir.String(), b.Dir.String()) })
+	slices.SortFunc(res.Dirs, func(a, b SweepDecision) int { return strings.Compare(a.Dir.Dir(), b.Dir.Dir()) })
 	slices.Sort(res.Delete)
 	return res
+}
+
+// dirState is what the listing shows of one backup directory.
+type dirState struct {
+	keys     []string // sorted, without duplicates
+	newest   time.Time
+	manifest bool
+}
+
+// backupDirs groups the files of backup directories by directory; every
+// other key is dropped here, which is what makes it unsweepable.
+func backupDirs(objs []StoredObject) map[layout.Backup]*dirState {
+	dirs := make(map[layout.Backup]*dirState)
+	for _, o := range objs {
+		if !o.Key.InBackup() {
+			continue
+		}
+		st := dirs[o.Key.Backup()]
+		if st == nil {
+			st = &dirState{newest: o.ModTime}
+			dirs[o.Key.Backup()] = st
+		}
+		st.keys = append(st.keys, o.Key.String())
+		if o.ModTime.After(st.newest) {
+			st.newest = o.ModTime
+		}
+		st.manifest = st.manifest || o.Key.Kind == layout.Manifest
+	}
+	for _, st := range dirs {
+		slices.Sort(st.keys)
+		st.keys = slices.Compact(st.keys)
+	}
+	return dirs
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/coffer-dev/coffer/internal/catalog"
 	"github.com/coffer-dev/coffer/internal/engine"
+	"github.com/coffer-dev/coffer/internal/layout"
 	"github.com/coffer-dev/coffer/internal/manifest"
 	"github.com/coffer-dev/coffer/internal/pipeline"
 	"github.com/coffer-dev/coffer/internal/retention"
@@ -62,7 +63,7 @@ func (r *Runner) Backup(ctx context.Context, req BackupRequest) (*manifest.Manif
 		req.Start = r.opts.Now().UTC()
 	}
 	if req.ID == "" {
-		req.ID = catalog.NewID(req.Start)
+		req.ID = layout.NewID(req.Start)
 	}
 	id, start := req.ID, req.Start
 	recipients, err := r.cfg.Recipients()
@@ -167,7 +168,7 @@ func rootCauses(errs []error) error {
 }
 
 func (r *Runner) backupTarget(ctx context.Context, log *slog.Logger, id string, t engine.Target, eng engine.Engine, popts pipeline.Options) (manifest.Target, error) {
-	key := r.catalog.ObjectKey(id, t.Name(), eng.Extension(), len(popts.Recipients) > 0)
+	key := r.catalog.Definition.Backup(id).ObjectKey(t.Name(), eng.Extension(), len(popts.Recipients) > 0)
 	src := eng.Source(t)
 	rec := manifest.Target{Name: t.Name(), Engine: eng.Name(), Object: key, StartTime: r.opts.Now().UTC(), Source: &src}
 	log = log.With("target", t.Name(), "engine", eng.Name())

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/coffer-dev/coffer/internal/layout"
 	"github.com/coffer-dev/coffer/internal/manifest"
 	"github.com/coffer-dev/coffer/internal/retention"
 )
@@ -90,10 +91,11 @@ func (r *Runner) listing(ctx context.Context) ([]*manifest.Manifest, []catalogFa
 }
 
 func (r *Runner) sweep(ctx context.Context, committed []*manifest.Manifest, dryRun bool, grace time.Duration) ([]string, error) {
-	objs, err := r.store.List(ctx, r.catalog.Prefix())
-	in := retention.SweepInput{Err: err, Committed: map[string]bool{}, Now: r.opts.Now(), Grace: grace, Parse: backupKeys}
+	dir := r.catalog.Definition.Dir()
+	objs, err := r.store.List(ctx, dir)
+	in := retention.SweepInput{Err: err, Committed: map[string]bool{}, Now: r.opts.Now(), Grace: grace}
 	for _, o := range objs {
-		in.Objects = append(in.Objects, retention.StoredObject{Key: o.Key, ModTime: o.ModTime})
+		in.Objects = append(in.Objects, retention.StoredObject{Key: layout.Parse(o.Key), ModTime: o.ModTime})
 	}
 	for _, m := range committed {
 		in.Committed[m.ID] = true
@@ -108,7 +110,7 @@ func (r *Runner) sweep(ctx context.Context, committed []*manifest.Manifest, dryR
 	if grace <= 0 {
 		grace = DefaultOrphanGrace
 	}
-	incomplete, ierr := r.store.SweepIncomplete(ctx, r.catalog.Prefix(), r.opts.Now().Add(-grace))
+	incomplete, ierr := r.store.SweepIncomplete(ctx, dir, r.opts.Now().Add(-grace))
 	for _, key := range incomplete {
 		r.opts.Log.Info("removed an interrupted upload", "object", key)
 	}
@@ -121,14 +123,4 @@ func (r *Runner) sweep(ctx context.Context, committed []*manifest.Manifest, dryR
 		r.opts.Log.Info("swept orphaned object", "object", key)
 	}
 	return append(plan.Delete, incomplete...), errors.Join(errs...)
-}
-
-// backupKeys accepts only files of backup directories whose name is a backup
-// id, so failure records, the lease and anything foreign are never swept.
-func backupKeys(key string) (retention.ObjectKey, bool) {
-	k, ok := retention.Layout("")(key)
-	if !ok || !manifest.ValidID(k.Dir.BackupID) {
-		return retention.ObjectKey{}, false
-	}
-	return k, true
 }

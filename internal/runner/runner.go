@@ -15,6 +15,7 @@ import (
 	"github.com/coffer-dev/coffer/internal/config"
 	"github.com/coffer-dev/coffer/internal/engine"
 	"github.com/coffer-dev/coffer/internal/engine/all"
+	"github.com/coffer-dev/coffer/internal/layout"
 	"github.com/coffer-dev/coffer/internal/pipeline"
 	"github.com/coffer-dev/coffer/internal/storage"
 )
@@ -68,7 +69,7 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (*Runner, error)
 	return &Runner{
 		cfg:     cfg,
 		store:   store,
-		catalog: catalog.Catalog{Store: store, Namespace: cfg.Namespace(), Definition: cfg.Name(), Cache: catalog.NewCache()},
+		catalog: catalog.Catalog{Store: store, Definition: layout.Definition{Namespace: cfg.Namespace(), Name: cfg.Name()}, Cache: catalog.NewCache()},
 		opts:    opts,
 	}, nil
 }

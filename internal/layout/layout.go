@@ -1,0 +1,128 @@
+// Package layout owns the storage layout (docs/format.md): it is the one
+// place that composes a storage key and the one place that parses one, so
+// the layout can change, or be audited, in one file pair instead of in every
+// package that touches storage.
+//
+//	<namespace>/<definition>/<backup-id>/<target>.<ext>.zst[.age]   a target's stored object
+//	<namespace>/<definition>/<backup-id>/manifest.json             written last: the commit point
+//	<namespace>/<definition>/failures/<backup-id>.json             a failed attempt
+//	<namespace>/<definition>/restores/<restore-id>.json            a restore run by the daemon
+//	<namespace>/<definition>/lock-<generation>                     single-writer lease
+//
+// Keys are relative to the storage's own prefix, which the storage package
+// applies; nothing here knows it. Composing does not validate (callers pass
+// names their config already validated), while Parse is strict: whatever it
+// accepts composes back to the very same key, so a caller that deletes what
+// it parsed deletes exactly what it listed.
+package layout
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Names of the layout's fixed parts.
+const (
+	// ManifestFile is a backup directory's commit point: a backup exists
+	// only if its directory holds this file.
+	ManifestFile = "manifest.json"
+	// ObjectSuffix ends every target object: one zstd frame.
+	ObjectSuffix = ".zst"
+	// EncryptedSuffix follows ObjectSuffix when the storage encrypts.
+	EncryptedSuffix = ".age"
+	// FailuresDir and RestoresDir hold records beside the backups; neither
+	// name can be a backup id, so they never look like backup directories.
+	FailuresDir = "failures"
+	RestoresDir = "restores"
+	// recordSuffix ends failure and restore records.
+	recordSuffix = ".json"
+	// lockPrefix starts a lock object's name; GenerationDigits zero-pads the
+	// generation so that lock objects sort like numbers.
+	lockPrefix       = "lock-"
+	GenerationDigits = 12
+	// MaxGeneration is the highest generation a lock key can carry in
+	// GenerationDigits digits.
+	MaxGeneration = 999_999_999_999
+)
+
+// Definition is one BackupDefinition's directory: every key of its backups,
+// records and lease lives under it.
+type Definition struct {
+	Namespace, Name string
+}
+
+// Validate reports why d cannot name a directory: an empty segment, a slash
+// that would shift every key by a level, or a "." or ".." segment that the
+// stores refuse. Keys of a valid definition parse back to it.
+func (d Definition) Validate() error {
+	for _, s := range []struct{ what, v string }{{"namespace", d.Namespace}, {"definition", d.Name}} {
+		switch {
+		case s.v == "":
+			return fmt.Errorf("%s is empty", s.what)
+		case strings.Contains(s.v, "/"):
+			return fmt.Errorf("%s %q contains a slash", s.what, s.v)
+		case s.v == "." || s.v == "..":
+			return fmt.Errorf("%s %q is not a directory name", s.what, s.v)
+		}
+	}
+	return nil
+}
+
+// String is namespace/name, the way messages name a definition.
+func (d Definition) String() string { return d.Namespace + "/" + d.Name }
+
+// Dir is the definition's directory with a trailing slash: the List prefix
+// of everything the definition stores.
+func (d Definition) Dir() string { return d.String() + "/" }
+
+// Backup is the backup with that id.
+func (d Definition) Backup(id string) Backup { return Backup{Definition: d, ID: id} }
+
+// FailuresDir is the List prefix of the failure records.
+func (d Definition) FailuresDir() string { return d.Dir() + FailuresDir + "/" }
+
+// FailureKey is the key of the failure record of backup id.
+func (d Definition) FailureKey(id string) string { return d.FailuresDir() + id + recordSuffix }
+
+// RestoresDir is the List prefix of the restore records.
+func (d Definition) RestoresDir() string { return d.Dir() + RestoresDir + "/" }
+
+// RestoreKey is the key of the restore record of restore id.
+func (d Definition) RestoreKey(id string) string { return d.RestoresDir() + id + recordSuffix }
+
+// LockPrefix is the List prefix of the lease's lock objects: listing it
+// reads the lease without listing every backup.
+func (d Definition) LockPrefix() string { return d.Dir() + lockPrefix }
+
+// LockKey is the key of the lock object of generation gen, which must be in
+// 1..MaxGeneration to parse back.
+func (d Definition) LockKey(gen uint64) string {
+	return fmt.Sprintf("%s%0*d", d.LockPrefix(), GenerationDigits, gen)
+}
+
+// Backup is one backup's directory.
+type Backup struct {
+	Definition Definition
+	ID         string
+}
+
+// Dir is the backup's directory with a trailing slash: the List prefix of
+// its files.
+func (b Backup) Dir() string { return b.Definition.Dir() + b.ID + "/" }
+
+// ManifestKey is the key of the backup's manifest.
+func (b Backup) ManifestKey() string { return b.Dir() + ManifestFile }
+
+// ObjectKey is the key of a target's stored object. ext is the engine's
+// dump format (pgdump, sql, tar, ...); encrypted adds EncryptedSuffix.
+func (b Backup) ObjectKey(target, ext string, encrypted bool) string {
+	key := b.Dir() + target + "." + ext + ObjectSuffix
+	if encrypted {
+		key += EncryptedSuffix
+	}
+	return key
+}
+
+// FileKey is the key of any file of the backup's directory by name; it
+// exists so that Parse can give back what it read for a Stray file.
+func (b Backup) FileKey(name string) string { return b.Dir() + name }
