@@ -16,6 +16,7 @@ func loadValid(t *testing.T) []byte {
 }
 
 func TestParseValid(t *testing.T) {
+	t.Parallel()
 	c, err := Parse("valid.yaml", loadValid(t))
 	if err != nil {
 		t.Fatalf("Parse: %v", err)
@@ -47,6 +48,7 @@ func TestParseValid(t *testing.T) {
 
 // TestParseErrors: every error names the file, the object and the field.
 func TestParseErrors(t *testing.T) {
+	t.Parallel()
 	cases := map[string]struct {
 		edit func(string) string
 		want []string
@@ -170,6 +172,7 @@ func TestParseErrors(t *testing.T) {
 }
 
 func TestIdentityErrors(t *testing.T) {
+	t.Parallel()
 	noRef := strings.Replace(string(loadValid(t)), "    identitySecretRef: {name: age-key, key: identity}\n", "", 1)
 	c, err := Parse("valid.yaml", []byte(noRef))
 	if err != nil {

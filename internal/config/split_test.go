@@ -9,6 +9,7 @@ import (
 // TestSingleLineDocuments: a flow mapping on the line of its "---" is
 // valid YAML and loads.
 func TestSingleLineDocuments(t *testing.T) {
+	t.Parallel()
 	data, err := os.ReadFile("testdata/valid.yaml")
 	if err != nil {
 		t.Fatal(err)
@@ -27,6 +28,7 @@ func TestSingleLineDocuments(t *testing.T) {
 // its error names the file and document but never quotes a value, and
 // stays short even when a line is 1 MB.
 func TestConfigErrorsCarryNoDocumentText(t *testing.T) {
+	t.Parallel()
 	const secret = "Sup3rS3cretValue"
 	huge := strings.Repeat("A", 1<<20)
 	cases := map[string]string{

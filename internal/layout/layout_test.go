@@ -14,6 +14,7 @@ var shop = Definition{Namespace: "default", Name: "shop"}
 // owned them (catalog, lease, retention each composed their own): changing
 // one orphans every existing backup, record or lease in storage.
 func TestKeys(t *testing.T) {
+	t.Parallel()
 	b := shop.Backup(id)
 	tests := map[string]struct{ got, want string }{
 		"definition name":          {shop.String(), "default/shop"},
@@ -44,6 +45,7 @@ func TestKeys(t *testing.T) {
 }
 
 func TestParse(t *testing.T) {
+	t.Parallel()
 	foreign := Key{}
 	tests := map[string]struct {
 		key  string
@@ -93,6 +95,7 @@ func TestParse(t *testing.T) {
 }
 
 func TestValidate(t *testing.T) {
+	t.Parallel()
 	tests := map[string]struct {
 		d    Definition
 		want string // a part of the error; "" for none
@@ -111,6 +114,7 @@ func TestValidate(t *testing.T) {
 }
 
 func TestNewID(t *testing.T) {
+	t.Parallel()
 	now := time.Date(2026, 11, 21, 10, 30, 0, 0, time.UTC)
 	a, b := NewID(now), NewID(now.Add(time.Second))
 	if !ValidID(a) || !ValidID(b) || a >= b || IDSecond(a) != "20261121T103000Z" {

@@ -18,6 +18,7 @@ func validManifest() *Manifest {
 }
 
 func TestRoundTrip(t *testing.T) {
+	t.Parallel()
 	m := validManifest()
 	data, err := Encode(m)
 	if err != nil {
@@ -33,6 +34,7 @@ func TestRoundTrip(t *testing.T) {
 }
 
 func TestDecodeRejects(t *testing.T) {
+	t.Parallel()
 	cases := map[string]struct {
 		mutate func(*Manifest)
 		want   string
@@ -85,6 +87,7 @@ func FuzzDecode(f *testing.F) {
 }
 
 func TestTrigger(t *testing.T) {
+	t.Parallel()
 	cases := map[string]struct {
 		json   string
 		manual bool

@@ -7,6 +7,7 @@ import (
 )
 
 func TestLabelsCalendar(t *testing.T) {
+	t.Parallel()
 	utc := func(s string) time.Time {
 		t.Helper()
 		ts, err := time.Parse(time.RFC3339, s)

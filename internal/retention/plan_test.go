@@ -12,6 +12,7 @@ import (
 )
 
 func TestPlanSafetyRules(t *testing.T) {
+	t.Parallel()
 	tests := map[string]struct {
 		backups    []Backup
 		policy     Policy
@@ -237,6 +238,7 @@ func TestPlanSafetyRules(t *testing.T) {
 }
 
 func TestPlanWarnings(t *testing.T) {
+	t.Parallel()
 	tests := map[string]struct {
 		backups []Backup
 		err     error
@@ -261,6 +263,7 @@ func TestPlanWarnings(t *testing.T) {
 }
 
 func TestPlanDecisionLabels(t *testing.T) {
+	t.Parallel()
 	r := Plan(Listing{Backups: []Backup{
 		completed("a", at(0), "zeta", "pinned", "daily", "pinned"),
 		completed("b", at(1)),
@@ -282,6 +285,7 @@ func TestPlanDecisionLabels(t *testing.T) {
 // TestScheduledUnaffectedByManual: adding manual backups anywhere changes
 // no decision about a scheduled one.
 func TestScheduledUnaffectedByManual(t *testing.T) {
+	t.Parallel()
 	rng := rand.New(rand.NewPCG(11, 11))
 	var scheduled, all []Backup
 	for i := range 24 * 20 {
@@ -312,6 +316,7 @@ func TestScheduledUnaffectedByManual(t *testing.T) {
 
 // TestPlanInputOrder feeds the same messy listing in many orders.
 func TestPlanInputOrder(t *testing.T) {
+	t.Parallel()
 	rng := rand.New(rand.NewPCG(7, 7))
 	var backups []Backup
 	for i := range 2000 {
@@ -351,6 +356,7 @@ func TestPlanInputOrder(t *testing.T) {
 }
 
 func TestPlanDoesNotModifyInput(t *testing.T) {
+	t.Parallel()
 	labels := make([]string, 1, 4)
 	labels[0] = "pinned"
 	in := []Backup{completed("a", at(0), labels...), completed("a", at(0), "other")}

@@ -22,6 +22,7 @@ func manualScenario(t *testing.T, hours int) scenario {
 }
 
 func TestSimulateManual(t *testing.T) {
+	t.Parallel()
 	// Survives 48 hours of hourly schedule and retention, though it earns
 	// no time label: the 10:00 run is that hour's hourly.
 	s := &simulation{sc: manualScenario(t, 10+48+1)}

@@ -250,6 +250,7 @@ func checkGolden(t *testing.T, name string, got []byte) {
 var standard = Policy{Hourly: 24, Daily: 7, Weekly: 4, Monthly: 12, Yearly: 2}
 
 func TestSimulateCleanYear(t *testing.T) {
+	t.Parallel()
 	loc := berlin(t)
 	p := standard
 	p.Location = loc
@@ -273,6 +274,7 @@ func TestSimulateCleanYear(t *testing.T) {
 }
 
 func TestSimulateRoughYear(t *testing.T) {
+	t.Parallel()
 	loc := berlin(t)
 	p := standard
 	p.Location = loc
@@ -299,6 +301,7 @@ func TestSimulateRoughYear(t *testing.T) {
 }
 
 func TestSimulateClockTrouble(t *testing.T) {
+	t.Parallel()
 	loc := berlin(t)
 	p := standard
 	p.Location = loc

@@ -25,6 +25,7 @@ func obj(key string, mod time.Time) StoredObject {
 }
 
 func TestPlanSweep(t *testing.T) {
+	t.Parallel()
 	now := time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
 	old := now.Add(-72 * time.Hour)
 	tests := map[string]struct {
@@ -130,6 +131,7 @@ func TestPlanSweep(t *testing.T) {
 }
 
 func TestPlanSweepReasons(t *testing.T) {
+	t.Parallel()
 	now := time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
 	got := PlanSweep(SweepInput{
 		Objects: []StoredObject{

@@ -10,6 +10,7 @@ import (
 )
 
 func TestFakeClockFiresDueTimersInOrder(t *testing.T) {
+	t.Parallel()
 	c := scheduler.NewFakeClock(t0)
 	late := c.NewTimer(2 * time.Minute)
 	early := c.NewTimer(time.Minute)
@@ -50,6 +51,7 @@ func TestFakeClockFiresDueTimersInOrder(t *testing.T) {
 }
 
 func TestFakeClockZeroTimerFiresAtOnce(t *testing.T) {
+	t.Parallel()
 	c := scheduler.NewFakeClock(t0)
 	select {
 	case v := <-c.NewTimer(0).C():
@@ -65,6 +67,7 @@ func TestFakeClockZeroTimerFiresAtOnce(t *testing.T) {
 }
 
 func TestFakeClockWaitForTimers(t *testing.T) {
+	t.Parallel()
 	c := scheduler.NewFakeClock(t0)
 	go func() { c.NewTimer(time.Second) }()
 	ctx, cancel := context.WithTimeout(context.Background(), wait)
@@ -80,6 +83,7 @@ func TestFakeClockWaitForTimers(t *testing.T) {
 }
 
 func TestRealClock(t *testing.T) {
+	t.Parallel()
 	var c scheduler.Clock = scheduler.RealClock{}
 	if d := time.Since(c.Now()); d < 0 || d > time.Minute {
 		t.Fatalf("RealClock.Now is %v off", d)

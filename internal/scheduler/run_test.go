@@ -108,6 +108,7 @@ func (h *harness) none(ch chan time.Time, what string) {
 func at(hour int) time.Time { return time.Date(2026, 11, 21, hour, 0, 0, 0, time.UTC) }
 
 func TestRunFiresEveryHour(t *testing.T) {
+	t.Parallel()
 	h := run(t, "0 * * * *", "UTC", t0, time.Time{}, nil)
 	h.recv(h.nexts, "next run", at(11))
 	// Short steps that do not reach the slot run nothing.
@@ -127,6 +128,7 @@ func TestRunFiresEveryHour(t *testing.T) {
 }
 
 func TestRunCatchesUpOnceAfterDowntime(t *testing.T) {
+	t.Parallel()
 	// Down from 05:00 to 10:15: the 06:00 to 10:00 slots (five) were missed.
 	h := run(t, "0 * * * *", "UTC", t0, at(5), nil)
 	h.recv(h.jobs, "catch-up job", at(10))
@@ -139,6 +141,7 @@ func TestRunCatchesUpOnceAfterDowntime(t *testing.T) {
 }
 
 func TestRunNoCatchUp(t *testing.T) {
+	t.Parallel()
 	cases := map[string]time.Time{
 		"no backup yet":                  {},
 		"newest backup after last slot":  at(10).Add(5 * time.Minute),
@@ -156,6 +159,7 @@ func TestRunNoCatchUp(t *testing.T) {
 }
 
 func TestRunSkipsSlotsWhileAJobRuns(t *testing.T) {
+	t.Parallel()
 	release := make(chan struct{})
 	var active, most atomic.Int32
 	h := run(t, "0 * * * *", "UTC", t0, time.Time{}, func(ctx context.Context, slot time.Time) {
@@ -189,6 +193,7 @@ func TestRunSkipsSlotsWhileAJobRuns(t *testing.T) {
 }
 
 func TestRunInTimeZone(t *testing.T) {
+	t.Parallel()
 	cases := map[string]struct {
 		spec, zone string
 		start      time.Time
@@ -221,6 +226,7 @@ func TestRunInTimeZone(t *testing.T) {
 }
 
 func TestRunClockJumpRunsOneJob(t *testing.T) {
+	t.Parallel()
 	h := run(t, "0 * * * *", "UTC", t0, time.Time{}, nil)
 	h.recv(h.nexts, "next run", at(11))
 	h.waitTimer()
@@ -232,6 +238,7 @@ func TestRunClockJumpRunsOneJob(t *testing.T) {
 }
 
 func TestRunStopsWhenCancelled(t *testing.T) {
+	t.Parallel()
 	h := run(t, "0 * * * *", "UTC", t0, time.Time{}, nil)
 	h.waitTimer()
 	h.cancel()
@@ -247,6 +254,7 @@ func TestRunStopsWhenCancelled(t *testing.T) {
 }
 
 func TestRunWaitsForTheRunningJob(t *testing.T) {
+	t.Parallel()
 	cancelled := make(chan struct{})
 	release := make(chan struct{})
 	h := run(t, "0 * * * *", "UTC", t0, at(5), func(ctx context.Context, _ time.Time) {

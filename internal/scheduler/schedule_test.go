@@ -27,6 +27,7 @@ func mustTime(t *testing.T, s string) time.Time {
 }
 
 func TestNext(t *testing.T) {
+	t.Parallel()
 	cases := map[string]struct {
 		spec, zone, after string
 		want              []string // consecutive slots, UTC
@@ -111,6 +112,7 @@ func TestNext(t *testing.T) {
 }
 
 func TestNewRejects(t *testing.T) {
+	t.Parallel()
 	now := time.Date(2026, 11, 21, 10, 0, 0, 0, time.UTC)
 	cases := map[string]struct {
 		spec string
@@ -134,6 +136,7 @@ func TestNewRejects(t *testing.T) {
 }
 
 func TestNewDefaults(t *testing.T) {
+	t.Parallel()
 	s, err := scheduler.New("@hourly", nil, nil)
 	if err != nil {
 		t.Fatalf("New: %v", err)
