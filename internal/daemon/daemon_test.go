@@ -48,7 +48,7 @@ func TestScheduledBackupsAndRetention(t *testing.T) {
 			t.Fatalf("no scheduled backup ran after hour %d", hour)
 		}
 		want := min(hour, 2) // hourly keeps the newest 2
-		waitFor(t, fmt.Sprintf("%d backups after hour %d", want, hour), func() bool {
+		testutil.Eventually(t, 60*time.Second, fmt.Sprintf("%d backups after hour %d", want, hour), func() bool {
 			ms, _ := cat.List(context.Background())
 			return len(ms) == want && ms[len(ms)-1].StartTime.Hour() == 10+hour
 		})
@@ -155,16 +155,4 @@ func waitTimer(t *testing.T, c *scheduler.FakeClock) {
 	if err := c.WaitForTimers(ctx, 1); err != nil {
 		t.Fatalf("the scheduler never waited on the clock: %v", err)
 	}
-}
-
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
-	for time.Now().Before(deadline) {
-		if cond() {
-			return
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	t.Fatalf("timed out waiting for %s", what)
 }

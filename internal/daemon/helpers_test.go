@@ -73,7 +73,7 @@ func startDaemon(t *testing.T, cfg *config.Config, opts Options) *running {
 		cancel()
 		<-r.done
 	})
-	waitFor(t, "the daemon to be ready", func() bool { return r.call(t, "GET", "/readyz", nil, nil) == http.StatusOK })
+	testutil.Eventually(t, 60*time.Second, "the daemon to be ready", func() bool { return r.call(t, "GET", "/readyz", nil, nil) == http.StatusOK })
 	return r
 }
 
@@ -129,7 +129,7 @@ func (r *running) backup(t *testing.T) runnerapi.Backup {
 	if code := r.call(t, "POST", "/v1/backups", nil, &b); code != http.StatusAccepted {
 		t.Fatalf("POST /v1/backups = %d", code)
 	}
-	waitFor(t, "backup "+b.ID, func() bool {
+	testutil.Eventually(t, 60*time.Second, "backup "+b.ID, func() bool {
 		r.call(t, "GET", "/v1/backups/"+b.ID, nil, &b)
 		return b.Status == runnerapi.StatusCompleted || b.Status == runnerapi.StatusFailed
 	})
@@ -157,7 +157,7 @@ func (r *running) startRestore(t *testing.T) (runnerapi.Restore, string) {
 func (r *running) restore(t *testing.T, id string) runnerapi.Restore {
 	t.Helper()
 	var rs runnerapi.Restore
-	waitFor(t, "restore "+id, func() bool {
+	testutil.Eventually(t, 60*time.Second, "restore "+id, func() bool {
 		r.call(t, "GET", "/v1/restores/"+id, nil, &rs)
 		return rs.Status == runnerapi.StatusCompleted || rs.Status == runnerapi.StatusFailed
 	})

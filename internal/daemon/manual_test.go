@@ -126,7 +126,7 @@ func (a *apiClient) get(id string) runnerapi.Backup {
 func (a *apiClient) backup(body any) runnerapi.Backup {
 	a.t.Helper()
 	b := a.do(http.MethodPost, "/v1/backups", body, 202)
-	waitFor(a.t, "backup "+b.ID, func() bool {
+	testutil.Eventually(a.t, 60*time.Second, "backup "+b.ID, func() bool {
 		b = a.get(b.ID)
 		return b.Status == runnerapi.StatusCompleted || b.Status == runnerapi.StatusFailed
 	})

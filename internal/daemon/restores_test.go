@@ -118,7 +118,7 @@ func TestGracefulStop(t *testing.T) {
 			rs, _ := d.startRestore(t)
 			close(d.stop)
 			if tc.drain > 0 {
-				waitFor(t, "new work refused because the runner stops", func() bool {
+				testutil.Eventually(t, 60*time.Second, "new work refused because the runner stops", func() bool {
 					var e apiError
 					return d.call(t, "POST", "/v1/backups", nil, &e) == http.StatusConflict && strings.Contains(e.Error, "stopping")
 				})

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/coffer-dev/coffer/internal/lease"
+	"github.com/coffer-dev/coffer/internal/testutil"
 )
 
 // KeepAlive ticks on real time, so these tests use a short interval and
@@ -45,18 +46,6 @@ func keepAlive(t *testing.T, l *lease.Lease) (stop func(), lost <-chan error, ca
 	return stop, lostc, calls
 }
 
-// eventually polls cond for up to 10s.
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting until %s", what)
-		}
-		time.Sleep(time.Millisecond)
-	}
-}
-
 func TestKeepAliveRenewsAndReleases(t *testing.T) {
 	e := newFilesystemEnv(t)
 	a := e.mustAcquire(t, "runner-a")
@@ -64,7 +53,7 @@ func TestKeepAliveRenewsAndReleases(t *testing.T) {
 	for range 3 {
 		e.clock.Advance(40 * time.Second) // beyond TTL in total: only renewals keep it
 		want := e.clock.Now().Add(ttl)
-		eventually(t, "the lease is renewed", func() bool { return a.ExpiresAt().Equal(want) })
+		testutil.Eventually(t, 10*time.Second, "the lease is renewed", func() bool { return a.ExpiresAt().Equal(want) })
 		if !a.Valid(e.clock.Now()) {
 			t.Fatal("kept-alive lease not Valid")
 		}

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"testing"
+	"time"
 )
 
 // Unavailable reports a service the test needs but cannot reach.
@@ -33,4 +34,21 @@ func NeedsServer(t testing.TB, service string) {
 func RepoRoot() string {
 	_, file, _, _ := runtime.Caller(0)
 	return filepath.Clean(filepath.Join(filepath.Dir(file), "..", ".."))
+}
+
+// Eventually polls cond until it holds, failing t after within. It polls
+// often at first and backs off to every 200 ms, so a condition that holds
+// at once costs nothing and a slow one does not spin. It is the one way
+// tests wait: no sleeps as synchronisation.
+func Eventually(t testing.TB, within time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	wait := 5 * time.Millisecond
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %v waiting for %s", within, what)
+		}
+		time.Sleep(wait)
+		wait = min(wait*2, 200*time.Millisecond)
+	}
 }

@@ -58,7 +58,7 @@ func TestOperatorPinsBackups(t *testing.T) {
 	create(t, c, &v1alpha1.Backup{ObjectMeta: metav1.ObjectMeta{Namespace: "shop", Name: "before-migration"},
 		Spec: v1alpha1.BackupSpec{DefinitionRef: v1alpha1.LocalObjectReference{Name: "db"}, Pinned: true}})
 	user := getBackup(t, c, "before-migration")
-	poll(t, "the pinned Backup Completed", 120*time.Second, func() bool {
+	testutil.Eventually(t, 120*time.Second, "the pinned Backup Completed", func() bool {
 		user = getBackup(t, c, "before-migration")
 		return user.Status.Phase == v1alpha1.BackupCompleted
 	})
@@ -66,14 +66,14 @@ func TestOperatorPinsBackups(t *testing.T) {
 	if got := rn.labels(id); !slices.Equal(got, []string{"manual", "pinned"}) {
 		t.Fatalf("the runner's backup %s holds %v, want [manual pinned]", id, got)
 	}
-	poll(t, "status.labels with pinned", 30*time.Second, func() bool {
+	testutil.Eventually(t, 30*time.Second, "status.labels with pinned", func() bool {
 		return slices.Contains(getBackup(t, c, "before-migration").Status.Labels, "pinned")
 	})
 
 	// 2. Unpinned in Kubernetes, unpinned at the runner.
 	setPinned(t, c, "before-migration", false)
-	poll(t, "the runner's backup unpinned", 30*time.Second, func() bool { return !slices.Contains(rn.labels(id), "pinned") })
-	poll(t, "status and condition of the unpinned Backup", 30*time.Second, func() bool {
+	testutil.Eventually(t, 30*time.Second, "the runner's backup unpinned", func() bool { return !slices.Contains(rn.labels(id), "pinned") })
+	testutil.Eventually(t, 30*time.Second, "status and condition of the unpinned Backup", func() bool {
 		b := getBackup(t, c, "before-migration")
 		cond := meta.FindStatusCondition(b.Status.Conditions, controller.ConditionPinForwarded)
 		return !slices.Contains(b.Status.Labels, "pinned") && cond != nil && cond.Reason == controller.ReasonUnpinned && cond.ObservedGeneration == b.Generation
@@ -83,7 +83,7 @@ func TestOperatorPinsBackups(t *testing.T) {
 	// pinning the mirrored Backup pins it.
 	other := rn.backup()
 	var mirrored v1alpha1.Backup
-	poll(t, "the mirrored Backup", 60*time.Second, func() bool {
+	testutil.Eventually(t, 60*time.Second, "the mirrored Backup", func() bool {
 		var list v1alpha1.BackupList
 		c.List(ctx, &list, client.InNamespace("shop"), client.MatchingLabels{controller.LabelMirrored: "true"})
 		for _, b := range list.Items {
@@ -98,12 +98,12 @@ func TestOperatorPinsBackups(t *testing.T) {
 		t.Fatal("an unpinned backup was mirrored with spec.pinned")
 	}
 	setPinned(t, c, mirrored.Name, true)
-	poll(t, "the mirrored Backup's runner backup pinned", 30*time.Second, func() bool { return slices.Contains(rn.labels(other), "pinned") })
+	testutil.Eventually(t, 30*time.Second, "the mirrored Backup's runner backup pinned", func() bool { return slices.Contains(rn.labels(other), "pinned") })
 
 	// 4. Pinned through the runner's API while spec.pinned is false: shown
 	// in status, not undone.
 	rn.call(http.MethodPut, "/v1/backups/"+id+"/labels/pinned", nil)
-	poll(t, "status.labels of the user's Backup with pinned again", 30*time.Second, func() bool {
+	testutil.Eventually(t, 30*time.Second, "status.labels of the user's Backup with pinned again", func() bool {
 		return slices.Contains(getBackup(t, c, "before-migration").Status.Labels, "pinned")
 	})
 	time.Sleep(3 * 2 * time.Second) // three catalog syncs
@@ -183,7 +183,7 @@ func (r *runnerClient) labels(id string) []string {
 func (r *runnerClient) backup() string {
 	r.t.Helper()
 	rec := r.call(http.MethodPost, "/v1/backups", nil)
-	poll(r.t, "backup "+rec.ID, 120*time.Second, func() bool {
+	testutil.Eventually(r.t, 120*time.Second, "backup "+rec.ID, func() bool {
 		rec = r.call(http.MethodGet, "/v1/backups/"+rec.ID, nil)
 		return rec.Status == "Completed" || rec.Status == "Failed"
 	})

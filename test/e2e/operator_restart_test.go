@@ -52,17 +52,17 @@ func TestOperatorBackupFailsAfterRunnerRestart(t *testing.T) {
 		Spec: v1alpha1.BackupSpec{DefinitionRef: v1alpha1.LocalObjectReference{Name: "db"}}})
 	key := types.NamespacedName{Namespace: "shop", Name: "now"}
 	b := &v1alpha1.Backup{}
-	poll(t, "the Backup Running", 60*time.Second, func() bool {
+	testutil.Eventually(t, 60*time.Second, "the Backup Running", func() bool {
 		c.Get(ctx, key, b)
 		return b.Status.Phase == v1alpha1.BackupRunning && b.Status.BackupID != ""
 	})
-	poll(t, "pg_dump copying", 60*time.Second, func() bool {
+	testutil.Eventually(t, 60*time.Second, "pg_dump copying", func() bool {
 		return psql(t, "postgres", fmt.Sprintf("SELECT count(*) FROM pg_stat_activity WHERE datname = '%s' AND application_name = 'pg_dump' AND query ILIKE 'COPY%%'", src)) != "0"
 	})
 	kill() // kill -9: the pod is gone with its backup, recording nothing
 	kill = playKubelet(t, c, opNS, "shop", "db", urls, "--lease-ttl", "4s")
 
-	poll(t, "the Backup Failed", 60*time.Second, func() bool {
+	testutil.Eventually(t, 60*time.Second, "the Backup Failed", func() bool {
 		c.Get(ctx, key, b)
 		return b.Status.Phase == v1alpha1.BackupFailed
 	})

@@ -67,7 +67,7 @@ func TestOperatorEndToEnd(t *testing.T) {
 
 	t.Log("waiting for the scheduled backup (the schedule fires every minute)")
 	var mirrored v1alpha1.Backup
-	poll(t, "a Completed Backup object", 150*time.Second, func() bool {
+	testutil.Eventually(t, 150*time.Second, "a Completed Backup object", func() bool {
 		var list v1alpha1.BackupList
 		c.List(ctx, &list, client.InNamespace("shop"))
 		for _, b := range list.Items {
@@ -86,7 +86,7 @@ func TestOperatorEndToEnd(t *testing.T) {
 	t.Cleanup(func() { dropPG(dst) })
 	create(t, c, &v1alpha1.Restore{ObjectMeta: metav1.ObjectMeta{Namespace: "shop", Name: "r1"},
 		Spec: v1alpha1.RestoreSpec{BackupRef: &v1alpha1.LocalObjectReference{Name: mirrored.Name}, Target: "main", IntoDatabase: dst}})
-	poll(t, "Restore Completed", 120*time.Second, func() bool {
+	testutil.Eventually(t, 120*time.Second, "Restore Completed", func() bool {
 		r := &v1alpha1.Restore{}
 		c.Get(ctx, types.NamespacedName{Namespace: "shop", Name: "r1"}, r)
 		if r.Status.Phase == v1alpha1.RestoreFailed {
@@ -100,7 +100,7 @@ func TestOperatorEndToEnd(t *testing.T) {
 
 	create(t, c, &v1alpha1.Backup{ObjectMeta: metav1.ObjectMeta{Namespace: "shop", Name: "now"},
 		Spec: v1alpha1.BackupSpec{DefinitionRef: v1alpha1.LocalObjectReference{Name: "db"}}})
-	poll(t, "on-demand Backup Completed", 120*time.Second, func() bool {
+	testutil.Eventually(t, 120*time.Second, "on-demand Backup Completed", func() bool {
 		b := &v1alpha1.Backup{}
 		c.Get(ctx, types.NamespacedName{Namespace: "shop", Name: "now"}, b)
 		return b.Status.Phase == v1alpha1.BackupCompleted && b.Status.BackupID != ""
@@ -109,7 +109,7 @@ func TestOperatorEndToEnd(t *testing.T) {
 	if err := c.Delete(ctx, def); err != nil {
 		t.Fatal(err)
 	}
-	poll(t, "runner objects removed", 60*time.Second, func() bool {
+	testutil.Eventually(t, 60*time.Second, "runner objects removed", func() bool {
 		err := c.Get(ctx, types.NamespacedName{Namespace: opNS, Name: controller.RunnerName("shop", "db")}, &appsv1.StatefulSet{})
 		return apierrors.IsNotFound(err)
 	})
@@ -150,7 +150,7 @@ func playKubelet(t *testing.T, c client.Client, opNS, ns, name string, urls *syn
 	key := types.NamespacedName{Namespace: opNS, Name: controller.RunnerName(ns, name)}
 	sts := &appsv1.StatefulSet{}
 	sec := &corev1.Secret{}
-	poll(t, "runner StatefulSet and config Secret", 60*time.Second, func() bool {
+	testutil.Eventually(t, 60*time.Second, "runner StatefulSet and config Secret", func() bool {
 		return c.Get(context.Background(), key, sts) == nil && c.Get(context.Background(), key, sec) == nil
 	})
 	pod := sts.Spec.Template.Spec
@@ -193,7 +193,7 @@ func playKubelet(t *testing.T, c client.Client, opNS, ns, name string, urls *syn
 	urls.Store(ns+"/"+name, fmt.Sprintf("http://127.0.0.1:%d", port))
 	// Report the pod ready, as kubelet and the StatefulSet controller would
 	// once /readyz answers.
-	poll(t, "runner /readyz", 30*time.Second, func() bool {
+	testutil.Eventually(t, 30*time.Second, "runner /readyz", func() bool {
 		resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/readyz", port))
 		if err != nil {
 			return false
@@ -219,16 +219,4 @@ func create(t *testing.T, c client.Client, obj client.Object) {
 	if err := c.Create(context.Background(), obj); err != nil && !apierrors.IsAlreadyExists(err) {
 		t.Fatalf("create %T %s: %v", obj, obj.GetName(), err)
 	}
-}
-
-func poll(t *testing.T, what string, within time.Duration, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(within)
-	for time.Now().Before(deadline) {
-		if cond() {
-			return
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
-	t.Fatalf("timed out after %v waiting for %s", within, what)
 }

@@ -61,14 +61,14 @@ func TestOperatorVolumeBackup(t *testing.T) {
 	create(t, c, &v1alpha1.Backup{ObjectMeta: metav1.ObjectMeta{Namespace: "shop", Name: "vol"},
 		Spec: v1alpha1.BackupSpec{DefinitionRef: v1alpha1.LocalObjectReference{Name: "files"}}})
 	var b v1alpha1.Backup
-	poll(t, "volume Backup Completed", 120*time.Second, func() bool {
+	testutil.Eventually(t, 120*time.Second, "volume Backup Completed", func() bool {
 		c.Get(ctx, types.NamespacedName{Namespace: "shop", Name: "vol"}, &b)
 		if b.Status.Phase == v1alpha1.BackupFailed {
 			t.Fatalf("volume backup failed: %s", b.Status.Error)
 		}
 		return b.Status.Phase == v1alpha1.BackupCompleted
 	})
-	poll(t, "reader pod removed", 30*time.Second, func() bool {
+	testutil.Eventually(t, 30*time.Second, "reader pod removed", func() bool {
 		var pods corev1.PodList
 		c.List(ctx, &pods, client.InNamespace("shop"), client.MatchingLabels{controller.LabelReader: "files"})
 		return len(pods.Items) == 0
@@ -96,7 +96,7 @@ func TestOperatorVolumeBackup(t *testing.T) {
 	// Restore through the cluster: a writer pod extracts into the claim.
 	create(t, c, &v1alpha1.Restore{ObjectMeta: metav1.ObjectMeta{Namespace: "shop", Name: "vol-back"},
 		Spec: v1alpha1.RestoreSpec{LatestOf: &v1alpha1.LocalObjectReference{Name: "files"}, Target: "data"}})
-	poll(t, "volume Restore Completed", 120*time.Second, func() bool {
+	testutil.Eventually(t, 120*time.Second, "volume Restore Completed", func() bool {
 		rs := &v1alpha1.Restore{}
 		c.Get(ctx, types.NamespacedName{Namespace: "shop", Name: "vol-back"}, rs)
 		if rs.Status.Phase == v1alpha1.RestoreFailed {
