@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/coffer-dev/coffer/internal/manifest"
+	"github.com/coffer-dev/coffer/internal/phase"
 	"github.com/coffer-dev/coffer/internal/storage"
 )
 
@@ -31,13 +32,14 @@ type Restore struct {
 }
 
 // RestoreStatus is the phase of a restore record.
-type RestoreStatus string
+type RestoreStatus = phase.Phase
 
-// Statuses of a restore record; the API shows them unchanged.
+// Statuses of a restore record, named here for its callers; their one
+// spelling is internal/phase, and the API shows them unchanged.
 const (
-	RestoreRunning   RestoreStatus = "Running"
-	RestoreCompleted RestoreStatus = "Completed"
-	RestoreFailed    RestoreStatus = "Failed"
+	RestoreRunning   = phase.Running
+	RestoreCompleted = phase.Completed
+	RestoreFailed    = phase.Failed
 )
 
 // ErrNoRestore: no restore record with that id.

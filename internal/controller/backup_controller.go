@@ -15,6 +15,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 
 	"github.com/coffer-dev/coffer/api/v1alpha1"
+	"github.com/coffer-dev/coffer/internal/phase"
 	"github.com/coffer-dev/coffer/internal/runnerapi"
 )
 
@@ -94,8 +95,8 @@ func (r *BackupReconciler) step(ctx context.Context, b *v1alpha1.Backup) (ctrl.R
 		return r.runnerOutOfReach(b, def, err, 15*time.Second)
 	}
 	if b.Status.BackupID == "" {
-		rec, err := rc.trigger(ctx, runnerapi.BackupRequest{Pinned: b.Spec.Pinned})
-		if err != nil && !errors.Is(err, errRunnerBusy) {
+		rec, err := rc.TriggerBackup(ctx, runnerapi.BackupRequest{Pinned: b.Spec.Pinned})
+		if err != nil && !errors.Is(err, runnerapi.ErrBusy) {
 			b.Status.Phase = v1alpha1.BackupPending
 			setForwarded(&b.Status.Conditions, b.Generation, metav1.ConditionFalse, ReasonUnreachable, err.Error())
 			return r.runnerOutOfReach(b, def, err, 10*time.Second)
@@ -111,9 +112,9 @@ func (r *BackupReconciler) step(ctx context.Context, b *v1alpha1.Backup) (ctrl.R
 		b.Status = statusFromRunner(rec, b.Status.Conditions)
 		return ctrl.Result{RequeueAfter: pollInterval}, nil
 	}
-	rec, err := rc.backup(ctx, b.Status.BackupID)
+	rec, err := rc.Backup(ctx, b.Status.BackupID)
 	switch {
-	case errors.Is(err, errRunnerNotFound):
+	case errors.Is(err, runnerapi.ErrNotFound):
 		// The runner lists committed backups, failure records and the
 		// backup in flight: one it does not know was never committed.
 		noteRunner(&b.Status.Conditions, b.Generation, nil, r.now(), 0)
@@ -126,7 +127,7 @@ func (r *BackupReconciler) step(ctx context.Context, b *v1alpha1.Backup) (ctrl.R
 	}
 	noteRunner(&b.Status.Conditions, b.Generation, nil, r.now(), 0)
 	b.Status = statusFromRunner(rec, b.Status.Conditions)
-	if rec.Status == runnerapi.StatusCompleted || rec.Status == runnerapi.StatusFailed {
+	if rec.Status == phase.Completed || rec.Status == phase.Failed {
 		return ctrl.Result{}, nil
 	}
 	return ctrl.Result{RequeueAfter: pollInterval}, nil

@@ -11,6 +11,7 @@ import (
 
 	"github.com/coffer-dev/coffer/api/v1alpha1"
 	"github.com/coffer-dev/coffer/internal/retention"
+	"github.com/coffer-dev/coffer/internal/runnerapi"
 )
 
 // ConditionPinForwarded on a Backup says whether the runner's backup has the
@@ -56,11 +57,11 @@ func (r *BackupReconciler) forwardPin(ctx context.Context, b *v1alpha1.Backup) (
 	if err != nil {
 		return fail("RunnerNotFound", err)
 	}
-	rec, err := rc.setLabel(ctx, b.Status.BackupID, retention.LabelPinned, b.Spec.Pinned)
+	rec, err := rc.SetLabel(ctx, b.Status.BackupID, retention.LabelPinned, b.Spec.Pinned)
 	switch {
-	case errors.Is(err, errRunnerBusy):
+	case errors.Is(err, runnerapi.ErrBusy):
 		return fail(ReasonRunnerBusy, err)
-	case errors.Is(err, errRunnerNotFound): // retention deleted it, or a restored catalog lacks it
+	case errors.Is(err, runnerapi.ErrNotFound): // retention deleted it, or a restored catalog lacks it
 		return fail("BackupNotFound", err)
 	case err != nil:
 		return fail(ReasonUnreachable, err)

@@ -17,6 +17,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/coffer-dev/coffer/api/v1alpha1"
+	"github.com/coffer-dev/coffer/internal/phase"
 	"github.com/coffer-dev/coffer/internal/retention"
 	"github.com/coffer-dev/coffer/internal/runnerapi"
 	"github.com/coffer-dev/coffer/internal/units"
@@ -48,7 +49,7 @@ func (r *DefinitionReconciler) syncCatalog(ctx context.Context, def *v1alpha1.Ba
 	var items []runnerapi.Backup
 	if err == nil {
 		cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		items, err = rc.backups(cctx)
+		items, err = rc.Backups(cctx)
 		cancel()
 	}
 	if err != nil {
@@ -70,7 +71,7 @@ func (r *DefinitionReconciler) syncCatalog(ctx context.Context, def *v1alpha1.Ba
 		}
 	}
 	for _, b := range items {
-		if b.Status == runnerapi.StatusCompleted && (def.Status.LastBackupTime == nil || b.StartTime.After(def.Status.LastBackupTime.Time)) {
+		if b.Status == phase.Completed && (def.Status.LastBackupTime == nil || b.StartTime.After(def.Status.LastBackupTime.Time)) {
 			def.Status.LastBackupTime = &metav1.Time{Time: b.StartTime}
 		}
 	}
@@ -82,7 +83,7 @@ const readerPoll = 3 * time.Second
 
 func running(items []runnerapi.Backup) bool {
 	for _, b := range items {
-		if b.Status == runnerapi.StatusRunning || b.Status == runnerapi.StatusPending {
+		if b.Status == phase.Running || b.Status == phase.Pending {
 			return true
 		}
 	}
@@ -127,7 +128,7 @@ func (r *DefinitionReconciler) mirror(ctx context.Context, def *v1alpha1.BackupD
 			if finished(user) && final(item) {
 				errs = append(errs, r.upsertMirrored(ctx, def, user, item))
 			}
-		case item.Status != runnerapi.StatusPending:
+		case item.Status != phase.Pending:
 			errs = append(errs, r.upsertMirrored(ctx, def, byID[item.ID], item))
 		}
 	}
@@ -163,12 +164,12 @@ func (r *DefinitionReconciler) upsertMirrored(ctx context.Context, def *v1alpha1
 }
 
 func final(item runnerapi.Backup) bool {
-	return item.Status == runnerapi.StatusCompleted || item.Status == runnerapi.StatusFailed
+	return item.Status == phase.Completed || item.Status == phase.Failed
 }
 
 // statusFromRunner is a Backup's status as the runner reports it.
 func statusFromRunner(item runnerapi.Backup, conditions []metav1.Condition) v1alpha1.BackupStatus {
-	st := v1alpha1.BackupStatus{Phase: v1alpha1.BackupPhase(item.Status), BackupID: item.ID, Labels: item.Labels,
+	st := v1alpha1.BackupStatus{Phase: v1alpha1.BackupPhaseOf(item.Status), BackupID: item.ID, Labels: item.Labels,
 		Error: item.Error, Conditions: conditions}
 	if !item.StartTime.IsZero() {
 		st.StartTime = &metav1.Time{Time: item.StartTime}

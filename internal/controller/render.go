@@ -14,15 +14,13 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/coffer-dev/coffer/api/v1alpha1"
+	"github.com/coffer-dev/coffer/internal/runnerapi"
 )
 
-// apiTokenSecret and apiTokenKey: the runner reads its API token from this
-// Secret of its config (internal/daemon.APITokenSecret).
+// configKey holds the runner config in the rendered Secret; tokenKey the
+// API token again, for the controller's own calls. In the config the token
+// is the Secret runnerapi.TokenSecret, as the runner reads it.
 const (
-	apiTokenSecret = "coffer-api-token"
-	apiTokenKey    = "token"
-	// configKey holds the runner config in the rendered Secret; tokenKey the
-	// API token again, for the controller's own calls.
 	configKey = "config.yaml"
 	tokenKey  = "api-token"
 )
@@ -87,7 +85,7 @@ func renderConfig(def *v1alpha1.BackupDefinition, st *v1alpha1.BackupStorage, ge
 			}
 		}
 	}
-	secrets[apiTokenSecret] = map[string][]byte{apiTokenKey: []byte(token)}
+	secrets[runnerapi.TokenSecret] = map[string][]byte{runnerapi.TokenKey: []byte(token)}
 	return marshalConfig(d, s, secrets)
 }
 

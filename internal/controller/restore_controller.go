@@ -16,6 +16,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/coffer-dev/coffer/api/v1alpha1"
+	"github.com/coffer-dev/coffer/internal/phase"
 	"github.com/coffer-dev/coffer/internal/runnerapi"
 )
 
@@ -67,13 +68,13 @@ func (r *RestoreReconciler) step(ctx context.Context, rs *v1alpha1.Restore) (ctr
 		return r.runnerOutOfReach(rs, def, err, 15*time.Second)
 	}
 	if rs.Status.RunnerRestoreID == "" {
-		rec, err := rc.startRestore(ctx, runnerapi.RestoreRequest{BackupID: backupID, Target: rs.Spec.Target, IntoDatabase: rs.Spec.IntoDatabase, Clean: rs.Spec.Clean,
+		rec, err := rc.StartRestore(ctx, runnerapi.RestoreRequest{BackupID: backupID, Target: rs.Spec.Target, IntoDatabase: rs.Spec.IntoDatabase, Clean: rs.Spec.Clean,
 			IgnoreDatabaseProperties: rs.Spec.IgnoreDatabaseProperties})
 		switch {
-		case errors.Is(err, errRunnerInvalid) || errors.Is(err, errRunnerNotFound):
+		case errors.Is(err, runnerapi.ErrInvalid) || errors.Is(err, runnerapi.ErrNotFound):
 			r.fail(rs, err.Error())
 			return ctrl.Result{}, nil
-		case errors.Is(err, errRunnerBusy):
+		case errors.Is(err, runnerapi.ErrBusy):
 			noteRunner(&rs.Status.Conditions, rs.Generation, nil, r.now(), 0)
 			rs.Status.Phase = v1alpha1.RestorePending
 			setForwarded(&rs.Status.Conditions, rs.Generation, metav1.ConditionFalse, "RunnerBusy", err.Error())
@@ -89,9 +90,9 @@ func (r *RestoreReconciler) step(ctx context.Context, rs *v1alpha1.Restore) (ctr
 		applyRestore(rs, rec)
 		return ctrl.Result{RequeueAfter: pollInterval}, nil
 	}
-	rec, err := rc.restore(ctx, rs.Status.RunnerRestoreID)
+	rec, err := rc.Restore(ctx, rs.Status.RunnerRestoreID)
 	switch {
-	case errors.Is(err, errRunnerNotFound):
+	case errors.Is(err, runnerapi.ErrNotFound):
 		// Records are kept in storage (the newest 50): an unknown one was
 		// pruned, or the runner now writes to another storage.
 		r.fail(rs, "the runner has no record of restore "+rs.Status.RunnerRestoreID+" (its storage changed, or the record was pruned): check the destination")
@@ -101,7 +102,7 @@ func (r *RestoreReconciler) step(ctx context.Context, rs *v1alpha1.Restore) (ctr
 	}
 	noteRunner(&rs.Status.Conditions, rs.Generation, nil, r.now(), 0)
 	applyRestore(rs, rec)
-	if rec.Status == runnerapi.StatusCompleted || rec.Status == runnerapi.StatusFailed {
+	if rec.Status == phase.Completed || rec.Status == phase.Failed {
 		return ctrl.Result{}, nil
 	}
 	return ctrl.Result{RequeueAfter: pollInterval}, nil
@@ -168,7 +169,7 @@ func (r *RestoreReconciler) resolve(ctx context.Context, rs *v1alpha1.Restore) (
 }
 
 func applyRestore(rs *v1alpha1.Restore, rec runnerapi.Restore) {
-	rs.Status.Phase = v1alpha1.RestorePhase(rec.Status)
+	rs.Status.Phase = v1alpha1.RestorePhaseOf(rec.Status)
 	rs.Status.BackupID = rec.BackupID
 	rs.Status.Error = rec.Error
 	if !rec.StartTime.IsZero() {

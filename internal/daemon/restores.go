@@ -189,6 +189,6 @@ func (d *Daemon) pruneRestores(ctx context.Context, stored []catalog.Restore) {
 }
 
 func apiRestore(r catalog.Restore) runnerapi.Restore {
-	return runnerapi.Restore{ID: r.ID, BackupID: r.BackupID, Status: runnerapi.Status(r.Status), StartTime: r.StartTime,
+	return runnerapi.Restore{ID: r.ID, BackupID: r.BackupID, Status: r.Status, StartTime: r.StartTime,
 		EndTime: r.EndTime, Error: r.Error}
 }

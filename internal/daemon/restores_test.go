@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/coffer-dev/coffer/internal/catalog"
+	"github.com/coffer-dev/coffer/internal/phase"
 	"github.com/coffer-dev/coffer/internal/runnerapi"
 	"github.com/coffer-dev/coffer/internal/testutil"
 )
@@ -30,7 +31,7 @@ func TestRestoreRecordsSurviveRestart(t *testing.T) {
 			a := startDaemon(t, cfg, Options{})
 			var got runnerapi.Restore
 			if code := a.call(t, "GET", "/v1/restores/"+crashed.ID, nil, &got); code != http.StatusOK ||
-				got.Status != runnerapi.StatusFailed || got.Error != ReasonRestarted || got.EndTime.IsZero() {
+				got.Status != phase.Failed || got.Error != ReasonRestarted || got.EndTime.IsZero() {
 				t.Fatalf("restore left Running by an earlier process: %d %+v", code, got)
 			}
 			if recs, err := st.cat.ListRestores(context.Background()); err != nil || len(recs) != keepRestores {
@@ -40,7 +41,7 @@ func TestRestoreRecordsSurviveRestart(t *testing.T) {
 			a.backup(t)
 			started, dst := a.startRestore(t)
 			done := a.restore(t, started.ID)
-			if done.Status != runnerapi.StatusCompleted {
+			if done.Status != phase.Completed {
 				t.Fatalf("restore %+v", done)
 			}
 			if rec, err := st.cat.GetRestore(context.Background(), started.ID); err != nil || rec.Status != catalog.RestoreCompleted {
@@ -100,11 +101,11 @@ func TestGracefulStop(t *testing.T) {
 
 	cases := map[string]struct {
 		drain   time.Duration
-		status  runnerapi.Status
+		status  phase.Phase
 		errPart string
 	}{
-		"finishes within the drain timeout": {drain: 2 * time.Minute, status: runnerapi.StatusCompleted},
-		"drain timeout passes":              {drain: 0, status: runnerapi.StatusFailed, errPart: "drain timeout"},
+		"finishes within the drain timeout": {drain: 2 * time.Minute, status: phase.Completed},
+		"drain timeout passes":              {drain: 0, status: phase.Failed, errPart: "drain timeout"},
 	}
 	first := true
 	for name, tc := range cases {
@@ -126,7 +127,7 @@ func TestGracefulStop(t *testing.T) {
 				t.Fatal(err)
 			}
 			rec, err := st.cat.GetRestore(context.Background(), rs.ID)
-			if err != nil || rec.Status != catalog.RestoreStatus(tc.status) || !strings.Contains(rec.Error, tc.errPart) {
+			if err != nil || rec.Status != tc.status || !strings.Contains(rec.Error, tc.errPart) {
 				t.Fatalf("restore after stop: %+v, %v; want %s (%q)", rec, err, tc.status, tc.errPart)
 			}
 		})

@@ -11,6 +11,8 @@ import (
 	"fmt"
 	"regexp"
 	"time"
+
+	"github.com/coffer-dev/coffer/internal/phase"
 )
 
 // FormatVersion is the version this package writes and the newest it reads.
@@ -19,25 +21,17 @@ const FormatVersion = 1
 // FileName is the manifest's object name inside a backup directory.
 const FileName = "manifest.json"
 
-// Status of a backup as recorded. Only Completed backups are written today;
-// the field exists so readers never have to guess.
-type Status string
-
-// Statuses.
-const (
-	StatusCompleted Status = "Completed"
-	StatusFailed    Status = "Failed"
-)
-
 // Manifest describes one backup set.
 type Manifest struct {
-	FormatVersion int       `json:"formatVersion"`
-	ID            string    `json:"id"`
-	Namespace     string    `json:"namespace"`
-	Definition    string    `json:"definition"`
-	Status        Status    `json:"status"`
-	StartTime     time.Time `json:"startTime"`
-	EndTime       time.Time `json:"endTime"`
+	FormatVersion int    `json:"formatVersion"`
+	ID            string `json:"id"`
+	Namespace     string `json:"namespace"`
+	Definition    string `json:"definition"`
+	// Status is phase.Completed or phase.Failed. Only Completed backups
+	// are written today; the field exists so readers never have to guess.
+	Status    phase.Phase `json:"status"`
+	StartTime time.Time   `json:"startTime"`
+	EndTime   time.Time   `json:"endTime"`
 	// Labels are user labels such as "pinned"; time labels are derived.
 	Labels []string `json:"labels"`
 	// Trigger is how the backup was started: "schedule" or "manual" (on
@@ -200,7 +194,7 @@ func (m *Manifest) Validate() error {
 	if !ValidID(m.ID) {
 		errs = append(errs, fmt.Errorf("id %q is not a backup id", m.ID))
 	}
-	if m.Status != StatusCompleted && m.Status != StatusFailed {
+	if !m.Status.Final() {
 		errs = append(errs, fmt.Errorf("status %q is unknown", m.Status))
 	}
 	if len(m.Targets) == 0 {

@@ -182,7 +182,7 @@ func (j *judge) judge(i int, listErr error) bool {
 	if j.keptFailed[i] {
 		j.reasons = append(j.reasons, fmt.Sprintf("%s: one of the newest %d failed", failure(e.Status), j.keepFailed))
 	}
-	if !known(e.Status) && e.problem == "" {
+	if !e.Status.Known() && e.problem == "" {
 		j.reasons = append(j.reasons, "unknown status "+strconv.Quote(string(e.Status)))
 	}
 	switch {
@@ -221,14 +221,6 @@ func countsAsFailed(s Status, age, window time.Duration) bool {
 		return true
 	case StatusPending, StatusRunning:
 		return age >= window
-	}
-	return false
-}
-
-func known(s Status) bool {
-	switch s {
-	case StatusPending, StatusRunning, StatusCompleted, StatusFailed:
-		return true
 	}
 	return false
 }

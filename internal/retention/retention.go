@@ -28,18 +28,21 @@ package retention
 import (
 	"slices"
 	"time"
+
+	"github.com/coffer-dev/coffer/internal/phase"
 )
 
 // Status is the phase of a backup, as recorded in its manifest or catalog.
-type Status string
+type Status = phase.Phase
 
-// The statuses Plan understands. Any other status is kept untouched, because
+// The statuses Plan understands, named here for its callers; their one
+// spelling is internal/phase. Any other status is kept untouched, because
 // a status Plan does not know is one it cannot reason about safely.
 const (
-	StatusPending   Status = "Pending"
-	StatusRunning   Status = "Running"
-	StatusCompleted Status = "Completed"
-	StatusFailed    Status = "Failed"
+	StatusPending   = phase.Pending
+	StatusRunning   = phase.Running
+	StatusCompleted = phase.Completed
+	StatusFailed    = phase.Failed
 )
 
 // The time labels, finest first. Labels of these names are computed, never
