@@ -39,22 +39,32 @@ func taken(b *v1alpha1.Backup) {
 // TestBackupReconcilerAgainstRunner: an on-demand Backup is forwarded to
 // the runner and followed to the end, whatever the runner answers.
 func TestBackupReconcilerAgainstRunner(t *testing.T) {
-	tests := map[string]struct {
-		backup *v1alpha1.Backup
-		runner *scriptedRunner
-		// down: nothing answers at the runner's address.
-		down bool
-		// reconciles run with the clock advanced by advance between them.
-		reconciles int
-		advance    time.Duration
+	for name, tc := range backupCases() {
+		t.Run(name, tc.run)
+	}
+}
 
-		wantPhase   v1alpha1.BackupPhase
-		wantRequeue time.Duration
-		wantConds   map[string]string
-		wantError   string
-		wantCalls   []string
-		check       func(*testing.T, *v1alpha1.Backup)
-	}{
+// backupCase is one Backup, one runner and what the reconciler makes of
+// them.
+type backupCase struct {
+	backup *v1alpha1.Backup
+	runner *scriptedRunner
+	// down: nothing answers at the runner's address.
+	down bool
+	// reconciles run with the clock advanced by advance between them.
+	reconciles int
+	advance    time.Duration
+
+	wantPhase   v1alpha1.BackupPhase
+	wantRequeue time.Duration
+	wantConds   map[string]string
+	wantError   string
+	wantCalls   []string
+	check       func(*testing.T, *v1alpha1.Backup)
+}
+
+func backupCases() map[string]backupCase {
+	return map[string]backupCase{
 		"runner accepted": {
 			backup: backupFixture(func(b *v1alpha1.Backup) { b.Spec.Pinned = true }),
 			runner: &scriptedRunner{trigger: func(req runnerapi.BackupRequest) (runnerapi.Backup, error) {
@@ -127,7 +137,7 @@ func TestBackupReconcilerAgainstRunner(t *testing.T) {
 		"a changed pin is forwarded": {
 			backup: backupFixture(func(b *v1alpha1.Backup) {
 				b.Generation, b.Spec.Pinned = 2, true
-				b.Status = v1alpha1.BackupStatus{Phase: v1alpha1.BackupCompleted, BackupID: runnerBackupID}
+				b.Status = v1alpha1.BackupStatus{Phase: v1alpha1.BackupCompleted, BackupID: runnerBackupID, EndTime: &metav1.Time{Time: t0}}
 			}),
 			runner: &scriptedRunner{setLabel: func(id, label string, set bool) (runnerapi.Backup, error) {
 				return runnerapi.Backup{ID: id, Status: phase.Completed, Labels: []string{label}}, nil
@@ -141,36 +151,43 @@ func TestBackupReconcilerAgainstRunner(t *testing.T) {
 			},
 		},
 	}
-	for name, tc := range tests {
-		t.Run(name, func(t *testing.T) {
-			var svc runnerapi.Service
-			if !tc.down {
-				svc = tc.runner
-			}
-			f := newFixture(t, svc, tc.backup)
-			r := &BackupReconciler{Client: f.client, Runners: f.runners, Clock: f.clock}
-			res := reconcileTimes(t, r, f, types.NamespacedName{Namespace: testNS, Name: tc.backup.Name}, tc.reconciles, tc.advance)
-			got := &v1alpha1.Backup{}
-			if err := f.client.Get(context.Background(), types.NamespacedName{Namespace: testNS, Name: tc.backup.Name}, got); err != nil {
-				t.Fatal(err)
-			}
-			if got.Status.Phase != tc.wantPhase || res.RequeueAfter != tc.wantRequeue {
-				t.Errorf("phase %q, requeue %v; want %q, %v (error %q)", got.Status.Phase, res.RequeueAfter, tc.wantPhase, tc.wantRequeue, got.Status.Error)
-			}
-			if !strings.Contains(got.Status.Error, tc.wantError) || (tc.wantError == "") != (got.Status.Error == "") {
-				t.Errorf("error %q, want it to hold %q", got.Status.Error, tc.wantError)
-			}
-			if got.Status.Phase == v1alpha1.BackupFailed && got.Status.EndTime == nil {
-				t.Error("Failed without an end time")
-			}
-			checkConditions(t, got.Status.Conditions, tc.wantConds)
-			if tc.runner != nil && fmt.Sprint(tc.runner.calls) != fmt.Sprint(tc.wantCalls) {
-				t.Errorf("runner calls %v, want %v", tc.runner.calls, tc.wantCalls)
-			}
-			if tc.check != nil {
-				tc.check(t, got)
-			}
-		})
+}
+
+func (tc backupCase) run(t *testing.T) {
+	var svc runnerapi.Service
+	if !tc.down {
+		svc = tc.runner
+	}
+	f := newFixture(t, svc, tc.backup)
+	r := &BackupReconciler{Client: f.client, Runners: f.runners, Clock: f.clock}
+	key := types.NamespacedName{Namespace: testNS, Name: tc.backup.Name}
+	res := reconcileTimes(t, r, f, key, tc.reconciles, tc.advance)
+	got := &v1alpha1.Backup{}
+	if err := f.client.Get(context.Background(), key, got); err != nil {
+		t.Fatal(err)
+	}
+	if got.Status.Phase != tc.wantPhase || res.RequeueAfter != tc.wantRequeue {
+		t.Errorf("phase %q, requeue %v; want %q, %v (error %q)", got.Status.Phase, res.RequeueAfter, tc.wantPhase, tc.wantRequeue, got.Status.Error)
+	}
+	checkEnd(t, got.Status.Phase.Final(), got.Status.EndTime, got.Status.Error, tc.wantError)
+	checkConditions(t, got.Status.Conditions, tc.wantConds)
+	if tc.runner != nil && fmt.Sprint(tc.runner.calls) != fmt.Sprint(tc.wantCalls) {
+		t.Errorf("runner calls %v, want %v", tc.runner.calls, tc.wantCalls)
+	}
+	if tc.check != nil {
+		tc.check(t, got)
+	}
+}
+
+// checkEnd: the error holds want (and is empty when want is), and final
+// work has an end time.
+func checkEnd(t *testing.T, final bool, end *metav1.Time, got, want string) {
+	t.Helper()
+	if !strings.Contains(got, want) || (want == "") != (got == "") {
+		t.Errorf("error %q, want it to hold %q", got, want)
+	}
+	if final && end == nil {
+		t.Error("final without an end time")
 	}
 }
 

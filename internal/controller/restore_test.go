@@ -3,7 +3,6 @@ package controller
 import (
 	"context"
 	"fmt"
-	"strings"
 	"testing"
 	"time"
 
@@ -51,34 +50,47 @@ func nightly(p v1alpha1.BackupPhase) *v1alpha1.Backup {
 // TestRestoreReconcilerAgainstRunner: a Restore is forwarded to the runner
 // and followed to the end, whatever the runner answers.
 func TestRestoreReconcilerAgainstRunner(t *testing.T) {
-	accept := func(req runnerapi.RestoreRequest) (runnerapi.Restore, error) {
-		return runnerapi.Restore{ID: runnerRestoreID, BackupID: runnerBackupID, Status: phase.Running, StartTime: t0}, nil
+	for name, tc := range restoreCases() {
+		t.Run(name, tc.run)
 	}
-	tests := map[string]struct {
-		restore *v1alpha1.Restore
-		others  []client.Object
-		runner  *scriptedRunner
-		down    bool
-		// reconciles run with the clock advanced by advance between them.
-		reconciles int
-		advance    time.Duration
+}
 
-		wantPhase   v1alpha1.RestorePhase
-		wantRequeue time.Duration
-		wantConds   map[string]string
-		wantError   string
-		wantCalls   []string
-		// wantBackupID is the backup id the runner was asked for.
-		wantBackupID string
-	}{
+// restoreCase is one Restore, one runner and what the reconciler makes of
+// them.
+type restoreCase struct {
+	restore *v1alpha1.Restore
+	others  []client.Object
+	runner  *scriptedRunner
+	// down: nothing answers at the runner's address.
+	down bool
+	// reconciles run with the clock advanced by advance between them.
+	reconciles int
+	advance    time.Duration
+
+	wantPhase   v1alpha1.RestorePhase
+	wantRequeue time.Duration
+	wantConds   map[string]string
+	wantError   string
+	wantCalls   []string
+	// wantBackupID is the backup id the runner was asked for.
+	wantBackupID string
+}
+
+// acceptRestore is a runner that starts the restore.
+func acceptRestore(runnerapi.RestoreRequest) (runnerapi.Restore, error) {
+	return runnerapi.Restore{ID: runnerRestoreID, BackupID: runnerBackupID, Status: phase.Running, StartTime: t0}, nil
+}
+
+func restoreCases() map[string]restoreCase {
+	return map[string]restoreCase{
 		"runner accepted": {
-			restore: restoreFixture(), runner: &scriptedRunner{startRestore: accept},
+			restore: restoreFixture(), runner: &scriptedRunner{startRestore: acceptRestore},
 			wantPhase: v1alpha1.RestoreRunning, wantRequeue: pollInterval, wantCalls: []string{"StartRestore"}, wantBackupID: runnerapi.Latest,
 			wantConds: map[string]string{ConditionForwarded: ReasonAccepted, ConditionRunnerReachable: ReasonAnswered},
 		},
 		"a Completed Backup's id is asked for": {
 			restore: restoreFixture(fromBackup), others: []client.Object{nightly(v1alpha1.BackupCompleted)},
-			runner:    &scriptedRunner{startRestore: accept},
+			runner:    &scriptedRunner{startRestore: acceptRestore},
 			wantPhase: v1alpha1.RestoreRunning, wantRequeue: pollInterval, wantCalls: []string{"StartRestore"}, wantBackupID: runnerBackupID,
 		},
 		"a Backup not Completed cannot be restored": {
@@ -144,41 +156,35 @@ func TestRestoreReconcilerAgainstRunner(t *testing.T) {
 			wantPhase: v1alpha1.RestoreFailed, wantError: `BackupDefinition "gone" does not exist`,
 		},
 	}
-	for name, tc := range tests {
-		t.Run(name, func(t *testing.T) {
-			var svc runnerapi.Service
-			if !tc.down {
-				svc = tc.runner
-			}
-			f := newFixture(t, svc, append(tc.others, tc.restore)...)
-			r := &RestoreReconciler{Client: f.client, Runners: f.runners, Clock: f.clock}
-			key := types.NamespacedName{Namespace: testNS, Name: tc.restore.Name}
-			res := reconcileTimes(t, r, f, key, tc.reconciles, tc.advance)
-			got := &v1alpha1.Restore{}
-			if err := f.client.Get(context.Background(), key, got); err != nil {
-				t.Fatal(err)
-			}
-			if got.Status.Phase != tc.wantPhase || res.RequeueAfter != tc.wantRequeue {
-				t.Errorf("phase %q, requeue %v; want %q, %v (error %q)", got.Status.Phase, res.RequeueAfter, tc.wantPhase, tc.wantRequeue, got.Status.Error)
-			}
-			if !strings.Contains(got.Status.Error, tc.wantError) || (tc.wantError == "") != (got.Status.Error == "") {
-				t.Errorf("error %q, want it to hold %q", got.Status.Error, tc.wantError)
-			}
-			if got.Status.Phase.Final() && got.Status.EndTime == nil {
-				t.Error("final without an end time")
-			}
-			checkConditions(t, got.Status.Conditions, tc.wantConds)
-			if tc.runner == nil {
-				return
-			}
-			if fmt.Sprint(tc.runner.calls) != fmt.Sprint(tc.wantCalls) {
-				t.Errorf("runner calls %v, want %v", tc.runner.calls, tc.wantCalls)
-			}
-			if tc.wantBackupID != "" && (len(tc.runner.restoreRequests) != 1 || tc.runner.restoreRequests[0].BackupID != tc.wantBackupID ||
-				tc.runner.restoreRequests[0].Target != "main") {
-				t.Errorf("runner asked for %+v, want backup %s, target main", tc.runner.restoreRequests, tc.wantBackupID)
-			}
-		})
+}
+
+func (tc restoreCase) run(t *testing.T) {
+	var svc runnerapi.Service
+	if !tc.down {
+		svc = tc.runner
+	}
+	f := newFixture(t, svc, append(tc.others, tc.restore)...)
+	r := &RestoreReconciler{Client: f.client, Runners: f.runners, Clock: f.clock}
+	key := types.NamespacedName{Namespace: testNS, Name: tc.restore.Name}
+	res := reconcileTimes(t, r, f, key, tc.reconciles, tc.advance)
+	got := &v1alpha1.Restore{}
+	if err := f.client.Get(context.Background(), key, got); err != nil {
+		t.Fatal(err)
+	}
+	if got.Status.Phase != tc.wantPhase || res.RequeueAfter != tc.wantRequeue {
+		t.Errorf("phase %q, requeue %v; want %q, %v (error %q)", got.Status.Phase, res.RequeueAfter, tc.wantPhase, tc.wantRequeue, got.Status.Error)
+	}
+	checkEnd(t, got.Status.Phase.Final(), got.Status.EndTime, got.Status.Error, tc.wantError)
+	checkConditions(t, got.Status.Conditions, tc.wantConds)
+	if tc.runner == nil {
+		return
+	}
+	if fmt.Sprint(tc.runner.calls) != fmt.Sprint(tc.wantCalls) {
+		t.Errorf("runner calls %v, want %v", tc.runner.calls, tc.wantCalls)
+	}
+	if tc.wantBackupID != "" && (len(tc.runner.restoreRequests) != 1 || tc.runner.restoreRequests[0].BackupID != tc.wantBackupID ||
+		tc.runner.restoreRequests[0].Target != "main") {
+		t.Errorf("runner asked for %+v, want backup %s, target main", tc.runner.restoreRequests, tc.wantBackupID)
 	}
 }
 
