@@ -2,6 +2,8 @@ package v1alpha1
 
 import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/coffer-dev/coffer/internal/phase"
 )
 
 // BackupSpec names the definition a backup belongs to. A Backup created by a
@@ -23,12 +25,12 @@ type BackupSpec struct {
 // +kubebuilder:validation:Enum=Pending;Running;Completed;Failed
 type BackupPhase string
 
-// Phases of a Backup.
+// Phases of a Backup: the runner's phases (internal/phase).
 const (
-	BackupPending   BackupPhase = "Pending"
-	BackupRunning   BackupPhase = "Running"
-	BackupCompleted BackupPhase = "Completed"
-	BackupFailed    BackupPhase = "Failed"
+	BackupPending   = BackupPhase(phase.Pending)
+	BackupRunning   = BackupPhase(phase.Running)
+	BackupCompleted = BackupPhase(phase.Completed)
+	BackupFailed    = BackupPhase(phase.Failed)
 )
 
 // BackupStatus mirrors the runner's record of the backup.

@@ -2,6 +2,8 @@ package v1alpha1
 
 import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/coffer-dev/coffer/internal/phase"
 )
 
 // RestoreSpec says which backup to restore, and where.
@@ -33,12 +35,12 @@ type RestoreSpec struct {
 // +kubebuilder:validation:Enum=Pending;Running;Completed;Failed
 type RestorePhase string
 
-// Phases of a Restore.
+// Phases of a Restore: the runner's phases (internal/phase).
 const (
-	RestorePending   RestorePhase = "Pending"
-	RestoreRunning   RestorePhase = "Running"
-	RestoreCompleted RestorePhase = "Completed"
-	RestoreFailed    RestorePhase = "Failed"
+	RestorePending   = RestorePhase(phase.Pending)
+	RestoreRunning   = RestorePhase(phase.Running)
+	RestoreCompleted = RestorePhase(phase.Completed)
+	RestoreFailed    = RestorePhase(phase.Failed)
 )
 
 // RestoreStatus reports progress and result.

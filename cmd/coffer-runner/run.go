@@ -17,6 +17,7 @@ import (
 	"github.com/coffer-dev/coffer/internal/daemon"
 	"github.com/coffer-dev/coffer/internal/lease"
 	"github.com/coffer-dev/coffer/internal/runner"
+	"github.com/coffer-dev/coffer/internal/runnerapi"
 )
 
 func newRunCommand(g *globals) *cobra.Command {
@@ -50,7 +51,7 @@ after the first signal.`,
 				return err
 			}
 			opts.Log = log
-			if opts.Token, err = cfg.Secrets.Value(&v1alpha1.SecretKeySelector{Name: daemon.APITokenSecret, Key: "token"}); err != nil {
+			if opts.Token, err = cfg.Secrets.Value(&v1alpha1.SecretKeySelector{Name: runnerapi.TokenSecret, Key: runnerapi.TokenKey}); err != nil {
 				return fmt.Errorf("%s: the API token: %w", cfg.Path, err)
 			}
 			if !cmd.Flags().Changed("drain-timeout") {

@@ -11,6 +11,7 @@ import (
 	"github.com/coffer-dev/coffer/internal/catalog"
 	"github.com/coffer-dev/coffer/internal/layout"
 	"github.com/coffer-dev/coffer/internal/manifest"
+	"github.com/coffer-dev/coffer/internal/phase"
 	"github.com/coffer-dev/coffer/internal/storage"
 	"github.com/coffer-dev/coffer/internal/testutil"
 )
@@ -37,7 +38,7 @@ func BenchmarkList10000ManifestsMinIO(b *testing.B) {
 			defer func() { <-sem; wg.Done() }()
 			at := start.Add(time.Duration(i) * time.Hour)
 			id := layout.NewID(at)
-			mf := &manifest.Manifest{FormatVersion: 1, ID: id, Namespace: "ns", Definition: "def", Status: manifest.StatusCompleted,
+			mf := &manifest.Manifest{FormatVersion: 1, ID: id, Namespace: "ns", Definition: "def", Status: phase.Completed,
 				StartTime: at, EndTime: at.Add(time.Minute), Compression: "zstd",
 				Targets: []manifest.Target{{Name: "main", Engine: "postgres", Object: cat.Definition.Backup(id).ObjectKey("main", "pgdump", true),
 					SHA256: strings.Repeat("a", 64), PlainSHA256: strings.Repeat("b", 64)}}}

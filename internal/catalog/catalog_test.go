@@ -11,6 +11,7 @@ import (
 	"github.com/coffer-dev/coffer/internal/catalog"
 	"github.com/coffer-dev/coffer/internal/layout"
 	"github.com/coffer-dev/coffer/internal/manifest"
+	"github.com/coffer-dev/coffer/internal/phase"
 	"github.com/coffer-dev/coffer/internal/storage"
 )
 
@@ -77,7 +78,7 @@ func TestListSeesOnlyTheLayout(t *testing.T) {
 func testManifest(cat catalog.Catalog, id string, start time.Time) *manifest.Manifest {
 	def := cat.Definition
 	return &manifest.Manifest{FormatVersion: 1, ID: id, Namespace: def.Namespace, Definition: def.Name,
-		Status: manifest.StatusCompleted, StartTime: start, EndTime: start.Add(time.Minute), Compression: "zstd",
+		Status: phase.Completed, StartTime: start, EndTime: start.Add(time.Minute), Compression: "zstd",
 		Targets: []manifest.Target{{Name: "main", Engine: "postgres", Object: def.Backup(id).ObjectKey("main", "pgdump", true),
 			SHA256: strings.Repeat("a", 64), PlainSHA256: strings.Repeat("b", 64)}}}
 }

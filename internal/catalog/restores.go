@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/coffer-dev/coffer/internal/layout"
+	"github.com/coffer-dev/coffer/internal/phase"
 	"github.com/coffer-dev/coffer/internal/storage"
 )
 
@@ -21,23 +22,13 @@ import (
 type Restore struct {
 	ID string `json:"id"`
 	// BackupID is the backup restored ("latest" already resolved).
-	BackupID  string        `json:"backupId"`
-	Status    RestoreStatus `json:"status"`
-	StartTime time.Time     `json:"startTime"`
-	EndTime   time.Time     `json:"endTime,omitzero"`
+	BackupID  string      `json:"backupId"`
+	Status    phase.Phase `json:"status"`
+	StartTime time.Time   `json:"startTime"`
+	EndTime   time.Time   `json:"endTime,omitzero"`
 	// Error says why a Failed restore failed.
 	Error string `json:"error,omitempty"`
 }
-
-// RestoreStatus is the phase of a restore record.
-type RestoreStatus string
-
-// Statuses of a restore record; the API shows them unchanged.
-const (
-	RestoreRunning   RestoreStatus = "Running"
-	RestoreCompleted RestoreStatus = "Completed"
-	RestoreFailed    RestoreStatus = "Failed"
-)
 
 // ErrNoRestore: no restore record with that id.
 var ErrNoRestore = errors.New("no such restore")

@@ -8,6 +8,7 @@ import (
 
 	"github.com/coffer-dev/coffer/internal/catalog"
 	"github.com/coffer-dev/coffer/internal/layout"
+	"github.com/coffer-dev/coffer/internal/phase"
 	"github.com/coffer-dev/coffer/internal/storage"
 	"github.com/coffer-dev/coffer/internal/testutil"
 )
@@ -44,9 +45,9 @@ func TestRestoreRecords(t *testing.T) {
 func checkRestoreRecords(t *testing.T, cat catalog.Catalog) {
 	ctx := context.Background()
 	t0 := time.Date(2026, 11, 21, 10, 30, 0, 0, time.UTC)
-	older := catalog.Restore{ID: "20261121T102000Z-aaaa", BackupID: "20261121T090000Z-bbbb", Status: catalog.RestoreCompleted,
+	older := catalog.Restore{ID: "20261121T102000Z-aaaa", BackupID: "20261121T090000Z-bbbb", Status: phase.Completed,
 		StartTime: t0.Add(-10 * time.Minute), EndTime: t0.Add(-5 * time.Minute)}
-	r := catalog.Restore{ID: "20261121T103000Z-cccc", BackupID: "20261121T090000Z-bbbb", Status: catalog.RestoreRunning, StartTime: t0}
+	r := catalog.Restore{ID: "20261121T103000Z-cccc", BackupID: "20261121T090000Z-bbbb", Status: phase.Running, StartTime: t0}
 	for _, rec := range []catalog.Restore{r, older} {
 		if err := cat.PutRestore(ctx, rec); err != nil {
 			t.Fatal(err)
@@ -55,7 +56,7 @@ func checkRestoreRecords(t *testing.T, cat catalog.Catalog) {
 	if objs, err := cat.Store.List(ctx, "ns/def/restores/20261121T103000Z-cccc.json"); err != nil || len(objs) != 1 {
 		t.Errorf("record not stored at ns/def/restores/20261121T103000Z-cccc.json: %v, %v", objs, err)
 	}
-	r.Status, r.Error, r.EndTime = catalog.RestoreFailed, "pg_restore exited 1", t0.Add(time.Minute)
+	r.Status, r.Error, r.EndTime = phase.Failed, "pg_restore exited 1", t0.Add(time.Minute)
 	if err := cat.PutRestore(ctx, r); err != nil {
 		t.Fatal(err)
 	}

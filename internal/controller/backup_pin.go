@@ -11,19 +11,7 @@ import (
 
 	"github.com/coffer-dev/coffer/api/v1alpha1"
 	"github.com/coffer-dev/coffer/internal/retention"
-)
-
-// ConditionPinForwarded on a Backup says whether the runner's backup has the
-// pinned label spec.pinned asks for, as of the condition's
-// observedGeneration.
-const ConditionPinForwarded = "PinForwarded"
-
-// Reasons of ConditionPinForwarded.
-const (
-	ReasonPinned       = "Pinned"
-	ReasonUnpinned     = "Unpinned"
-	ReasonNothingToPin = "NothingToPin"
-	ReasonRunnerBusy   = "RunnerBusy"
+	"github.com/coffer-dev/coffer/internal/runnerapi"
 )
 
 // pinRetry: how soon a pin the runner could not take is tried again.
@@ -36,37 +24,36 @@ const pinRetry = 10 * time.Second
 // Only changes are forwarded, never the state: a pin set or removed through
 // the runner's CLI or API is not undone by a Backup that was never edited.
 // A Backup's first generation needs nothing: a user's Backup is taken with
-// its pin (see step), and a mirrored one is created from the runner's state.
+// its pin (see trigger), and a mirrored one is created from the runner's
+// state.
 func (r *BackupReconciler) forwardPin(ctx context.Context, b *v1alpha1.Backup) (ctrl.Result, error) {
 	if pinForwarded(b) {
 		return ctrl.Result{}, nil
 	}
-	conds := &b.Status.Conditions
+	c := conditionsOf(&b.Status.Conditions, b.Generation, r.Clock)
 	if b.Status.Phase != v1alpha1.BackupCompleted || b.Status.BackupID == "" {
-		meta.SetStatusCondition(conds, metav1.Condition{Type: ConditionPinForwarded, Status: metav1.ConditionFalse,
-			Reason: ReasonNothingToPin, Message: "the backup did not complete: there is nothing to pin", ObservedGeneration: b.Generation})
+		c.set(ConditionPinForwarded, metav1.ConditionFalse, ReasonNothingToPin, "the backup did not complete: there is nothing to pin")
 		return ctrl.Result{}, nil
 	}
 	fail := func(reason string, err error) (ctrl.Result, error) {
-		meta.SetStatusCondition(conds, metav1.Condition{Type: ConditionPinForwarded, Status: metav1.ConditionFalse,
-			Reason: reason, Message: err.Error(), ObservedGeneration: b.Generation})
+		c.set(ConditionPinForwarded, metav1.ConditionFalse, reason, err.Error())
 		return ctrl.Result{RequeueAfter: pinRetry}, nil
 	}
 	rc, err := r.Runners.forDefinition(ctx, b.Namespace, b.Spec.DefinitionRef.Name)
 	if err != nil {
-		return fail("RunnerNotFound", err)
+		return fail(ReasonRunnerNotFound, err)
 	}
-	rec, err := rc.setLabel(ctx, b.Status.BackupID, retention.LabelPinned, b.Spec.Pinned)
+	rec, err := rc.SetLabel(ctx, b.Status.BackupID, retention.LabelPinned, b.Spec.Pinned)
 	switch {
-	case errors.Is(err, errRunnerBusy):
+	case errors.Is(err, runnerapi.ErrBusy):
 		return fail(ReasonRunnerBusy, err)
-	case errors.Is(err, errRunnerNotFound): // retention deleted it, or a restored catalog lacks it
-		return fail("BackupNotFound", err)
+	case errors.Is(err, runnerapi.ErrNotFound): // retention deleted it, or a restored catalog lacks it
+		return fail(ReasonBackupNotFound, err)
 	case err != nil:
 		return fail(ReasonUnreachable, err)
 	}
 	b.Status.Labels = rec.Labels
-	setPinForwarded(conds, b.Generation, b.Spec.Pinned, rec.ID)
+	setPinForwarded(c, b.Spec.Pinned, rec.ID)
 	return ctrl.Result{}, nil
 }
 
@@ -81,11 +68,10 @@ func pinForwarded(b *v1alpha1.Backup) bool {
 	return c.ObservedGeneration >= b.Generation && (c.Status == metav1.ConditionTrue || c.Reason == ReasonNothingToPin)
 }
 
-func setPinForwarded(conds *[]metav1.Condition, gen int64, pinned bool, id string) {
+func setPinForwarded(c conditions, pinned bool, id string) {
 	reason, msg := ReasonUnpinned, "runner backup "+id+" is not pinned"
 	if pinned {
 		reason, msg = ReasonPinned, "runner backup "+id+" is pinned: retention keeps it until it is unpinned"
 	}
-	meta.SetStatusCondition(conds, metav1.Condition{Type: ConditionPinForwarded, Status: metav1.ConditionTrue,
-		Reason: reason, Message: msg, ObservedGeneration: gen})
+	c.set(ConditionPinForwarded, metav1.ConditionTrue, reason, msg)
 }

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/coffer-dev/coffer/api/v1alpha1"
+	"github.com/coffer-dev/coffer/internal/scheduler"
 )
 
 // TestNextBackupTimeAcrossDST: the nextBackupTime the controller shows is
@@ -28,7 +29,7 @@ func TestNextBackupTimeAcrossDST(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			now, _ := time.Parse(time.RFC3339, c.now)
 			want, _ := time.Parse(time.RFC3339, c.want)
-			r := &DefinitionReconciler{Now: func() time.Time { return now }}
+			r := &DefinitionReconciler{Clock: scheduler.NewFakeClock(now)}
 			def := &v1alpha1.BackupDefinition{Spec: v1alpha1.BackupDefinitionSpec{Schedule: c.schedule, TimeZone: c.tz}}
 			r.setNextBackup(def)
 			if def.Status.NextBackupTime == nil || !def.Status.NextBackupTime.Time.Equal(want) {

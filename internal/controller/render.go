@@ -1,191 +1,184 @@
 package controller
 
 import (
-	"bytes"
-	"crypto/sha256"
+	"context"
+	"crypto/rand"
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"github.com/coffer-dev/coffer/internal/engine/all"
-	"sort"
 
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"sigs.k8s.io/yaml"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/types"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 
 	"github.com/coffer-dev/coffer/api/v1alpha1"
+	"github.com/coffer-dev/coffer/internal/config"
 )
 
-// apiTokenSecret and apiTokenKey: the runner reads its API token from this
-// Secret of its config (internal/daemon.APITokenSecret).
-const (
-	apiTokenSecret = "coffer-api-token"
-	apiTokenKey    = "token"
-	// configKey holds the runner config in the rendered Secret; tokenKey the
-	// API token again, for the controller's own calls.
-	configKey = "config.yaml"
-	tokenKey  = "api-token"
-)
-
-// Prefixes keep the Secrets of two namespaces apart in one config file.
-const (
-	definitionSecretPrefix = "def-"
-	storageSecretPrefix    = "storage-"
-)
-
-// secretSource reads Secrets; the reconciler backs it with the API client.
-type secretSource func(namespace, name string) (*corev1.Secret, error)
-
-// errSecretMissing wraps every reference to a Secret or key that does not exist.
-var errSecretMissing = errors.New("referenced Secret missing")
-
-// renderConfig builds the runner's config file: the storage and the
-// definition as a user would write them, with every referenced Secret copied
-// in (only the referenced keys), renamed so the two namespaces cannot clash.
-// The output is deterministic, so its hash changes only when an input does.
-func renderConfig(def *v1alpha1.BackupDefinition, st *v1alpha1.BackupStorage, get secretSource, token string) ([]byte, error) {
-	d := def.DeepCopy()
-	s := st.DeepCopy()
-	secrets := map[string]map[string][]byte{}
-	var errs []error
-	collect := func(prefix, namespace string, ref *v1alpha1.SecretKeySelector) {
-		sec, err := get(namespace, ref.Name)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("Secret %s/%s: %w", namespace, ref.Name, err))
-			return
+// render is steps 1–4: storage, permission, config, runner objects. Problems
+// a user must fix become conditions, not errors, so they are not retried
+// blindly; watches on the inputs bring the definition back.
+func (r *DefinitionReconciler) render(ctx context.Context, def *v1alpha1.BackupDefinition) (ctrl.Result, error) {
+	// 1. The storage, in the operator namespace.
+	st := &v1alpha1.BackupStorage{}
+	err := r.Client.Get(ctx, types.NamespacedName{Namespace: r.OperatorNamespace, Name: def.Spec.StorageRef.Name}, st)
+	if apierrors.IsNotFound(err) {
+		r.setReady(def, metav1.ConditionFalse, ReasonStorageNotFound,
+			fmt.Sprintf("BackupStorage %s/%s does not exist", r.OperatorNamespace, def.Spec.StorageRef.Name))
+		return ctrl.Result{}, r.deleteRunner(ctx, def)
+	}
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	// 2. May this namespace use it?
+	allowed, err := r.namespaceAllowed(ctx, st, def.Namespace)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	if !allowed {
+		r.setReady(def, metav1.ConditionFalse, ReasonStorageNotAllowed,
+			fmt.Sprintf("BackupStorage %s/%s does not admit namespace %s (spec.allowedNamespaces)", st.Namespace, st.Name, def.Namespace))
+		return ctrl.Result{}, r.deleteRunner(ctx, def)
+	}
+	// 2b. Only the operator's own definitions may read the runner's filesystem.
+	if msg := r.localPathTargets(def); msg != "" {
+		r.setReady(def, metav1.ConditionFalse, ReasonPathNotAllowed, msg)
+		return ctrl.Result{}, r.deleteRunner(ctx, def)
+	}
+	// 3. The config, with the referenced Secrets resolved.
+	token, err := r.apiToken(ctx, def)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	cfg, err := renderConfig(def, st, r.secretGetter(ctx), token)
+	if err != nil {
+		if errors.Is(err, errSecretMissing) {
+			r.setReady(def, metav1.ConditionFalse, ReasonSecretMissing, err.Error())
+			return ctrl.Result{}, nil
 		}
-		v, ok := sec.Data[ref.Key]
-		if !ok {
-			errs = append(errs, fmt.Errorf("%w: Secret %s/%s has no key %q", errSecretMissing, namespace, ref.Name, ref.Key))
-			return
-		}
-		ref.Name = prefix + ref.Name
-		if secrets[ref.Name] == nil {
-			secrets[ref.Name] = map[string][]byte{}
-		}
-		secrets[ref.Name][ref.Key] = v
+		return ctrl.Result{}, err
 	}
-	for _, ref := range definitionSecretRefs(&d.Spec) {
-		collect(definitionSecretPrefix, def.Namespace, ref)
+	if _, err := config.Parse(RunnerName(def.Namespace, def.Name), cfg); err != nil {
+		r.setReady(def, metav1.ConditionFalse, ReasonInvalid, err.Error())
+		return ctrl.Result{}, nil
 	}
-	storageRefs := storageSecretRefs(&s.Spec)
-	for _, ref := range storageRefs {
-		collect(storageSecretPrefix, st.Namespace, ref)
+	// 4. The runner objects.
+	if err := r.applyRunner(ctx, def, cfg, token); err != nil {
+		return ctrl.Result{}, err
 	}
-	if err := errors.Join(errs...); err != nil {
-		return nil, err
-	}
-	if c := s.Spec.S3; c != nil && c.CredentialsSecretRef != nil {
-		c.CredentialsSecretRef.Name = storageSecretPrefix + c.CredentialsSecretRef.Name
-	}
-	// What a target in a cluster may leave out (the registry says).
-	for i := range d.Spec.Targets {
-		t := &d.Spec.Targets[i]
-		for _, e := range all.Selected(t) {
-			if e.InCluster != nil {
-				e.InCluster(t, ServiceURL(st.Namespace, def.Namespace, def.Name))
-			}
-		}
-	}
-	secrets[apiTokenSecret] = map[string][]byte{apiTokenKey: []byte(token)}
-	return marshalConfig(d, s, secrets)
+	r.setReady(def, metav1.ConditionTrue, ReasonRendered, "runner "+r.OperatorNamespace+"/"+RunnerName(def.Namespace, def.Name)+" rendered")
+	r.setNextBackup(def)
+	// 5. Mirror the catalog.
+	return r.syncCatalog(ctx, def)
 }
 
-func marshalConfig(d *v1alpha1.BackupDefinition, s *v1alpha1.BackupStorage, secrets map[string]map[string][]byte) ([]byte, error) {
-	d.Spec.Runner = nil // the pod's business, not the runner's
-	s.Spec.AllowedNamespaces = nil
-	docs := []any{
-		&v1alpha1.BackupStorage{TypeMeta: metav1.TypeMeta{APIVersion: v1alpha1.APIVersion, Kind: "BackupStorage"},
-			ObjectMeta: metav1.ObjectMeta{Name: s.Name}, Spec: s.Spec},
-		&v1alpha1.BackupDefinition{TypeMeta: metav1.TypeMeta{APIVersion: v1alpha1.APIVersion, Kind: "BackupDefinition"},
-			ObjectMeta: metav1.ObjectMeta{Name: d.Name, Namespace: d.Namespace}, Spec: d.Spec},
+func (r *DefinitionReconciler) namespaceAllowed(ctx context.Context, st *v1alpha1.BackupStorage, namespace string) (bool, error) {
+	if st.Spec.AllowedNamespaces == nil {
+		// No selector: only the operator's own namespace may use it.
+		return namespace == r.OperatorNamespace, nil
 	}
-	names := make([]string, 0, len(secrets))
-	for n := range secrets {
-		names = append(names, n)
+	sel, err := metav1.LabelSelectorAsSelector(st.Spec.AllowedNamespaces)
+	if err != nil {
+		return false, nil
 	}
-	sort.Strings(names)
-	for _, n := range names {
-		docs = append(docs, &corev1.Secret{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "Secret"},
-			ObjectMeta: metav1.ObjectMeta{Name: n}, Data: secrets[n]})
+	// Uncached: the namespace watch is metadata-only, and a second, full
+	// informer could still hold the labels from before the event.
+	ns := &corev1.Namespace{}
+	if err := r.Reader.Get(ctx, types.NamespacedName{Name: namespace}, ns); err != nil {
+		return false, err
 	}
-	var buf bytes.Buffer
-	for i, doc := range docs {
-		b, err := yaml.Marshal(doc)
-		if err != nil {
+	return sel.Matches(labels.Set(ns.Labels)), nil
+}
+
+func (r *DefinitionReconciler) secretGetter(ctx context.Context) secretSource {
+	return func(namespace, name string) (*corev1.Secret, error) {
+		s := &corev1.Secret{}
+		if err := r.Reader.Get(ctx, types.NamespacedName{Namespace: namespace, Name: name}, s); err != nil {
+			if apierrors.IsNotFound(err) {
+				return nil, fmt.Errorf("%w: %v", errSecretMissing, err)
+			}
 			return nil, err
 		}
-		if i > 0 {
-			buf.WriteString("---\n")
+		return s, nil
+	}
+}
+
+// apiToken keeps the runner's API token stable across reconciles.
+func (r *DefinitionReconciler) apiToken(ctx context.Context, def *v1alpha1.BackupDefinition) (string, error) {
+	s := &corev1.Secret{}
+	err := r.Reader.Get(ctx, types.NamespacedName{Namespace: r.OperatorNamespace, Name: RunnerName(def.Namespace, def.Name)}, s)
+	if err == nil && len(s.Data[tokenKey]) > 0 {
+		return string(s.Data[tokenKey]), nil
+	}
+	if err != nil && !apierrors.IsNotFound(err) {
+		return "", err
+	}
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(b), nil
+}
+
+func (r *DefinitionReconciler) applyRunner(ctx context.Context, def *v1alpha1.BackupDefinition, cfg []byte, token string) error {
+	name := RunnerName(def.Namespace, def.Name)
+	key := types.NamespacedName{Namespace: r.OperatorNamespace, Name: name}
+	if err := r.applySecret(ctx, key, def, cfg, token); err != nil {
+		return fmt.Errorf("config Secret %s: %w", key, err)
+	}
+	sts := &appsv1.StatefulSet{ObjectMeta: metav1.ObjectMeta{Namespace: key.Namespace, Name: key.Name}}
+	if _, err := controllerutil.CreateOrUpdate(ctx, r.Client, sts, func() error {
+		mutateStatefulSet(sts, def, r.Settings, configHash(cfg))
+		return nil
+	}); err != nil {
+		return fmt.Errorf("StatefulSet %s: %w", key, err)
+	}
+	svc := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Namespace: key.Namespace, Name: key.Name}}
+	if _, err := controllerutil.CreateOrUpdate(ctx, r.Client, svc, func() error {
+		mutateService(svc, def)
+		return nil
+	}); err != nil {
+		return fmt.Errorf("Service %s: %w", key, err)
+	}
+	return nil
+}
+
+// applySecret creates or updates the config Secret through the uncached
+// reader, so the controller never holds a cache of every Secret.
+func (r *DefinitionReconciler) applySecret(ctx context.Context, key types.NamespacedName, def *v1alpha1.BackupDefinition, cfg []byte, token string) error {
+	sec := &corev1.Secret{}
+	err := r.Reader.Get(ctx, key, sec)
+	if apierrors.IsNotFound(err) {
+		sec = &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: key.Namespace, Name: key.Name}}
+		mutateConfigSecret(sec, def, cfg, token)
+		return r.Client.Create(ctx, sec)
+	}
+	if err != nil {
+		return err
+	}
+	want := sec.DeepCopy()
+	mutateConfigSecret(want, def, cfg, token)
+	if equality.Semantic.DeepEqual(want.Data, sec.Data) && equality.Semantic.DeepEqual(want.Labels, sec.Labels) && want.Type == sec.Type {
+		return nil
+	}
+	return r.Client.Update(ctx, want)
+}
+
+// deleteRunner removes a definition's rendered objects, if any.
+func (r *DefinitionReconciler) deleteRunner(ctx context.Context, def *v1alpha1.BackupDefinition) error {
+	meta := metav1.ObjectMeta{Namespace: r.OperatorNamespace, Name: RunnerName(def.Namespace, def.Name)}
+	var errs []error
+	for _, obj := range []client.Object{&appsv1.StatefulSet{ObjectMeta: meta}, &corev1.Service{ObjectMeta: meta}, &corev1.Secret{ObjectMeta: meta}} {
+		if err := r.Client.Delete(ctx, obj); err != nil && !apierrors.IsNotFound(err) {
+			errs = append(errs, err)
 		}
-		buf.Write(stripEmptyStatus(b))
 	}
-	return buf.Bytes(), nil
-}
-
-// stripEmptyStatus drops the "status: {}" and "creationTimestamp: null" lines
-// the API types marshal to: the runner's strict config loader accepts them,
-// but they are noise in a file operators may read.
-func stripEmptyStatus(b []byte) []byte {
-	var out bytes.Buffer
-	for _, line := range bytes.SplitAfter(b, []byte("\n")) {
-		t := bytes.TrimSpace(line)
-		if bytes.Equal(t, []byte("status: {}")) || bytes.Equal(t, []byte("creationTimestamp: null")) {
-			continue
-		}
-		out.Write(line)
-	}
-	return out.Bytes()
-}
-
-// configHash is the pod template annotation that rolls the runner.
-func configHash(config []byte) string {
-	sum := sha256.Sum256(config)
-	return hex.EncodeToString(sum[:])[:16]
-}
-
-// definitionSecretRefs lists every Secret reference of a definition's
-// targets, as the engine registry names them: pointers, so the renderer
-// can rename them.
-func definitionSecretRefs(spec *v1alpha1.BackupDefinitionSpec) []*v1alpha1.SecretKeySelector {
-	var refs []*v1alpha1.SecretKeySelector
-	for i := range spec.Targets {
-		t := &spec.Targets[i]
-		for _, e := range all.Selected(t) {
-			for _, r := range e.SecretRefs(t) {
-				refs = append(refs, r.Ref)
-			}
-		}
-	}
-	return refs
-}
-
-// storageSecretRefs lists the storage's Secret references. The S3
-// credentials Secret has fixed keys, so it is listed once per key.
-func storageSecretRefs(spec *v1alpha1.BackupStorageSpec) []*v1alpha1.SecretKeySelector {
-	var refs []*v1alpha1.SecretKeySelector
-	if c := spec.S3; c != nil && c.CredentialsSecretRef != nil {
-		refs = append(refs,
-			&v1alpha1.SecretKeySelector{Name: c.CredentialsSecretRef.Name, Key: "accessKeyID"},
-			&v1alpha1.SecretKeySelector{Name: c.CredentialsSecretRef.Name, Key: "secretAccessKey"})
-	}
-	if e := spec.Encryption; e != nil && e.IdentitySecretRef != nil {
-		refs = append(refs, e.IdentitySecretRef)
-	}
-	return refs
-}
-
-// referencedSecretNames are the Secret names a definition reads from its own
-// namespace, for the watch that re-renders on a Secret change.
-func referencedSecretNames(def *v1alpha1.BackupDefinition) []string {
-	d := def.DeepCopy()
-	seen := map[string]bool{}
-	var out []string
-	for _, r := range definitionSecretRefs(&d.Spec) {
-		if !seen[r.Name] {
-			seen[r.Name] = true
-			out = append(out, r.Name)
-		}
-	}
-	return out
+	return errors.Join(errs...)
 }

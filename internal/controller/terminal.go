@@ -6,7 +6,6 @@ import (
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -34,10 +33,6 @@ const runnerLostMargin = 30 * time.Minute
 // definitionArrivalGrace: an on-demand Backup may be applied a moment
 // before its definition (kustomize orders Backup before BackupDefinition).
 const definitionArrivalGrace = time.Minute
-
-// ReasonDefinitionNotFound is the Forwarded reason while a new Backup waits
-// for its definition.
-const ReasonDefinitionNotFound = "DefinitionNotFound"
 
 // definitionGoneHint ends every message about a missing definition: the
 // data outlives it (docs/operator.md, "Deleting a definition").
@@ -80,19 +75,16 @@ func runnerLostAfter(def *v1alpha1.BackupDefinition) time.Duration {
 	return def.Spec.Runner.EffectiveDrainTimeout() + runnerLostMargin
 }
 
-// noteRunner records on conds whether the runner answered (callErr nil)
-// and, when it did not, whether it has been out of reach for longer than
-// limit since it last answered (or since the work was first tried).
-func noteRunner(conds *[]metav1.Condition, gen int64, callErr error, now time.Time, limit time.Duration) (lost bool) {
+// noteRunner records on c whether the runner answered (callErr nil) and,
+// when it did not, whether it has been out of reach for longer than limit
+// since it last answered (or since the work was first tried).
+func noteRunner(c conditions, callErr error, limit time.Duration) (lost bool) {
 	if callErr == nil {
-		meta.SetStatusCondition(conds, metav1.Condition{Type: ConditionRunnerReachable, Status: metav1.ConditionTrue,
-			Reason: "Answered", Message: "the runner answered", ObservedGeneration: gen})
+		c.set(ConditionRunnerReachable, metav1.ConditionTrue, ReasonAnswered, "the runner answered")
 		return false
 	}
-	meta.SetStatusCondition(conds, metav1.Condition{Type: ConditionRunnerReachable, Status: metav1.ConditionFalse,
-		Reason: ReasonUnreachable, Message: callErr.Error(), ObservedGeneration: gen, LastTransitionTime: metav1.NewTime(now)})
-	since := meta.FindStatusCondition(*conds, ConditionRunnerReachable).LastTransitionTime.Time
-	return now.Sub(since) > limit
+	c.set(ConditionRunnerReachable, metav1.ConditionFalse, ReasonUnreachable, callErr.Error())
+	return c.now.Sub(c.get(ConditionRunnerReachable).LastTransitionTime.Time) > limit
 }
 
 // lostMessage is the error of work whose runner stayed out of reach.

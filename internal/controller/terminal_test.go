@@ -32,7 +32,7 @@ func TestRunnerLost(t *testing.T) {
 	}
 	var conds []metav1.Condition
 	for i, s := range steps {
-		if got := noteRunner(&conds, 1, s.err, t0.Add(s.at), limit); got != s.lost {
+		if got := noteRunner(conditions{list: &conds, gen: 1, now: t0.Add(s.at)}, s.err, limit); got != s.lost {
 			t.Fatalf("step %d (at %v, err %v): lost = %v, want %v", i, s.at, s.err, got, s.lost)
 		}
 	}

@@ -9,12 +9,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/coffer-dev/coffer/internal/engine/all"
-	"github.com/coffer-dev/coffer/internal/engine/volume"
 	"log/slog"
 	"net/http"
 	"sync"
 	"time"
+
+	"github.com/coffer-dev/coffer/internal/engine/all"
+	"github.com/coffer-dev/coffer/internal/engine/volume"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -118,7 +119,7 @@ func newDaemon(ctx context.Context, cfg *config.Config, opts Options) (*Daemon, 
 		opts.Registry = prometheus.NewRegistry()
 	}
 	if opts.Token == "" {
-		return nil, errors.New("the API needs a bearer token: add a Secret named " + APITokenSecret + " with key token to the config")
+		return nil, errors.New("the API needs a bearer token: add a Secret named " + runnerapi.TokenSecret + " with key " + runnerapi.TokenKey + " to the config")
 	}
 	push, err := pushEndpoint(cfg, opts.AdvertiseURL, opts.Log)
 	if err != nil {
@@ -141,9 +142,6 @@ func newDaemon(ctx context.Context, cfg *config.Config, opts Options) (*Daemon, 
 	d.jobs = newJobs(d)
 	return d, nil
 }
-
-// APITokenSecret names the config Secret holding the API token (key "token").
-const APITokenSecret = "coffer-api-token"
 
 func (d *Daemon) now() time.Time { return d.opts.Clock.Now().UTC() }
 

@@ -13,6 +13,7 @@ import (
 	"github.com/coffer-dev/coffer/internal/catalog"
 	"github.com/coffer-dev/coffer/internal/config"
 	"github.com/coffer-dev/coffer/internal/layout"
+	"github.com/coffer-dev/coffer/internal/phase"
 	"github.com/coffer-dev/coffer/internal/runnerapi"
 	"github.com/coffer-dev/coffer/internal/storage"
 	"github.com/coffer-dev/coffer/internal/testutil"
@@ -131,9 +132,9 @@ func (r *running) backup(t *testing.T) runnerapi.Backup {
 	}
 	testutil.Eventually(t, 60*time.Second, "backup "+b.ID, func() bool {
 		r.call(t, "GET", "/v1/backups/"+b.ID, nil, &b)
-		return b.Status == runnerapi.StatusCompleted || b.Status == runnerapi.StatusFailed
+		return b.Status == phase.Completed || b.Status == phase.Failed
 	})
-	if b.Status != runnerapi.StatusCompleted {
+	if b.Status != phase.Completed {
 		t.Fatalf("backup %s: %s %s", b.ID, b.Status, b.Error)
 	}
 	return b
@@ -159,7 +160,7 @@ func (r *running) restore(t *testing.T, id string) runnerapi.Restore {
 	var rs runnerapi.Restore
 	testutil.Eventually(t, 60*time.Second, "restore "+id, func() bool {
 		r.call(t, "GET", "/v1/restores/"+id, nil, &rs)
-		return rs.Status == runnerapi.StatusCompleted || rs.Status == runnerapi.StatusFailed
+		return rs.Status == phase.Completed || rs.Status == phase.Failed
 	})
 	return rs
 }

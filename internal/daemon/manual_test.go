@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/coffer-dev/coffer/internal/manifest"
+	"github.com/coffer-dev/coffer/internal/phase"
 	"github.com/coffer-dev/coffer/internal/runnerapi"
 	"github.com/coffer-dev/coffer/internal/scheduler"
 	"github.com/coffer-dev/coffer/internal/testutil"
@@ -128,9 +129,9 @@ func (a *apiClient) backup(body any) runnerapi.Backup {
 	b := a.do(http.MethodPost, "/v1/backups", body, 202)
 	testutil.Eventually(a.t, 60*time.Second, "backup "+b.ID, func() bool {
 		b = a.get(b.ID)
-		return b.Status == runnerapi.StatusCompleted || b.Status == runnerapi.StatusFailed
+		return b.Status == phase.Completed || b.Status == phase.Failed
 	})
-	if b.Status != runnerapi.StatusCompleted {
+	if b.Status != phase.Completed {
 		a.t.Fatalf("on-demand backup %s: %s", b.ID, b.Error)
 	}
 	return b

@@ -8,6 +8,7 @@ import (
 
 	"github.com/coffer-dev/coffer/internal/catalog"
 	"github.com/coffer-dev/coffer/internal/layout"
+	"github.com/coffer-dev/coffer/internal/phase"
 	"github.com/coffer-dev/coffer/internal/runner"
 	"github.com/coffer-dev/coffer/internal/runnerapi"
 )
@@ -85,7 +86,7 @@ func (j *jobs) StartRestore(ctx context.Context, req runnerapi.RestoreRequest) (
 		return runnerapi.Restore{}, err
 	}
 	now := j.d.now()
-	rec := catalog.Restore{ID: layout.NewID(now), BackupID: m.ID, Status: catalog.RestoreRunning, StartTime: now}
+	rec := catalog.Restore{ID: layout.NewID(now), BackupID: m.ID, Status: phase.Running, StartTime: now}
 	// No record, no restore: a restore the API could lose track of after a
 	// restart is one the caller cannot trust.
 	if err := cat.PutRestore(ctx, rec); err != nil {
@@ -99,9 +100,9 @@ func (j *jobs) StartRestore(ctx context.Context, req runnerapi.RestoreRequest) (
 		if err != nil && leaderCtx.Err() != nil {
 			err = fmt.Errorf("%w; the destination may be partly restored — see docs/engines.md", context.Cause(leaderCtx))
 		}
-		rec.EndTime, rec.Status = j.d.now(), catalog.RestoreCompleted
+		rec.EndTime, rec.Status = j.d.now(), phase.Completed
 		if err != nil {
-			rec.Status, rec.Error = catalog.RestoreFailed, err.Error()
+			rec.Status, rec.Error = phase.Failed, err.Error()
 		}
 		// Stored before the API tells it, on a fresh context: an aborted
 		// restore's end matters most. A failed write is retried by the tidy.
@@ -166,8 +167,8 @@ func (d *Daemon) tidyRestores(ctx context.Context) {
 			continue
 		case ok:
 			r = want
-		case r.Status == catalog.RestoreRunning:
-			r.Status, r.Error, r.EndTime = catalog.RestoreFailed, ReasonRestarted, d.now()
+		case r.Status == phase.Running:
+			r.Status, r.Error, r.EndTime = phase.Failed, ReasonRestarted, d.now()
 			d.log.Warn("a restore was interrupted by a restart: marked Failed", "restore", r.ID, "backup", r.BackupID)
 		default:
 			continue
@@ -190,6 +191,6 @@ func (d *Daemon) pruneRestores(ctx context.Context, stored []catalog.Restore) {
 }
 
 func apiRestore(r catalog.Restore) runnerapi.Restore {
-	return runnerapi.Restore{ID: r.ID, BackupID: r.BackupID, Status: runnerapi.Status(r.Status), StartTime: r.StartTime,
+	return runnerapi.Restore{ID: r.ID, BackupID: r.BackupID, Status: r.Status, StartTime: r.StartTime,
 		EndTime: r.EndTime, Error: r.Error}
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/coffer-dev/coffer/internal/catalog"
 	"github.com/coffer-dev/coffer/internal/layout"
+	"github.com/coffer-dev/coffer/internal/phase"
 	"github.com/coffer-dev/coffer/internal/runnerapi"
 	"github.com/coffer-dev/coffer/internal/testutil"
 )
@@ -31,7 +32,7 @@ func TestRestoreRecordsSurviveRestart(t *testing.T) {
 			a := startDaemon(t, cfg, Options{})
 			var got runnerapi.Restore
 			if code := a.call(t, "GET", "/v1/restores/"+crashed.ID, nil, &got); code != http.StatusOK ||
-				got.Status != runnerapi.StatusFailed || got.Error != ReasonRestarted || got.EndTime.IsZero() {
+				got.Status != phase.Failed || got.Error != ReasonRestarted || got.EndTime.IsZero() {
 				t.Fatalf("restore left Running by an earlier process: %d %+v", code, got)
 			}
 			if recs, err := st.cat.ListRestores(context.Background()); err != nil || len(recs) != keepRestores {
@@ -41,10 +42,10 @@ func TestRestoreRecordsSurviveRestart(t *testing.T) {
 			a.backup(t)
 			started, dst := a.startRestore(t)
 			done := a.restore(t, started.ID)
-			if done.Status != runnerapi.StatusCompleted {
+			if done.Status != phase.Completed {
 				t.Fatalf("restore %+v", done)
 			}
-			if rec, err := st.cat.GetRestore(context.Background(), started.ID); err != nil || rec.Status != catalog.RestoreCompleted {
+			if rec, err := st.cat.GetRestore(context.Background(), started.ID); err != nil || rec.Status != phase.Completed {
 				t.Fatalf("stored record %+v, %v", rec, err)
 			}
 			if testutil.PGFingerprint(t, dst) != testutil.PGFingerprint(t, db) {
@@ -76,13 +77,13 @@ func seedRestoreRecords(t *testing.T, cat catalog.Catalog, n int) catalog.Restor
 	for i := range n {
 		start := t0.Add(time.Duration(i) * time.Second)
 		r := catalog.Restore{ID: fmt.Sprintf("%s-%04d", start.Format("20060102T150405Z"), i), BackupID: "20261121T090000Z-bbbb",
-			Status: catalog.RestoreCompleted, StartTime: start, EndTime: start}
+			Status: phase.Completed, StartTime: start, EndTime: start}
 		if err := cat.PutRestore(ctx, r); err != nil {
 			t.Fatal(err)
 		}
 	}
 	crashed := catalog.Restore{ID: layout.NewID(t0.Add(time.Duration(n) * time.Second)), BackupID: "20261121T090000Z-bbbb",
-		Status: catalog.RestoreRunning, StartTime: t0.Add(time.Duration(n) * time.Second)}
+		Status: phase.Running, StartTime: t0.Add(time.Duration(n) * time.Second)}
 	if err := cat.PutRestore(ctx, crashed); err != nil {
 		t.Fatal(err)
 	}
@@ -101,11 +102,11 @@ func TestGracefulStop(t *testing.T) {
 
 	cases := map[string]struct {
 		drain   time.Duration
-		status  runnerapi.Status
+		status  phase.Phase
 		errPart string
 	}{
-		"finishes within the drain timeout": {drain: 2 * time.Minute, status: runnerapi.StatusCompleted},
-		"drain timeout passes":              {drain: 0, status: runnerapi.StatusFailed, errPart: "drain timeout"},
+		"finishes within the drain timeout": {drain: 2 * time.Minute, status: phase.Completed},
+		"drain timeout passes":              {drain: 0, status: phase.Failed, errPart: "drain timeout"},
 	}
 	first := true
 	for name, tc := range cases {
@@ -127,7 +128,7 @@ func TestGracefulStop(t *testing.T) {
 				t.Fatal(err)
 			}
 			rec, err := st.cat.GetRestore(context.Background(), rs.ID)
-			if err != nil || rec.Status != catalog.RestoreStatus(tc.status) || !strings.Contains(rec.Error, tc.errPart) {
+			if err != nil || rec.Status != tc.status || !strings.Contains(rec.Error, tc.errPart) {
 				t.Fatalf("restore after stop: %+v, %v; want %s (%q)", rec, err, tc.status, tc.errPart)
 			}
 		})

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/coffer-dev/coffer/internal/layout"
+	"github.com/coffer-dev/coffer/internal/phase"
 	"github.com/coffer-dev/coffer/internal/retention"
 	"github.com/coffer-dev/coffer/internal/runner"
 	"github.com/coffer-dev/coffer/internal/runnerapi"
@@ -69,7 +70,7 @@ func (d *Daemon) lastAttempt(ctx context.Context) time.Time {
 func (d *Daemon) newRequest(req runner.BackupRequest) (runner.BackupRequest, runnerapi.Backup) {
 	req.Start = d.now()
 	req.ID = layout.NewID(req.Start)
-	rec := &runnerapi.Backup{ID: req.ID, Status: runnerapi.StatusRunning, StartTime: req.Start, Trigger: string(req.Trigger())}
+	rec := &runnerapi.Backup{ID: req.ID, Status: phase.Running, StartTime: req.Start, Trigger: string(req.Trigger())}
 	if req.Pinned {
 		rec.Labels = []string{retention.LabelPinned}
 	}

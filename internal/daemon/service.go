@@ -10,6 +10,7 @@ import (
 
 	"github.com/coffer-dev/coffer/internal/catalog"
 	"github.com/coffer-dev/coffer/internal/layout"
+	"github.com/coffer-dev/coffer/internal/phase"
 	"github.com/coffer-dev/coffer/internal/runner"
 	"github.com/coffer-dev/coffer/internal/runnerapi"
 )
@@ -177,7 +178,7 @@ func (j *jobs) VolumePushes(context.Context) ([]runnerapi.VolumePush, error) {
 }
 
 func backupFromFailure(f catalog.Failure) runnerapi.Backup {
-	return runnerapi.Backup{ID: f.ID, Status: runnerapi.StatusFailed, StartTime: f.StartTime, EndTime: f.EndTime, Error: f.Error}
+	return runnerapi.Backup{ID: f.ID, Status: phase.Failed, StartTime: f.StartTime, EndTime: f.EndTime, Error: f.Error}
 }
 
 func (j *jobs) setRunning(b *runnerapi.Backup) {

@@ -135,10 +135,10 @@ func parseRecord(def Definition, kind Kind, name string) Key {
 
 func parseBackupFile(b Backup, name string) Key {
 	k := Key{Definition: b.Definition, ID: b.ID}
-	switch {
-	case name == "" || name == "." || name == "..":
+	switch name {
+	case "", ".", "..":
 		return Key{} // a directory marker or a name no store accepts
-	case name == ManifestFile:
+	case ManifestFile:
 		k.Kind = Manifest
 		return k
 	}

@@ -13,30 +13,23 @@ import (
 	"time"
 
 	"github.com/coffer-dev/coffer/internal/layout"
+	"github.com/coffer-dev/coffer/internal/phase"
 )
 
 // FormatVersion is the version this package writes and the newest it reads.
 const FormatVersion = 1
 
-// Status of a backup as recorded. Only Completed backups are written today;
-// the field exists so readers never have to guess.
-type Status string
-
-// Statuses.
-const (
-	StatusCompleted Status = "Completed"
-	StatusFailed    Status = "Failed"
-)
-
 // Manifest describes one backup set.
 type Manifest struct {
-	FormatVersion int       `json:"formatVersion"`
-	ID            string    `json:"id"`
-	Namespace     string    `json:"namespace"`
-	Definition    string    `json:"definition"`
-	Status        Status    `json:"status"`
-	StartTime     time.Time `json:"startTime"`
-	EndTime       time.Time `json:"endTime"`
+	FormatVersion int    `json:"formatVersion"`
+	ID            string `json:"id"`
+	Namespace     string `json:"namespace"`
+	Definition    string `json:"definition"`
+	// Status is phase.Completed or phase.Failed. Only Completed backups
+	// are written today; the field exists so readers never have to guess.
+	Status    phase.Phase `json:"status"`
+	StartTime time.Time   `json:"startTime"`
+	EndTime   time.Time   `json:"endTime"`
 	// Labels are user labels such as "pinned"; time labels are derived.
 	Labels []string `json:"labels"`
 	// Trigger is how the backup was started: "schedule" or "manual" (on
@@ -159,13 +152,6 @@ func (d *Duration) UnmarshalJSON(b []byte) error {
 
 var hexPattern = regexp.MustCompile(`^[0-9a-f]{64}$`)
 
-// ValidID reports whether s has the form of a backup id.
-//
-// Deprecated: ids name directories, so their form is the layout's: use
-// layout.ValidID. Kept only until internal/runnerapi, being reworked in
-// parallel, switches over.
-func ValidID(s string) bool { return layout.ValidID(s) }
-
 // Encode serializes m, indented for humans.
 func Encode(m *Manifest) ([]byte, error) {
 	if err := m.Validate(); err != nil {
@@ -200,7 +186,7 @@ func (m *Manifest) Validate() error {
 	if !layout.ValidID(m.ID) {
 		errs = append(errs, fmt.Errorf("id %q is not a backup id", m.ID))
 	}
-	if m.Status != StatusCompleted && m.Status != StatusFailed {
+	if !m.Status.Final() {
 		errs = append(errs, fmt.Errorf("status %q is unknown", m.Status))
 	}
 	if len(m.Targets) == 0 {

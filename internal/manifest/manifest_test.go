@@ -4,13 +4,15 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/coffer-dev/coffer/internal/phase"
 )
 
 func validManifest() *Manifest {
 	t0 := time.Date(2026, 11, 21, 10, 30, 0, 0, time.UTC)
 	return &Manifest{
 		FormatVersion: FormatVersion, ID: "20261121T103000Z-k3f9", Namespace: "default", Definition: "shop",
-		Status: StatusCompleted, StartTime: t0, EndTime: t0.Add(time.Minute), Labels: []string{},
+		Status: phase.Completed, StartTime: t0, EndTime: t0.Add(time.Minute), Labels: []string{},
 		StartSkew: Duration(3 * time.Millisecond), Compression: "zstd",
 		Targets: []Target{{Name: "main", Engine: "postgres", Object: "default/shop/20261121T103000Z-k3f9/main.pgdump.zst",
 			SHA256: strings.Repeat("a", 64), PlainSHA256: strings.Repeat("b", 64), Size: 10, PlainSize: 20}},

@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/coffer-dev/coffer/internal/manifest"
+	"github.com/coffer-dev/coffer/internal/phase"
 )
 
 // Namespace is the prefix of every metric name.
@@ -174,7 +175,7 @@ func (m *Metrics) BackupSetFailed(end time.Time) {
 // they describe this process's attempts. A nil or non-Completed b does
 // nothing.
 func (m *Metrics) SeedLastSuccess(b *manifest.Manifest) {
-	if b == nil || b.Status != manifest.StatusCompleted {
+	if b == nil || b.Status != phase.Completed {
 		return
 	}
 	m.setLastSuccess.Set(unix(b.EndTime))

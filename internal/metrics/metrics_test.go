@@ -12,6 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/coffer-dev/coffer/internal/manifest"
+	"github.com/coffer-dev/coffer/internal/phase"
 )
 
 var t0 = time.Date(2026, 11, 21, 10, 30, 0, 0, time.UTC)
@@ -255,7 +256,7 @@ func get(t *testing.T, h http.Handler, wantStatus int) string {
 
 func TestSeedLastSuccess(t *testing.T) {
 	b := &manifest.Manifest{
-		ID: "20261121T103000Z-k3f9", Status: manifest.StatusCompleted, StartTime: t0, EndTime: t0.Add(time.Minute),
+		ID: "20261121T103000Z-k3f9", Status: phase.Completed, StartTime: t0, EndTime: t0.Add(time.Minute),
 		Targets: []manifest.Target{{Name: "main", EndTime: t0.Add(30 * time.Second), Size: 11, PlainSize: 42}},
 	}
 	tests := map[string]struct {
@@ -264,7 +265,7 @@ func TestSeedLastSuccess(t *testing.T) {
 	}{
 		"completed": {seed: b, setSuccess: unix(t0) + 60, targetSuccess: unix(t0) + 30, stored: 11, pl: 42},
 		"nil":       {seed: nil},
-		"failed":    {seed: &manifest.Manifest{Status: manifest.StatusFailed, EndTime: t0}},
+		"failed":    {seed: &manifest.Manifest{Status: phase.Failed, EndTime: t0}},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {

@@ -5,6 +5,8 @@ import (
 	"math/rand/v2"
 	"testing"
 	"time"
+
+	"github.com/coffer-dev/coffer/internal/phase"
 )
 
 // BenchmarkPlan100k plans over 100,000 backups: eleven years of hourly
@@ -19,7 +21,7 @@ func BenchmarkPlan100k(b *testing.B) {
 		backups[i] = completed(fmt.Sprintf("%s-%06d", s.Format("20060102T150405Z"), i), s)
 		switch rng.IntN(100) {
 		case 0, 1, 2:
-			backups[i].Status = StatusFailed
+			backups[i].Status = phase.Failed
 		case 3:
 			backups[i].UserLabels = []string{LabelPinned}
 		}

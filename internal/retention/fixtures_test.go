@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 	_ "time/tzdata" // Europe/Berlin must resolve the same on every machine.
+
+	"github.com/coffer-dev/coffer/internal/phase"
 )
 
 // monday is 2026-03-02 00:00 UTC, a Monday, used as the origin of fixtures.
@@ -28,11 +30,11 @@ func location(t testing.TB, name string) *time.Location {
 func at(h float64) time.Time { return monday.Add(time.Duration(h * float64(time.Hour))) }
 
 func completed(id string, start time.Time, labels ...string) Backup {
-	return Backup{ID: id, Start: start, Status: StatusCompleted, UserLabels: labels}
+	return Backup{ID: id, Start: start, Status: phase.Completed, UserLabels: labels}
 }
 
 func manual(id string, start time.Time) Backup {
-	return Backup{ID: id, Start: start, Status: StatusCompleted, Manual: true}
+	return Backup{ID: id, Start: start, Status: phase.Completed, Manual: true}
 }
 
 // manuals are n manual backups m00, m01, ... an hour apart from hour h.
@@ -45,11 +47,11 @@ func manuals(n int, h float64) []Backup {
 }
 
 func failed(id string, start time.Time, labels ...string) Backup {
-	return Backup{ID: id, Start: start, Status: StatusFailed, UserLabels: labels}
+	return Backup{ID: id, Start: start, Status: phase.Failed, UserLabels: labels}
 }
 
 func running(id string, start time.Time) Backup {
-	return Backup{ID: id, Start: start, Status: StatusRunning}
+	return Backup{ID: id, Start: start, Status: phase.Running}
 }
 
 func ids(ds []Decision) []string {

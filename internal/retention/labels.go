@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/coffer-dev/coffer/internal/phase"
 )
 
 // entry is one backup after duplicate IDs were merged.
@@ -169,7 +171,7 @@ func earn(entries []entry, loc *time.Location, want [numLabels]bool) [numLabels]
 	)
 	for i := range entries {
 		e := &entries[i]
-		if e.Status != StatusCompleted || e.problem != "" || e.Manual {
+		if e.Status != phase.Completed || e.problem != "" || e.Manual {
 			continue
 		}
 		keys := bucketKeys(e.Start, loc)

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strconv"
 	"time"
+
+	"github.com/coffer-dev/coffer/internal/phase"
 )
 
 // Plan decides, for every backup of the listing, whether to keep or delete
@@ -122,7 +124,7 @@ func (j *judge) rankNewest() {
 		}
 		// Manual backups rank like time labels, future ones included: a
 		// clock running ahead must not make the rule keep fewer.
-		if e.Manual && e.Status == StatusCompleted && len(j.manual) < j.keepManual {
+		if e.Manual && e.Status == phase.Completed && len(j.manual) < j.keepManual {
 			j.manual[i] = len(j.manual) + 1
 		}
 		// "Newest" counts only what is not in the future: a backup stamped
@@ -132,7 +134,7 @@ func (j *judge) rankNewest() {
 			continue
 		}
 		switch {
-		case e.Status == StatusCompleted:
+		case e.Status == phase.Completed:
 			if j.newestCompleted < 0 {
 				j.newestCompleted = i
 			}
@@ -182,7 +184,7 @@ func (j *judge) judge(i int, listErr error) bool {
 	if j.keptFailed[i] {
 		j.reasons = append(j.reasons, fmt.Sprintf("%s: one of the newest %d failed", failure(e.Status), j.keepFailed))
 	}
-	if !known(e.Status) && e.problem == "" {
+	if !e.Status.Known() && e.problem == "" {
 		j.reasons = append(j.reasons, "unknown status "+strconv.Quote(string(e.Status)))
 	}
 	switch {
@@ -205,8 +207,8 @@ func deletion(e *entry, now time.Time, window time.Duration, keepFailed int) str
 }
 
 // failure names a failed backup's state in reasons.
-func failure(s Status) string {
-	if s == StatusFailed {
+func failure(s phase.Phase) string {
+	if s == phase.Failed {
 		return "failed"
 	}
 	return fmt.Sprintf("stale %s (counted as failed)", s)
@@ -215,20 +217,12 @@ func failure(s Status) string {
 // countsAsFailed reports whether a backup of this status and age is a
 // failure: Failed ones, and unfinished ones older than the in-flight window,
 // whose runner evidently died before it could record the outcome.
-func countsAsFailed(s Status, age, window time.Duration) bool {
+func countsAsFailed(s phase.Phase, age, window time.Duration) bool {
 	switch s {
-	case StatusFailed:
+	case phase.Failed:
 		return true
-	case StatusPending, StatusRunning:
+	case phase.Pending, phase.Running:
 		return age >= window
-	}
-	return false
-}
-
-func known(s Status) bool {
-	switch s {
-	case StatusPending, StatusRunning, StatusCompleted, StatusFailed:
-		return true
 	}
 	return false
 }

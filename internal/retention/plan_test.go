@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/coffer-dev/coffer/internal/phase"
 )
 
 func TestPlanSafetyRules(t *testing.T) {
@@ -172,7 +174,7 @@ func TestPlanSafetyRules(t *testing.T) {
 			wantReason: map[string]string{"m02": "manual #2 of 2"},
 		},
 		"failed manual backups count as failed, not as manual": {
-			backups:    []Backup{manual("m", at(0)), {ID: "mf", Start: at(1), Status: StatusFailed, Manual: true}, completed("s", at(2))},
+			backups:    []Backup{manual("m", at(0)), {ID: "mf", Start: at(1), Status: phase.Failed, Manual: true}, completed("s", at(2))},
 			policy:     Policy{Manual: 1, KeepFailed: -1},
 			now:        at(100),
 			wantKeep:   []string{"m", "s"},
@@ -188,7 +190,7 @@ func TestPlanSafetyRules(t *testing.T) {
 			wantReason: map[string]string{"m2": "newest completed backup"},
 		},
 		"a pinned manual backup is kept beyond the count": {
-			backups:    []Backup{{ID: "old", Start: at(0), Status: StatusCompleted, Manual: true, UserLabels: []string{"pinned"}}, manual("m1", at(1)), manual("m2", at(2))},
+			backups:    []Backup{{ID: "old", Start: at(0), Status: phase.Completed, Manual: true, UserLabels: []string{"pinned"}}, manual("m1", at(1)), manual("m2", at(2))},
 			policy:     Policy{Manual: 1},
 			now:        at(100),
 			wantKeep:   []string{"old", "m2"},
@@ -291,7 +293,7 @@ func TestScheduledUnaffectedByManual(t *testing.T) {
 	for i := range 24 * 20 {
 		b := completed(fmt.Sprintf("s%04d", i), at(float64(i)+float64(15+rng.IntN(30))/60))
 		if rng.IntN(15) == 0 {
-			b.Status = StatusFailed
+			b.Status = phase.Failed
 		}
 		scheduled = append(scheduled, b)
 		all = append(all, b)
@@ -324,7 +326,7 @@ func TestPlanInputOrder(t *testing.T) {
 		b := completed(fmt.Sprintf("b%04d", i), start)
 		switch rng.IntN(20) {
 		case 0:
-			b.Status = StatusFailed
+			b.Status = phase.Failed
 		case 1:
 			b.UserLabels = []string{"pinned"}
 		case 2:

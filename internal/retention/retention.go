@@ -29,19 +29,13 @@ package retention
 import (
 	"slices"
 	"time"
+
+	"github.com/coffer-dev/coffer/internal/phase"
 )
 
-// Status is the phase of a backup, as recorded in its manifest or catalog.
-type Status string
-
-// The statuses Plan understands. Any other status is kept untouched, because
-// a status Plan does not know is one it cannot reason about safely.
-const (
-	StatusPending   Status = "Pending"
-	StatusRunning   Status = "Running"
-	StatusCompleted Status = "Completed"
-	StatusFailed    Status = "Failed"
-)
+// Plan understands the phases of internal/phase. Any other status is kept
+// untouched, because a status Plan does not know is one it cannot reason
+// about safely.
 
 // The time labels, finest first. Labels of these names are computed, never
 // taken from the input: a manifest that recorded yesterday's labels must not
@@ -81,7 +75,7 @@ const (
 type Backup struct {
 	ID     string
 	Start  time.Time
-	Status Status
+	Status phase.Phase
 	// UserLabels are labels a user attached. Time label names and "manual"
 	// in here are ignored, so callers may pass a manifest's full label list.
 	UserLabels []string
@@ -128,7 +122,7 @@ type Policy struct {
 type Decision struct {
 	ID     string
 	Start  time.Time
-	Status Status
+	Status phase.Phase
 	Keep   bool
 	// Labels are the time labels the backup holds under the policy (earned
 	// and within the keep-count), then "manual" if it holds it, then its

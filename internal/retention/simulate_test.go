@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/coffer-dev/coffer/internal/phase"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/*.golden")
@@ -78,12 +80,12 @@ func (s *simulation) run(t *testing.T) {
 			continue
 		}
 		start := truth.Add(skew).Add(time.Duration(rng.IntN(30)) * time.Second)
-		b := Backup{ID: fmt.Sprintf("%s-%05d", start.UTC().Format("20060102T150405Z"), i), Start: start, Status: StatusCompleted}
+		b := Backup{ID: fmt.Sprintf("%s-%05d", start.UTC().Format("20060102T150405Z"), i), Start: start, Status: phase.Completed}
 		switch {
 		case s.sc.failEvery > 0 && rng.IntN(s.sc.failEvery) == 0:
-			b.Status = StatusFailed
+			b.Status = phase.Failed
 		case s.sc.crashEvery > 0 && rng.IntN(s.sc.crashEvery) == 0:
-			b.Status = StatusRunning
+			b.Status = phase.Running
 			s.logf(start, "runner crashes during %s", b.ID)
 		}
 		if slices.Contains(s.sc.pin, i) {
@@ -104,7 +106,7 @@ func (s *simulation) run(t *testing.T) {
 		// A manual backup uses no randomness, so the scheduled series is the
 		// same with and without them.
 		if off, ok := s.sc.manual[i]; ok {
-			m := Backup{Start: truth.Add(skew).Add(off), Status: StatusCompleted, Manual: true}
+			m := Backup{Start: truth.Add(skew).Add(off), Status: phase.Completed, Manual: true}
 			m.ID = fmt.Sprintf("%s-m%04d", m.Start.UTC().Format("20060102T150405Z"), i)
 			s.logf(m.Start, "someone takes manual backup %s", m.ID)
 			s.manualIDs[i] = m.ID
@@ -167,19 +169,19 @@ func checkInvariants(t *testing.T, catalog map[string]Backup, res Result, p Poli
 	}
 	var newest *Decision
 	for i, d := range res.Keep {
-		if d.Status == StatusCompleted && !d.Start.After(now) {
+		if d.Status == phase.Completed && !d.Start.After(now) {
 			newest = &res.Keep[i]
 		}
 	}
 	newerManual := 0 // Completed manual backups in the catalog newer than the one looked at
 	for i := len(res.Delete) - 1; i >= 0; i-- {
 		b := catalog[res.Delete[i].ID]
-		if !b.Manual || b.Status != StatusCompleted {
+		if !b.Manual || b.Status != phase.Completed {
 			continue
 		}
 		newerManual = 0
 		for _, o := range catalog {
-			if o.Manual && o.Status == StatusCompleted && o.Start.After(b.Start) {
+			if o.Manual && o.Status == phase.Completed && o.Start.After(b.Start) {
 				newerManual++
 			}
 		}
@@ -194,9 +196,9 @@ func checkInvariants(t *testing.T, catalog map[string]Backup, res Result, p Poli
 			t.Fatalf("%v: deletes pinned %s", now, d.ID)
 		case now.Sub(b.Start) < p.inFlightWindow():
 			t.Fatalf("%v: deletes young %s", now, d.ID)
-		case b.Status == StatusCompleted && newest != nil && b.Start.After(newest.Start):
+		case b.Status == phase.Completed && newest != nil && b.Start.After(newest.Start):
 			t.Fatalf("%v: deletes %s, newer than the newest kept completed %s", now, d.ID, newest.ID)
-		case b.Status == StatusCompleted && newest == nil:
+		case b.Status == phase.Completed && newest == nil:
 			t.Fatalf("%v: deletes completed %s and keeps none", now, d.ID)
 		}
 	}
@@ -207,12 +209,12 @@ func (s *simulation) golden() []byte {
 	p := s.sc.policy
 	fmt.Fprintf(&buf, "policy: hourly %d, daily %d, weekly %d, monthly %d, yearly %d, manual %d, keep failed %d, in flight %v, zone %s\n",
 		p.Hourly, p.Daily, p.Weekly, p.Monthly, p.Yearly, p.keepManual(), p.keepFailed(), p.inFlightWindow(), p.location())
-	var byStatus = map[Status]int{}
+	var byStatus = map[phase.Phase]int{}
 	for _, b := range s.history {
 		byStatus[b.Status]++
 	}
 	fmt.Fprintf(&buf, "created %d (completed %d, failed %d, crashed %d, manual %d), deleted %d, surviving %d\n",
-		len(s.history), byStatus[StatusCompleted], byStatus[StatusFailed], byStatus[StatusRunning], len(s.manualIDs), s.deleted, len(s.catalog))
+		len(s.history), byStatus[phase.Completed], byStatus[phase.Failed], byStatus[phase.Running], len(s.manualIDs), s.deleted, len(s.catalog))
 	fmt.Fprintf(&buf, "\nevents:\n")
 	for _, l := range s.log {
 		fmt.Fprintf(&buf, "  %s\n", l)
@@ -346,7 +348,7 @@ func checkOracle(t *testing.T, s *simulation) {
 		var firsts []string // newest bucket last
 		seen := map[string]bool{}
 		for _, b := range hist {
-			if b.Status == StatusCompleted && !b.Manual && !seen[bucketOf[l](b.Start)] {
+			if b.Status == phase.Completed && !b.Manual && !seen[bucketOf[l](b.Start)] {
 				seen[bucketOf[l](b.Start)] = true
 				firsts = append(firsts, b.ID)
 			}
@@ -360,16 +362,16 @@ func checkOracle(t *testing.T, s *simulation) {
 	for i := len(hist) - 1; i >= 0; i-- {
 		b := hist[i]
 		age := s.now.Sub(b.Start)
-		if b.Manual && b.Status == StatusCompleted {
+		if b.Manual && b.Status == phase.Completed {
 			if manualSeen++; manualSeen <= p.keepManual() {
 				want[b.ID] = true
 			}
 		}
 		switch {
-		case b.Status == StatusCompleted && !newestSeen:
+		case b.Status == phase.Completed && !newestSeen:
 			newestSeen = true
 			want[b.ID] = true
-		case b.Status == StatusFailed || (b.Status == StatusRunning && age >= p.inFlightWindow()):
+		case b.Status == phase.Failed || (b.Status == phase.Running && age >= p.inFlightWindow()):
 			if failedSeen++; failedSeen <= p.keepFailed() {
 				want[b.ID] = true
 			}

@@ -13,6 +13,7 @@ import (
 	"github.com/coffer-dev/coffer/internal/engine"
 	"github.com/coffer-dev/coffer/internal/layout"
 	"github.com/coffer-dev/coffer/internal/manifest"
+	"github.com/coffer-dev/coffer/internal/phase"
 	"github.com/coffer-dev/coffer/internal/pipeline"
 	"github.com/coffer-dev/coffer/internal/retention"
 )
@@ -193,7 +194,7 @@ func (r *Runner) backupTarget(ctx context.Context, log *slog.Logger, id string, 
 func (r *Runner) newManifest(req BackupRequest, targets []manifest.Target, encrypted bool) *manifest.Manifest {
 	m := &manifest.Manifest{
 		FormatVersion: manifest.FormatVersion, ID: req.ID, Namespace: r.cfg.Namespace(), Definition: r.cfg.Name(),
-		Status: manifest.StatusCompleted, StartTime: req.Start, EndTime: r.opts.Now().UTC(), Labels: []string{},
+		Status: phase.Completed, StartTime: req.Start, EndTime: r.opts.Now().UTC(), Labels: []string{},
 		Trigger: req.Trigger(), Compression: "zstd", Tools: manifest.Tools{Coffer: r.opts.Version}, Targets: targets,
 	}
 	if req.Pinned {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/coffer-dev/coffer/internal/catalog"
 	"github.com/coffer-dev/coffer/internal/manifest"
+	"github.com/coffer-dev/coffer/internal/phase"
 	"github.com/coffer-dev/coffer/internal/retention"
 )
 
@@ -94,5 +95,5 @@ func (r *Runner) Backups(ctx context.Context) ([]Listed, error) {
 
 // retentionBackup is how retention sees a committed backup.
 func retentionBackup(m *manifest.Manifest) retention.Backup {
-	return retention.Backup{ID: m.ID, Start: m.StartTime, Status: retention.StatusCompleted, UserLabels: m.Labels, Manual: m.Manual()}
+	return retention.Backup{ID: m.ID, Start: m.StartTime, Status: phase.Completed, UserLabels: m.Labels, Manual: m.Manual()}
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/coffer-dev/coffer/internal/layout"
 	"github.com/coffer-dev/coffer/internal/manifest"
+	"github.com/coffer-dev/coffer/internal/phase"
 	"github.com/coffer-dev/coffer/internal/retention"
 )
 
@@ -46,7 +47,7 @@ func (r *Runner) Prune(ctx context.Context, dryRun bool, grace, inFlight time.Du
 		listing.Backups = append(listing.Backups, retentionBackup(m))
 	}
 	for _, f := range failures {
-		listing.Backups = append(listing.Backups, retention.Backup{ID: f.ID, Start: f.StartTime, Status: retention.StatusFailed})
+		listing.Backups = append(listing.Backups, retention.Backup{ID: f.ID, Start: f.StartTime, Status: phase.Failed})
 	}
 	policy := r.Policy()
 	policy.InFlightWindow = inFlight
@@ -69,7 +70,7 @@ func (r *Runner) Prune(ctx context.Context, dryRun bool, grace, inFlight time.Du
 func (r *Runner) deleteDecided(ctx context.Context, d retention.Decision) error {
 	log := r.opts.Log.With("backup", d.ID, "reason", fmt.Sprint(d.Reasons))
 	var err error
-	if d.Status == retention.StatusFailed {
+	if d.Status == phase.Failed {
 		err = r.catalog.DeleteFailure(ctx, d.ID)
 	} else {
 		err = r.catalog.DeleteBackup(ctx, d.ID)

@@ -41,7 +41,7 @@ func (b *bearer) wrap(next http.Handler) http.Handler {
 		b.log.Warn("API request refused", "method", r.Method, "path", r.URL.Path,
 			"remote", r.RemoteAddr, "reason", reason)
 		w.Header().Set("WWW-Authenticate", challenge)
-		writeError(w, b.log, http.StatusUnauthorized, "unauthorized")
+		writeErrorAs(w, b.log, ErrUnauthorized, ErrUnauthorized.Error())
 	})
 }
 

@@ -33,9 +33,9 @@ type api struct {
 
 func (a *api) routes(metrics http.Handler) []route {
 	return []route{
-		{method: http.MethodGet, path: "/healthz", public: true, handler: http.HandlerFunc(a.healthz)},
-		{method: http.MethodGet, path: "/readyz", public: true, handler: http.HandlerFunc(a.readyz)},
-		{method: http.MethodGet, path: "/metrics", public: true, handler: metrics},
+		{method: http.MethodGet, path: PathHealthz, public: true, handler: http.HandlerFunc(a.healthz)},
+		{method: http.MethodGet, path: PathReadyz, public: true, handler: http.HandlerFunc(a.readyz)},
+		{method: http.MethodGet, path: PathMetrics, public: true, handler: metrics},
 		{method: http.MethodGet, path: "/v1/backups", handler: http.HandlerFunc(a.listBackups)},
 		{method: http.MethodPost, path: "/v1/backups", handler: http.HandlerFunc(a.triggerBackup)},
 		{method: http.MethodGet, path: "/v1/backups/{id}", handler: http.HandlerFunc(a.getBackup)},
@@ -95,7 +95,7 @@ func NewHandler(svc Service, token string, metrics http.Handler, log *slog.Logge
 
 func (a *api) notFound(msg string) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		writeError(w, a.log, http.StatusNotFound, msg)
+		writeErrorAs(w, a.log, ErrNotFound, msg)
 	})
 }
 
@@ -109,7 +109,7 @@ func (a *api) methodNotAllowed(methods []string) http.Handler {
 	header := strings.Join(allow, ", ")
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Allow", header)
-		writeError(w, a.log, http.StatusMethodNotAllowed, "method "+r.Method+" is not allowed; allowed: "+header)
+		writeErrorAs(w, a.log, ErrMethodNotAllowed, "method "+r.Method+" is not allowed; allowed: "+header)
 	})
 }
 
@@ -129,7 +129,7 @@ func (a *api) readyz(w http.ResponseWriter, r *http.Request) {
 	defer cancel()
 	if err := a.svc.Ready(ctx); err != nil {
 		a.log.Warn("not ready", "err", err)
-		writeError(w, a.log, http.StatusServiceUnavailable, "not ready")
+		writeErrorAs(w, a.log, ErrNotReady, ErrNotReady.Error())
 		return
 	}
 	writeJSON(w, a.log, http.StatusOK, statusBody{Status: "ok"})

@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"sigs.k8s.io/yaml"
+
+	"github.com/coffer-dev/coffer/internal/phase"
 )
 
 // openAPI is docs/openapi.yaml, parsed.
@@ -111,7 +113,10 @@ func TestOpenAPISchemas(t *testing.T) {
 	for _, e := range schemas["Phase"].(map[string]any)["enum"].([]any) {
 		enum = append(enum, e.(string))
 	}
-	want := []string{string(StatusPending), string(StatusRunning), string(StatusCompleted), string(StatusFailed)}
+	var want []string
+	for _, p := range phase.All {
+		want = append(want, string(p))
+	}
 	if !slices.Equal(enum, want) {
 		t.Errorf("Phase enum %v, want %v", enum, want)
 	}

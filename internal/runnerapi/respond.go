@@ -13,9 +13,6 @@ import (
 // RestoreRequest, is a few hundred bytes.
 const maxBodyBytes = 1 << 20
 
-// errBodyTooLarge marks a body over maxBodyBytes (413).
-var errBodyTooLarge = errors.New("request body too large")
-
 // errEmptyBody marks a request without a body (or only white space).
 var errEmptyBody = errors.New("body is empty")
 
@@ -35,21 +32,18 @@ func writeError(w http.ResponseWriter, log *slog.Logger, status int, msg string)
 	writeJSON(w, log, status, errorBody{Error: msg})
 }
 
-// writeServiceError maps a Service error to its status. Errors of unknown
-// kind are logged in full and answered with a generic 500: they may name
-// hosts or buckets, and the controller needs no more than "it failed".
+// writeErrorAs writes msg with the status of kind, one of the API's
+// sentinel errors.
+func writeErrorAs(w http.ResponseWriter, log *slog.Logger, kind error, msg string) {
+	writeError(w, log, statusOf(kind), msg)
+}
+
+// writeServiceError answers err with its status (statusErrors). Errors of
+// unknown kind are logged in full and answered with a generic 500: they may
+// name hosts or buckets, and the controller needs no more than "it failed".
 func writeServiceError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
-	var status int
-	switch {
-	case errors.Is(err, ErrNotFound):
-		status = http.StatusNotFound
-	case errors.Is(err, ErrBusy):
-		status = http.StatusConflict
-	case errors.Is(err, ErrInvalid):
-		status = http.StatusBadRequest
-	case errors.Is(err, errBodyTooLarge):
-		status = http.StatusRequestEntityTooLarge
-	default:
+	status := statusOf(err)
+	if status == 0 {
 		log.Error("API request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 		writeError(w, log, http.StatusInternalServerError, "internal error")
 		return
@@ -59,7 +53,7 @@ func writeServiceError(w http.ResponseWriter, r *http.Request, log *slog.Logger,
 
 // decodeJSON reads exactly one JSON value into v, refusing unknown fields,
 // trailing data and bodies over maxBodyBytes. Its errors wrap ErrInvalid or
-// errBodyTooLarge.
+// ErrTooLarge.
 func decodeJSON(w http.ResponseWriter, r *http.Request, v any) error {
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBodyBytes))
 	dec.DisallowUnknownFields()
@@ -88,7 +82,7 @@ func bodyError(err error) error {
 	var tooLarge *http.MaxBytesError
 	switch {
 	case errors.As(err, &tooLarge):
-		return fmt.Errorf("%w: limit is %d bytes", errBodyTooLarge, tooLarge.Limit)
+		return fmt.Errorf("%w: limit is %d bytes", ErrTooLarge, tooLarge.Limit)
 	case errors.Is(err, io.EOF):
 		return fmt.Errorf("%w: %w", ErrInvalid, errEmptyBody)
 	default:

@@ -14,6 +14,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/coffer-dev/coffer/internal/phase"
 )
 
 const testToken = "s3cret-t0ken"
@@ -35,13 +37,13 @@ type fakeService struct {
 func newFake() *fakeService {
 	return &fakeService{
 		backups: []Backup{
-			{ID: "20261121T093000Z-aaaa", Status: StatusCompleted, StartTime: t0.Add(-time.Hour), EndTime: t0.Add(-59 * time.Minute),
+			{ID: "20261121T093000Z-aaaa", Status: phase.Completed, StartTime: t0.Add(-time.Hour), EndTime: t0.Add(-59 * time.Minute),
 				Targets: []BackupTarget{{Name: "main", Engine: "postgres", Size: 10, SHA256: strings.Repeat("a", 64), PlainSize: 40,
 					StartTime: t0.Add(-time.Hour), EndTime: t0.Add(-59 * time.Minute)}}},
-			{ID: "20261121T103000Z-bbbb", Status: StatusFailed, StartTime: t0, EndTime: t0.Add(time.Minute), Error: "target main: pg_dump exited 1"},
+			{ID: "20261121T103000Z-bbbb", Status: phase.Failed, StartTime: t0, EndTime: t0.Add(time.Minute), Error: "target main: pg_dump exited 1"},
 		},
 		restores: map[string]Restore{
-			"r-1": {ID: "r-1", BackupID: "20261121T093000Z-aaaa", Status: StatusRunning, StartTime: t0},
+			"r-1": {ID: "r-1", BackupID: "20261121T093000Z-aaaa", Status: phase.Running, StartTime: t0},
 		},
 	}
 }
@@ -75,7 +77,7 @@ func (f *fakeService) TriggerBackup(_ context.Context, req BackupRequest) (Backu
 	if f.busy {
 		return Backup{}, fmt.Errorf("backup 20261121T103000Z-bbbb is running: %w", ErrBusy)
 	}
-	b := Backup{ID: "20261121T113000Z-cccc", Status: StatusPending}
+	b := Backup{ID: "20261121T113000Z-cccc", Status: phase.Pending}
 	if req.Pinned {
 		b.Labels = []string{"pinned"}
 	}
@@ -121,7 +123,7 @@ func (f *fakeService) StartRestore(_ context.Context, req RestoreRequest) (Resto
 		return Restore{}, fmt.Errorf("%w: backup has no target %q", ErrInvalid, req.Target)
 	}
 	f.started = append(f.started, req)
-	r := Restore{ID: "r-2", BackupID: req.BackupID, Status: StatusPending}
+	r := Restore{ID: "r-2", BackupID: req.BackupID, Status: phase.Pending}
 	f.restores[r.ID] = r
 	return r, nil
 }

@@ -9,11 +9,12 @@ package runnerapi
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
+	"github.com/coffer-dev/coffer/internal/layout"
 	"github.com/coffer-dev/coffer/internal/manifest"
+	"github.com/coffer-dev/coffer/internal/phase"
 )
 
 // Service is what the API needs from the daemon. Implementations must be safe
@@ -77,32 +78,18 @@ type VolumePushList struct {
 	Items []VolumePush `json:"items"`
 }
 
-// Errors a Service returns (wrapped or not) to choose the HTTP status.
-var (
-	// ErrNotFound: no backup or restore has that id (404).
-	ErrNotFound = errors.New("not found")
-	// ErrBusy: a backup or restore is already running (409).
-	ErrBusy = errors.New("a backup or restore is already running")
-	// ErrInvalid: the request cannot be carried out as asked (400).
-	ErrInvalid = errors.New("invalid request")
-)
-
-// Status is the phase of a backup or restore.
-type Status string
-
-// Statuses. Pending and Running are in flight; Completed and Failed are final.
+// TokenSecret and TokenKey name the Secret of the runner's config that holds
+// the API's bearer token: the controller renders it, the runner reads it.
 const (
-	StatusPending   Status = "Pending"
-	StatusRunning   Status = "Running"
-	StatusCompleted Status = "Completed"
-	StatusFailed    Status = "Failed"
+	TokenSecret = "coffer-api-token"
+	TokenKey    = "token"
 )
 
 // Backup is one backup set, committed or attempted.
 type Backup struct {
 	// ID sorts by time: 20261121T103000Z-k3f9.
-	ID     string `json:"id"`
-	Status Status `json:"status"`
+	ID     string      `json:"id"`
+	Status phase.Phase `json:"status"`
 	// StartTime is zero (omitted) while Pending.
 	StartTime time.Time `json:"startTime,omitzero"`
 	// EndTime is zero (omitted) until the backup is Completed or Failed.
@@ -169,7 +156,7 @@ func (r RestoreRequest) Validate() error {
 	switch {
 	case r.BackupID == "":
 		return fmt.Errorf("%w: backupId is required", ErrInvalid)
-	case r.BackupID != Latest && !manifest.ValidID(r.BackupID):
+	case r.BackupID != Latest && !layout.ValidID(r.BackupID):
 		return fmt.Errorf("%w: backupId %q is neither %q nor a backup id", ErrInvalid, r.BackupID, Latest)
 	case r.IntoDatabase != "" && r.Target == "":
 		return fmt.Errorf("%w: intoDatabase needs a target", ErrInvalid)
@@ -182,10 +169,10 @@ type Restore struct {
 	ID string `json:"id"`
 	// BackupID is the backup being restored: "latest" is resolved to an id
 	// once the restore has started.
-	BackupID  string    `json:"backupId"`
-	Status    Status    `json:"status"`
-	StartTime time.Time `json:"startTime,omitzero"`
-	EndTime   time.Time `json:"endTime,omitzero"`
+	BackupID  string      `json:"backupId"`
+	Status    phase.Phase `json:"status"`
+	StartTime time.Time   `json:"startTime,omitzero"`
+	EndTime   time.Time   `json:"endTime,omitzero"`
 	// Error says why a Failed restore failed; empty otherwise.
 	Error string `json:"error,omitempty"`
 }
@@ -199,7 +186,7 @@ type errorBody struct {
 func BackupFromManifest(m *manifest.Manifest) Backup {
 	b := Backup{
 		ID:        m.ID,
-		Status:    Status(m.Status),
+		Status:    m.Status,
 		StartTime: m.StartTime,
 		EndTime:   m.EndTime,
 		Labels:    m.Labels,

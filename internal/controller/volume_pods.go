@@ -30,8 +30,8 @@ func hasVolumeTargets(def *v1alpha1.BackupDefinition) bool {
 // syncReaders starts a reader pod for every volume push the runner waits
 // for, and removes readers whose push is no longer pending. The session URL
 // (its token) reaches the pod through a Secret, never its arguments.
-func (r *DefinitionReconciler) syncReaders(ctx context.Context, def *v1alpha1.BackupDefinition, rc *runnerClient) (pending int, err error) {
-	pushes, err := rc.volumePushes(ctx)
+func (r *DefinitionReconciler) syncReaders(ctx context.Context, def *v1alpha1.BackupDefinition, rc *runnerapi.Client) (pending int, err error) {
+	pushes, err := rc.VolumePushes(ctx)
 	if err != nil {
 		return 0, err
 	}

@@ -6,8 +6,6 @@ import (
 	"strings"
 	"time"
 
-	"k8s.io/apimachinery/pkg/api/equality"
-	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/tools/events"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -21,8 +19,12 @@ import (
 // pollInterval: how often an in-flight on-demand backup or restore is polled.
 const pollInterval = 3 * time.Second
 
-// ConditionForwarded on a Backup or Restore says whether the runner took it.
-const ConditionForwarded = "Forwarded"
+// Waits before a runner is asked again.
+const (
+	busyRetry        = 10 * time.Second
+	unreachableRetry = 10 * time.Second
+	noRunnerRetry    = 15 * time.Second
+)
 
 // BackupReconciler forwards Backups a user created to the runner (on-demand
 // backups) and follows them to the end; for every Backup, user-created or
@@ -32,54 +34,58 @@ type BackupReconciler struct {
 	Client  client.Client
 	Runners RunnerCalls
 	Events  events.EventRecorder
-	// Now is the clock; nil means time.Now.
-	Now func() time.Time
+	Clock   Clock
 }
 
-// Reconcile: trigger once, poll until Completed or Failed, then forward
-// spec.pinned whenever it changes.
+// Reconcile: fetch, the steps, then write what changed.
 func (r *BackupReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	b := &v1alpha1.Backup{}
 	if err := r.Client.Get(ctx, req.NamespacedName, b); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	before := b.DeepCopy()
-	var res ctrl.Result
-	var err error
-	// 1. An on-demand Backup: trigger and follow it.
-	if b.Labels[LabelMirrored] != "true" && !finished(b) {
-		res, err = r.step(ctx, b)
-		eventOnPhase(r.Events, b, string(before.Status.Phase), string(b.Status.Phase), string(v1alpha1.BackupCompleted), string(v1alpha1.BackupFailed),
-			"backup "+b.Status.BackupID+" "+strings.ToLower(string(b.Status.Phase))+" "+b.Status.Error)
-	}
-	// 2. Any finished Backup: forward a changed spec.pinned. A mirrored
-	// Backup still running is looked at again: its status changes do not
-	// reach this reconciler.
-	switch {
-	case finished(b) && err == nil:
-		res, err = r.forwardPin(ctx, b)
+	res, err := r.steps(ctx, b)
+	eventOnPhase(r.Events, b, string(before.Status.Phase), string(b.Status.Phase), string(v1alpha1.BackupCompleted), string(v1alpha1.BackupFailed),
+		"backup "+b.Status.BackupID+" "+strings.ToLower(string(b.Status.Phase))+" "+b.Status.Error)
+	if b.Status.Phase.Final() && err == nil { // step 2 ran
 		eventOnChange(r.Events, b, before.Status.Conditions, b.Status.Conditions, ConditionPinForwarded)
-	case b.Labels[LabelMirrored] == "true" && !pinForwarded(b):
-		res = ctrl.Result{RequeueAfter: pollInterval}
 	}
-	if !equality.Semantic.DeepEqual(before.Status, b.Status) || !equality.Semantic.DeepEqual(before.Labels, b.Labels) {
-		if b.Labels[LabelDefinition] != before.Labels[LabelDefinition] {
-			if uerr := r.Client.Patch(ctx, b.DeepCopy(), client.MergeFrom(before)); uerr != nil {
-				return ctrl.Result{}, uerr
-			}
+	if b.Labels[LabelDefinition] != before.Labels[LabelDefinition] {
+		if perr := r.Client.Patch(ctx, b.DeepCopy(), client.MergeFrom(before)); perr != nil {
+			return ctrl.Result{}, perr
 		}
-		if perr := r.Client.Status().Patch(ctx, b, client.MergeFrom(before)); perr != nil {
-			err = errors.Join(err, perr)
-		}
+	}
+	if perr := patchStatus(ctx, r.Client, before, b); perr != nil {
+		err = errors.Join(err, perr)
 	}
 	return res, err
 }
 
-func finished(b *v1alpha1.Backup) bool {
-	return b.Status.Phase == v1alpha1.BackupCompleted || b.Status.Phase == v1alpha1.BackupFailed
+// steps are the Backup's idempotent steps.
+func (r *BackupReconciler) steps(ctx context.Context, b *v1alpha1.Backup) (ctrl.Result, error) {
+	// 1. A Backup a user created: trigger it once, follow it to the end.
+	if !mirrored(b) && !b.Status.Phase.Final() {
+		if res, err := r.follow(ctx, b); err != nil || !b.Status.Phase.Final() {
+			return res, err
+		}
+	}
+	// 2. A finished Backup, user-created or mirrored: forward a changed
+	// spec.pinned.
+	if b.Status.Phase.Final() {
+		return r.forwardPin(ctx, b)
+	}
+	// 3. A mirrored Backup still running, with a pin to forward: look
+	// again, as its status changes do not reach this reconciler.
+	if !pinForwarded(b) {
+		return ctrl.Result{RequeueAfter: pollInterval}, nil
+	}
+	return ctrl.Result{}, nil
 }
 
-func (r *BackupReconciler) step(ctx context.Context, b *v1alpha1.Backup) (ctrl.Result, error) {
+func mirrored(b *v1alpha1.Backup) bool { return b.Labels[LabelMirrored] == "true" }
+
+// follow triggers a user's Backup once, then polls the runner's record.
+func (r *BackupReconciler) follow(ctx context.Context, b *v1alpha1.Backup) (ctrl.Result, error) {
 	if b.Labels == nil {
 		b.Labels = map[string]string{}
 	}
@@ -88,45 +94,57 @@ func (r *BackupReconciler) step(ctx context.Context, b *v1alpha1.Backup) (ctrl.R
 	if def == nil {
 		return res, err
 	}
+	c := conditionsOf(&b.Status.Conditions, b.Generation, r.Clock)
 	rc, err := r.Runners.forDefinition(ctx, b.Namespace, b.Spec.DefinitionRef.Name)
 	if err != nil {
-		setForwarded(&b.Status.Conditions, b.Generation, metav1.ConditionFalse, "RunnerNotFound", err.Error())
-		return r.runnerOutOfReach(b, def, err, 15*time.Second)
+		c.set(ConditionForwarded, metav1.ConditionFalse, ReasonRunnerNotFound, err.Error())
+		return r.runnerOutOfReach(b, c, def, err, noRunnerRetry)
 	}
 	if b.Status.BackupID == "" {
-		rec, err := rc.trigger(ctx, runnerapi.BackupRequest{Pinned: b.Spec.Pinned})
-		if err != nil && !errors.Is(err, errRunnerBusy) {
-			b.Status.Phase = v1alpha1.BackupPending
-			setForwarded(&b.Status.Conditions, b.Generation, metav1.ConditionFalse, ReasonUnreachable, err.Error())
-			return r.runnerOutOfReach(b, def, err, 10*time.Second)
-		}
-		noteRunner(&b.Status.Conditions, b.Generation, nil, r.now(), 0)
-		if err != nil {
-			b.Status.Phase = v1alpha1.BackupPending
-			setForwarded(&b.Status.Conditions, b.Generation, metav1.ConditionFalse, "RunnerBusy", err.Error())
-			return ctrl.Result{RequeueAfter: 10 * time.Second}, nil
-		}
-		setForwarded(&b.Status.Conditions, b.Generation, metav1.ConditionTrue, "Accepted", "runner started backup "+rec.ID)
-		setPinForwarded(&b.Status.Conditions, b.Generation, b.Spec.Pinned, rec.ID)
-		b.Status = statusFromRunner(rec, b.Status.Conditions)
-		return ctrl.Result{RequeueAfter: pollInterval}, nil
+		return r.trigger(ctx, b, c, def, rc)
 	}
-	rec, err := rc.backup(ctx, b.Status.BackupID)
+	return r.poll(ctx, b, c, def, rc)
+}
+
+// trigger asks the runner for the backup; a busy runner is asked again.
+func (r *BackupReconciler) trigger(ctx context.Context, b *v1alpha1.Backup, c conditions, def *v1alpha1.BackupDefinition, rc *runnerapi.Client) (ctrl.Result, error) {
+	rec, err := rc.TriggerBackup(ctx, runnerapi.BackupRequest{Pinned: b.Spec.Pinned})
 	switch {
-	case errors.Is(err, errRunnerNotFound):
+	case errors.Is(err, runnerapi.ErrBusy):
+		noteRunner(c, nil, 0)
+		b.Status.Phase = v1alpha1.BackupPending
+		c.set(ConditionForwarded, metav1.ConditionFalse, ReasonRunnerBusy, err.Error())
+		return ctrl.Result{RequeueAfter: busyRetry}, nil
+	case err != nil:
+		b.Status.Phase = v1alpha1.BackupPending
+		c.set(ConditionForwarded, metav1.ConditionFalse, ReasonUnreachable, err.Error())
+		return r.runnerOutOfReach(b, c, def, err, unreachableRetry)
+	}
+	noteRunner(c, nil, 0)
+	c.set(ConditionForwarded, metav1.ConditionTrue, ReasonAccepted, "runner started backup "+rec.ID)
+	setPinForwarded(c, b.Spec.Pinned, rec.ID)
+	b.Status = statusFromRunner(rec, b.Status.Conditions)
+	return ctrl.Result{RequeueAfter: pollInterval}, nil
+}
+
+// poll mirrors the runner's record of the backup until it ends.
+func (r *BackupReconciler) poll(ctx context.Context, b *v1alpha1.Backup, c conditions, def *v1alpha1.BackupDefinition, rc *runnerapi.Client) (ctrl.Result, error) {
+	rec, err := rc.Backup(ctx, b.Status.BackupID)
+	switch {
+	case errors.Is(err, runnerapi.ErrNotFound):
 		// The runner lists committed backups, failure records and the
 		// backup in flight: one it does not know was never committed.
-		noteRunner(&b.Status.Conditions, b.Generation, nil, r.now(), 0)
+		noteRunner(c, nil, 0)
 		r.fail(b, "the runner has no record of backup "+b.Status.BackupID+": it restarted before committing it "+
 			"(killed, or aborted after its drain timeout) and recorded no failure; nothing was stored. Create a new Backup")
 		return ctrl.Result{}, nil
 	case err != nil:
-		setForwarded(&b.Status.Conditions, b.Generation, metav1.ConditionTrue, ReasonUnreachable, err.Error())
-		return r.runnerOutOfReach(b, def, err, 10*time.Second)
+		c.set(ConditionForwarded, metav1.ConditionTrue, ReasonUnreachable, err.Error())
+		return r.runnerOutOfReach(b, c, def, err, unreachableRetry)
 	}
-	noteRunner(&b.Status.Conditions, b.Generation, nil, r.now(), 0)
+	noteRunner(c, nil, 0)
 	b.Status = statusFromRunner(rec, b.Status.Conditions)
-	if rec.Status == runnerapi.StatusCompleted || rec.Status == runnerapi.StatusFailed {
+	if rec.Status.Final() {
 		return ctrl.Result{}, nil
 	}
 	return ctrl.Result{RequeueAfter: pollInterval}, nil
@@ -146,11 +164,12 @@ func (r *BackupReconciler) definition(ctx context.Context, b *v1alpha1.Backup) (
 		return nil, ctrl.Result{}, nil
 	}
 	// Only a Backup that never saw its definition waits for it to arrive.
-	fwd := meta.FindStatusCondition(b.Status.Conditions, ConditionForwarded)
+	c := conditionsOf(&b.Status.Conditions, b.Generation, r.Clock)
+	fwd := c.get(ConditionForwarded)
 	neverSeen := fwd == nil || fwd.Reason == ReasonDefinitionNotFound
-	if neverSeen && !gone.deleting && r.now().Sub(b.CreationTimestamp.Time) < definitionArrivalGrace {
+	if neverSeen && !gone.deleting && c.now.Sub(b.CreationTimestamp.Time) < definitionArrivalGrace {
 		b.Status.Phase = v1alpha1.BackupPending
-		setForwarded(&b.Status.Conditions, b.Generation, metav1.ConditionFalse, ReasonDefinitionNotFound, gone.Error())
+		c.set(ConditionForwarded, metav1.ConditionFalse, ReasonDefinitionNotFound, gone.Error())
 		return nil, ctrl.Result{RequeueAfter: 5 * time.Second}, nil
 	}
 	r.fail(b, gone.Error()+": no runner can take this backup"+definitionGoneHint)
@@ -159,9 +178,9 @@ func (r *BackupReconciler) definition(ctx context.Context, b *v1alpha1.Backup) (
 
 // runnerOutOfReach retries after wait, or fails the Backup once its runner
 // has been out of reach for too long.
-func (r *BackupReconciler) runnerOutOfReach(b *v1alpha1.Backup, def *v1alpha1.BackupDefinition, err error, wait time.Duration) (ctrl.Result, error) {
+func (r *BackupReconciler) runnerOutOfReach(b *v1alpha1.Backup, c conditions, def *v1alpha1.BackupDefinition, err error, wait time.Duration) (ctrl.Result, error) {
 	limit := runnerLostAfter(def)
-	if !noteRunner(&b.Status.Conditions, b.Generation, err, r.now(), limit) {
+	if !noteRunner(c, err, limit) {
 		return ctrl.Result{RequeueAfter: wait}, nil
 	}
 	what := "the backup was never started"
@@ -176,20 +195,9 @@ func (r *BackupReconciler) fail(b *v1alpha1.Backup, msg string) {
 	b.Status.Phase = v1alpha1.BackupFailed
 	b.Status.Error = msg
 	if b.Status.EndTime == nil {
-		now := metav1.NewTime(r.now())
+		now := metav1.NewTime(r.Clock.Now())
 		b.Status.EndTime = &now
 	}
-}
-
-func (r *BackupReconciler) now() time.Time {
-	if r.Now == nil {
-		return time.Now()
-	}
-	return r.Now()
-}
-
-func setForwarded(conds *[]metav1.Condition, gen int64, status metav1.ConditionStatus, reason, msg string) {
-	meta.SetStatusCondition(conds, metav1.Condition{Type: ConditionForwarded, Status: status, Reason: reason, Message: msg, ObservedGeneration: gen})
 }
 
 // SetupWithManager registers the reconciler: every event of a user-created

@@ -7,7 +7,6 @@ import (
 	"strings"
 	"time"
 
-	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -25,34 +24,32 @@ type RestoreReconciler struct {
 	Client  client.Client
 	Runners RunnerCalls
 	Events  events.EventRecorder
-	// Now is the clock; nil means time.Now.
-	Now func() time.Time
+	Clock   Clock
 }
 
-// Reconcile: resolve the backup, start the restore once, poll to the end.
+// Reconcile: fetch, leave a finished Restore alone, the steps, then write
+// what changed.
 func (r *RestoreReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	rs := &v1alpha1.Restore{}
 	if err := r.Client.Get(ctx, req.NamespacedName, rs); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
-	if rs.Status.Phase == v1alpha1.RestoreCompleted || rs.Status.Phase == v1alpha1.RestoreFailed {
+	if rs.Status.Phase.Final() {
 		return ctrl.Result{}, nil
 	}
-	before := rs.Status.DeepCopy()
-	res, err := r.step(ctx, rs)
-	eventOnPhase(r.Events, rs, string(before.Phase), string(rs.Status.Phase), string(v1alpha1.RestoreCompleted), string(v1alpha1.RestoreFailed),
+	before := rs.DeepCopy()
+	res, err := r.steps(ctx, rs)
+	eventOnPhase(r.Events, rs, string(before.Status.Phase), string(rs.Status.Phase), string(v1alpha1.RestoreCompleted), string(v1alpha1.RestoreFailed),
 		"restore of backup "+rs.Status.BackupID+" "+strings.ToLower(string(rs.Status.Phase))+" "+rs.Status.Error)
-	if !equality.Semantic.DeepEqual(before, &rs.Status) {
-		orig := rs.DeepCopy()
-		orig.Status = *before
-		if perr := r.Client.Status().Patch(ctx, rs, client.MergeFrom(orig)); perr != nil {
-			err = errors.Join(err, perr)
-		}
+	if perr := patchStatus(ctx, r.Client, before, rs); perr != nil {
+		err = errors.Join(err, perr)
 	}
 	return res, err
 }
 
-func (r *RestoreReconciler) step(ctx context.Context, rs *v1alpha1.Restore) (ctrl.Result, error) {
+// steps are the Restore's idempotent steps.
+func (r *RestoreReconciler) steps(ctx context.Context, rs *v1alpha1.Restore) (ctrl.Result, error) {
+	// 1. The backup to restore and its live definition.
 	definition, backupID, err := r.resolve(ctx, rs)
 	if err != nil {
 		return r.failOn(rs, err)
@@ -61,47 +58,64 @@ func (r *RestoreReconciler) step(ctx context.Context, rs *v1alpha1.Restore) (ctr
 	if err != nil {
 		return r.failOn(rs, err)
 	}
+	// 2. Its runner.
+	c := conditionsOf(&rs.Status.Conditions, rs.Generation, r.Clock)
 	rc, err := r.Runners.forDefinition(ctx, rs.Namespace, definition)
 	if err != nil {
-		setForwarded(&rs.Status.Conditions, rs.Generation, metav1.ConditionFalse, "RunnerNotFound", err.Error())
-		return r.runnerOutOfReach(rs, def, err, 15*time.Second)
+		c.set(ConditionForwarded, metav1.ConditionFalse, ReasonRunnerNotFound, err.Error())
+		return r.runnerOutOfReach(rs, c, def, err, noRunnerRetry)
 	}
+	// 3. Start the restore once.
 	if rs.Status.RunnerRestoreID == "" {
-		rec, err := rc.startRestore(ctx, runnerapi.RestoreRequest{BackupID: backupID, Target: rs.Spec.Target, IntoDatabase: rs.Spec.IntoDatabase, Clean: rs.Spec.Clean,
-			IgnoreDatabaseProperties: rs.Spec.IgnoreDatabaseProperties})
-		switch {
-		case errors.Is(err, errRunnerInvalid) || errors.Is(err, errRunnerNotFound):
-			r.fail(rs, err.Error())
-			return ctrl.Result{}, nil
-		case errors.Is(err, errRunnerBusy):
-			noteRunner(&rs.Status.Conditions, rs.Generation, nil, r.now(), 0)
-			rs.Status.Phase = v1alpha1.RestorePending
-			setForwarded(&rs.Status.Conditions, rs.Generation, metav1.ConditionFalse, "RunnerBusy", err.Error())
-			return ctrl.Result{RequeueAfter: 10 * time.Second}, nil
-		case err != nil:
-			rs.Status.Phase = v1alpha1.RestorePending
-			setForwarded(&rs.Status.Conditions, rs.Generation, metav1.ConditionFalse, ReasonUnreachable, err.Error())
-			return r.runnerOutOfReach(rs, def, err, 10*time.Second)
-		}
-		noteRunner(&rs.Status.Conditions, rs.Generation, nil, r.now(), 0)
-		setForwarded(&rs.Status.Conditions, rs.Generation, metav1.ConditionTrue, "Accepted", "runner started restore "+rec.ID)
-		rs.Status.RunnerRestoreID = rec.ID
-		applyRestore(rs, rec)
-		return ctrl.Result{RequeueAfter: pollInterval}, nil
+		return r.start(ctx, rs, c, def, rc, backupID)
 	}
-	rec, err := rc.restore(ctx, rs.Status.RunnerRestoreID)
+	// 4. Follow it to the end.
+	return r.poll(ctx, rs, c, def, rc)
+}
+
+// start asks the runner for the restore. A request the runner refuses
+// fails at once; a busy runner is asked again.
+func (r *RestoreReconciler) start(ctx context.Context, rs *v1alpha1.Restore, c conditions, def *v1alpha1.BackupDefinition,
+	rc *runnerapi.Client, backupID string) (ctrl.Result, error) {
+	rec, err := rc.StartRestore(ctx, runnerapi.RestoreRequest{BackupID: backupID, Target: rs.Spec.Target, IntoDatabase: rs.Spec.IntoDatabase,
+		Clean: rs.Spec.Clean, IgnoreDatabaseProperties: rs.Spec.IgnoreDatabaseProperties})
 	switch {
-	case errors.Is(err, errRunnerNotFound):
+	case errors.Is(err, runnerapi.ErrInvalid) || errors.Is(err, runnerapi.ErrNotFound):
+		r.fail(rs, err.Error())
+		return ctrl.Result{}, nil
+	case errors.Is(err, runnerapi.ErrBusy):
+		noteRunner(c, nil, 0)
+		rs.Status.Phase = v1alpha1.RestorePending
+		c.set(ConditionForwarded, metav1.ConditionFalse, ReasonRunnerBusy, err.Error())
+		return ctrl.Result{RequeueAfter: busyRetry}, nil
+	case err != nil:
+		rs.Status.Phase = v1alpha1.RestorePending
+		c.set(ConditionForwarded, metav1.ConditionFalse, ReasonUnreachable, err.Error())
+		return r.runnerOutOfReach(rs, c, def, err, unreachableRetry)
+	}
+	noteRunner(c, nil, 0)
+	c.set(ConditionForwarded, metav1.ConditionTrue, ReasonAccepted, "runner started restore "+rec.ID)
+	rs.Status.RunnerRestoreID = rec.ID
+	applyRestore(rs, rec)
+	return ctrl.Result{RequeueAfter: pollInterval}, nil
+}
+
+// poll mirrors the runner's record of the restore until it ends.
+func (r *RestoreReconciler) poll(ctx context.Context, rs *v1alpha1.Restore, c conditions, def *v1alpha1.BackupDefinition,
+	rc *runnerapi.Client) (ctrl.Result, error) {
+	rec, err := rc.Restore(ctx, rs.Status.RunnerRestoreID)
+	switch {
+	case errors.Is(err, runnerapi.ErrNotFound):
 		// Records are kept in storage (the newest 50): an unknown one was
 		// pruned, or the runner now writes to another storage.
 		r.fail(rs, "the runner has no record of restore "+rs.Status.RunnerRestoreID+" (its storage changed, or the record was pruned): check the destination")
 		return ctrl.Result{}, nil
 	case err != nil:
-		return r.runnerOutOfReach(rs, def, err, 10*time.Second)
+		return r.runnerOutOfReach(rs, c, def, err, unreachableRetry)
 	}
-	noteRunner(&rs.Status.Conditions, rs.Generation, nil, r.now(), 0)
+	noteRunner(c, nil, 0)
 	applyRestore(rs, rec)
-	if rec.Status == runnerapi.StatusCompleted || rec.Status == runnerapi.StatusFailed {
+	if rec.Status.Final() {
 		return ctrl.Result{}, nil
 	}
 	return ctrl.Result{RequeueAfter: pollInterval}, nil
@@ -131,9 +145,9 @@ func (r *RestoreReconciler) failOn(rs *v1alpha1.Restore, err error) (ctrl.Result
 
 // runnerOutOfReach retries after wait, or fails the Restore once its runner
 // has been out of reach for too long.
-func (r *RestoreReconciler) runnerOutOfReach(rs *v1alpha1.Restore, def *v1alpha1.BackupDefinition, err error, wait time.Duration) (ctrl.Result, error) {
+func (r *RestoreReconciler) runnerOutOfReach(rs *v1alpha1.Restore, c conditions, def *v1alpha1.BackupDefinition, err error, wait time.Duration) (ctrl.Result, error) {
 	limit := runnerLostAfter(def)
-	if !noteRunner(&rs.Status.Conditions, rs.Generation, err, r.now(), limit) {
+	if !noteRunner(c, err, limit) {
 		return ctrl.Result{RequeueAfter: wait}, nil
 	}
 	what := "the restore was never started"
@@ -168,7 +182,7 @@ func (r *RestoreReconciler) resolve(ctx context.Context, rs *v1alpha1.Restore) (
 }
 
 func applyRestore(rs *v1alpha1.Restore, rec runnerapi.Restore) {
-	rs.Status.Phase = v1alpha1.RestorePhase(rec.Status)
+	rs.Status.Phase = v1alpha1.RestorePhaseOf(rec.Status)
 	rs.Status.BackupID = rec.BackupID
 	rs.Status.Error = rec.Error
 	if !rec.StartTime.IsZero() {
@@ -182,15 +196,8 @@ func applyRestore(rs *v1alpha1.Restore, rec runnerapi.Restore) {
 func (r *RestoreReconciler) fail(rs *v1alpha1.Restore, msg string) {
 	rs.Status.Phase = v1alpha1.RestoreFailed
 	rs.Status.Error = msg
-	now := metav1.NewTime(r.now())
+	now := metav1.NewTime(r.Clock.Now())
 	rs.Status.EndTime = &now
-}
-
-func (r *RestoreReconciler) now() time.Time {
-	if r.Now == nil {
-		return time.Now()
-	}
-	return r.Now()
 }
 
 // SetupWithManager registers the reconciler.

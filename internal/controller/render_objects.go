@@ -11,6 +11,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	"github.com/coffer-dev/coffer/api/v1alpha1"
+	"github.com/coffer-dev/coffer/internal/runnerapi"
 )
 
 // RunnerPort is where the runner serves its API, metrics and push endpoint.
@@ -124,8 +125,8 @@ func runnerPodSpec(def *v1alpha1.BackupDefinition, s Settings, name string) core
 				{Name: "tmp", MountPath: "/tmp"},
 			},
 			Resources:      resources,
-			ReadinessProbe: probe("/readyz"),
-			LivenessProbe:  probe("/healthz"),
+			ReadinessProbe: probe(runnerapi.PathReadyz),
+			LivenessProbe:  probe(runnerapi.PathHealthz),
 			SecurityContext: &corev1.SecurityContext{AllowPrivilegeEscalation: ptr.To(false), ReadOnlyRootFilesystem: ptr.To(true),
 				Capabilities: &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}}},
 		}},

@@ -8,15 +8,14 @@ import (
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
-	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/coffer-dev/coffer/api/v1alpha1"
+	"github.com/coffer-dev/coffer/internal/phase"
 	"github.com/coffer-dev/coffer/internal/retention"
 	"github.com/coffer-dev/coffer/internal/runnerapi"
 	"github.com/coffer-dev/coffer/internal/units"
@@ -24,11 +23,6 @@ import (
 
 // DefaultSyncInterval is how often a definition's catalog is mirrored.
 const DefaultSyncInterval = 30 * time.Second
-
-const (
-	ReasonReachable   = "CatalogSynced"
-	ReasonUnreachable = "RunnerUnreachable"
-)
 
 // syncCatalog is step 5 of a definition's reconcile: mirror the runner's
 // catalog as Backup objects. A runner that cannot be reached is a condition,
@@ -38,26 +32,24 @@ func (r *DefinitionReconciler) syncCatalog(ctx context.Context, def *v1alpha1.Ba
 	if every <= 0 {
 		every = DefaultSyncInterval
 	}
+	c := conditionsOf(&def.Status.Conditions, def.Generation, r.Clock)
 	// A runner that is not ready yet cannot answer; do not wait on it.
 	if ready, err := r.runnerReady(ctx, def); err != nil || !ready {
-		meta.SetStatusCondition(&def.Status.Conditions, metav1.Condition{Type: ConditionRunnerReachable, Status: metav1.ConditionFalse,
-			Reason: "RunnerNotReady", Message: "the runner pod is not ready", ObservedGeneration: def.Generation})
+		c.set(ConditionRunnerReachable, metav1.ConditionFalse, ReasonRunnerNotReady, "the runner pod is not ready")
 		return ctrl.Result{RequeueAfter: every}, err
 	}
 	rc, err := r.Runners.forDefinition(ctx, def.Namespace, def.Name)
 	var items []runnerapi.Backup
 	if err == nil {
 		cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		items, err = rc.backups(cctx)
+		items, err = rc.Backups(cctx)
 		cancel()
 	}
 	if err != nil {
-		meta.SetStatusCondition(&def.Status.Conditions, metav1.Condition{Type: ConditionRunnerReachable, Status: metav1.ConditionFalse,
-			Reason: ReasonUnreachable, Message: err.Error(), ObservedGeneration: def.Generation})
+		c.set(ConditionRunnerReachable, metav1.ConditionFalse, ReasonUnreachable, err.Error())
 		return ctrl.Result{RequeueAfter: every}, nil
 	}
-	meta.SetStatusCondition(&def.Status.Conditions, metav1.Condition{Type: ConditionRunnerReachable, Status: metav1.ConditionTrue,
-		Reason: ReasonReachable, Message: fmt.Sprintf("%d backups in the catalog", len(items)), ObservedGeneration: def.Generation})
+	c.set(ConditionRunnerReachable, metav1.ConditionTrue, ReasonReachable, fmt.Sprintf("%d backups in the catalog", len(items)))
 	// 6. Reader and writer pods for volumes, polled quickly while a backup
 	// runs or a volume waits.
 	if hasVolumeTargets(def) {
@@ -70,7 +62,7 @@ func (r *DefinitionReconciler) syncCatalog(ctx context.Context, def *v1alpha1.Ba
 		}
 	}
 	for _, b := range items {
-		if b.Status == runnerapi.StatusCompleted && (def.Status.LastBackupTime == nil || b.StartTime.After(def.Status.LastBackupTime.Time)) {
+		if b.Status == phase.Completed && (def.Status.LastBackupTime == nil || b.StartTime.After(def.Status.LastBackupTime.Time)) {
 			def.Status.LastBackupTime = &metav1.Time{Time: b.StartTime}
 		}
 	}
@@ -82,7 +74,7 @@ const readerPoll = 3 * time.Second
 
 func running(items []runnerapi.Backup) bool {
 	for _, b := range items {
-		if b.Status == runnerapi.StatusRunning || b.Status == runnerapi.StatusPending {
+		if b.Status.InFlight() {
 			return true
 		}
 	}
@@ -124,10 +116,10 @@ func (r *DefinitionReconciler) mirror(ctx context.Context, def *v1alpha1.BackupD
 		case user != nil:
 			// Until it is final a user's Backup is the Backup reconciler's;
 			// then its labels follow the runner's, as mirrored ones do.
-			if finished(user) && final(item) {
+			if user.Status.Phase.Final() && item.Status.Final() {
 				errs = append(errs, r.upsertMirrored(ctx, def, user, item))
 			}
-		case item.Status != runnerapi.StatusPending:
+		case item.Status != phase.Pending:
 			errs = append(errs, r.upsertMirrored(ctx, def, byID[item.ID], item))
 		}
 	}
@@ -156,20 +148,13 @@ func (r *DefinitionReconciler) upsertMirrored(ctx context.Context, def *v1alpha1
 	}
 	want := b.DeepCopy()
 	want.Status = statusFromRunner(item, b.Status.Conditions)
-	if equality.Semantic.DeepEqual(want.Status, b.Status) {
-		return nil
-	}
-	return r.Client.Status().Patch(ctx, want, client.MergeFrom(b))
-}
-
-func final(item runnerapi.Backup) bool {
-	return item.Status == runnerapi.StatusCompleted || item.Status == runnerapi.StatusFailed
+	return patchStatus(ctx, r.Client, b, want)
 }
 
 // statusFromRunner is a Backup's status as the runner reports it.
-func statusFromRunner(item runnerapi.Backup, conditions []metav1.Condition) v1alpha1.BackupStatus {
-	st := v1alpha1.BackupStatus{Phase: v1alpha1.BackupPhase(item.Status), BackupID: item.ID, Labels: item.Labels,
-		Error: item.Error, Conditions: conditions}
+func statusFromRunner(item runnerapi.Backup, conds []metav1.Condition) v1alpha1.BackupStatus {
+	st := v1alpha1.BackupStatus{Phase: v1alpha1.BackupPhaseOf(item.Status), BackupID: item.ID, Labels: item.Labels,
+		Error: item.Error, Conditions: conds}
 	if !item.StartTime.IsZero() {
 		st.StartTime = &metav1.Time{Time: item.StartTime}
 	}

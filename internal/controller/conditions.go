@@ -1,0 +1,85 @@
+package controller
+
+import (
+	"time"
+
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// The condition types the controller sets, and their reasons.
+const (
+	// ConditionReady on a BackupDefinition: its runner is rendered.
+	ConditionReady = "Ready"
+	// ConditionRunnerReachable on a BackupDefinition, Backup or Restore:
+	// the runner answered its last call.
+	ConditionRunnerReachable = "RunnerReachable"
+	// ConditionForwarded on a Backup or Restore: the runner took it.
+	ConditionForwarded = "Forwarded"
+	// ConditionPinForwarded on a Backup: the runner's backup has the pinned
+	// label spec.pinned asks for, as of the condition's observedGeneration.
+	ConditionPinForwarded = "PinForwarded"
+)
+
+// Reasons, by the conditions that carry them (conditionReasons).
+const (
+	ReasonRendered          = "RunnerRendered"
+	ReasonStorageNotFound   = "StorageNotFound"
+	ReasonStorageNotAllowed = "StorageNotAllowed"
+	ReasonSecretMissing     = "SecretMissing"
+	ReasonInvalid           = "InvalidSpec"
+	ReasonPathNotAllowed    = "LocalPathNotAllowed"
+
+	// ReasonReachable: the definition's catalog was mirrored.
+	ReasonReachable      = "CatalogSynced"
+	ReasonRunnerNotReady = "RunnerNotReady"
+	ReasonAnswered       = "Answered"
+	ReasonUnreachable    = "RunnerUnreachable"
+
+	ReasonAccepted       = "Accepted"
+	ReasonRunnerBusy     = "RunnerBusy"
+	ReasonRunnerNotFound = "RunnerNotFound"
+	// ReasonDefinitionNotFound: a new Backup waits for its definition.
+	ReasonDefinitionNotFound = "DefinitionNotFound"
+
+	ReasonPinned         = "Pinned"
+	ReasonUnpinned       = "Unpinned"
+	ReasonNothingToPin   = "NothingToPin"
+	ReasonBackupNotFound = "BackupNotFound"
+)
+
+// conditionReasons is the table: every condition type and the reasons it
+// may carry. Tests hold every condition a reconciler sets to it.
+var conditionReasons = map[string][]string{
+	ConditionReady: {ReasonRendered, ReasonStorageNotFound, ReasonStorageNotAllowed, ReasonSecretMissing,
+		ReasonInvalid, ReasonPathNotAllowed},
+	ConditionRunnerReachable: {ReasonReachable, ReasonRunnerNotReady, ReasonAnswered, ReasonUnreachable},
+	ConditionForwarded: {ReasonAccepted, ReasonRunnerBusy, ReasonRunnerNotFound, ReasonUnreachable,
+		ReasonDefinitionNotFound},
+	ConditionPinForwarded: {ReasonPinned, ReasonUnpinned, ReasonNothingToPin, ReasonRunnerBusy,
+		ReasonRunnerNotFound, ReasonBackupNotFound, ReasonUnreachable},
+}
+
+// conditions sets one object's conditions in one reconcile: at its
+// generation, with transition times from the injected clock.
+type conditions struct {
+	list *[]metav1.Condition
+	gen  int64
+	now  time.Time
+}
+
+func conditionsOf(list *[]metav1.Condition, gen int64, clock Clock) conditions {
+	return conditions{list: list, gen: gen, now: clock.Now()}
+}
+
+// set sets a condition; its transition time moves only when its status
+// does.
+func (c conditions) set(typ string, status metav1.ConditionStatus, reason, msg string) {
+	meta.SetStatusCondition(c.list, metav1.Condition{Type: typ, Status: status, Reason: reason, Message: msg,
+		ObservedGeneration: c.gen, LastTransitionTime: metav1.NewTime(c.now)})
+}
+
+// get returns the condition of type typ, or nil.
+func (c conditions) get(typ string) *metav1.Condition {
+	return meta.FindStatusCondition(*c.list, typ)
+}
