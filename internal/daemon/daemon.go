@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"sync"
 	"time"
@@ -36,6 +37,9 @@ type Options struct {
 	Clock scheduler.Clock
 	// Listen is the API address, e.g. ":8080" (in a pod) or "127.0.0.1:8080".
 	Listen string
+	// Listener, when set, is used instead of Listen (tests: a port the
+	// kernel picked, with no race for a "free" one).
+	Listener net.Listener
 	// Token authorizes /v1 requests (from the config's API Secret).
 	Token string
 	// LeaseTTL: another runner may take over this long after the last renewal.
@@ -163,6 +167,10 @@ func (d *Daemon) run(ctx context.Context) error {
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
+		if d.opts.Listener != nil {
+			serveErr <- runnerapi.ServeListener(serveCtx, d.opts.Listener, handler, d.log)
+			return
+		}
 		serveErr <- runnerapi.Serve(serveCtx, d.opts.Listen, handler, d.log)
 	}()
 

@@ -3,6 +3,7 @@ package daemon
 import (
 	"context"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"testing"
@@ -28,7 +29,7 @@ func TestScheduledBackupsAndRetention(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	jobDone := make(chan struct{}, 1)
-	opts := Options{Clock: clock, Listen: freeAddr(t), Token: "t0ken", InFlightWindow: 90 * time.Minute,
+	opts := Options{Clock: clock, Listener: listen(t), Token: "t0ken", InFlightWindow: 90 * time.Minute,
 		afterScheduledJob: func() { jobDone <- struct{}{} }}
 	go func() { done <- Run(ctx, cfg, opts) }()
 	t.Cleanup(func() {
@@ -70,7 +71,7 @@ func TestSuspendedTakesNoScheduledBackup(t *testing.T) {
 	clock := scheduler.NewFakeClock(time.Date(2026, 11, 21, 10, 59, 0, 0, time.UTC))
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- Run(ctx, cfg, Options{Clock: clock, Listen: freeAddr(t), Token: "t0ken"}) }()
+	go func() { done <- Run(ctx, cfg, Options{Clock: clock, Listener: listen(t), Token: "t0ken"}) }()
 	for range 3 {
 		clock.Advance(time.Hour)
 		time.Sleep(100 * time.Millisecond)
@@ -138,13 +139,15 @@ func openCatalog(t *testing.T, dir string) catalog.Catalog {
 	return catalog.Catalog{Store: s, Definition: layout.Definition{Namespace: "test", Name: "shop"}}
 }
 
-func freeAddr(t *testing.T) string {
+// listen opens the API's listener on a port the kernel picks: no race for
+// a "free" port. The daemon closes it.
+func listen(t *testing.T) net.Listener {
 	t.Helper()
-	port, err := testutil.FreePort()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	return fmt.Sprintf("127.0.0.1:%d", port)
+	return ln
 }
 
 // waitTimer waits until the scheduler is waiting on the fake clock.

@@ -64,8 +64,8 @@ type running struct {
 // waits until it holds the lease.
 func startDaemon(t *testing.T, cfg *config.Config, opts Options) *running {
 	t.Helper()
-	opts.Listen, opts.Token = freeAddr(t), "t0ken"
-	r := &running{base: "http://" + opts.Listen, token: opts.Token, done: make(chan error, 1), stop: make(chan struct{})}
+	opts.Listener, opts.Token = listen(t), "t0ken"
+	r := &running{base: "http://" + opts.Listener.Addr().String(), token: opts.Token, done: make(chan error, 1), stop: make(chan struct{})}
 	opts.Stop = r.stop
 	ctx, cancel := context.WithCancel(context.Background())
 	r.cancel = cancel

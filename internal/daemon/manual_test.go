@@ -31,8 +31,9 @@ func TestOnDemandBackupsSurviveTheSchedule(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	jobDone := make(chan struct{}, 1)
-	api := &apiClient{t: t, base: "http://" + freeAddr(t), token: "t0ken"}
-	opts := Options{Clock: clock, Listen: api.base[len("http://"):], Token: api.token, InFlightWindow: 90 * time.Minute,
+	ln := listen(t)
+	api := &apiClient{t: t, base: "http://" + ln.Addr().String(), token: "t0ken"}
+	opts := Options{Clock: clock, Listener: ln, Token: api.token, InFlightWindow: 90 * time.Minute,
 		afterScheduledJob: func() { jobDone <- struct{}{} }}
 	go func() { done <- Run(ctx, cfg, opts) }()
 	t.Cleanup(func() {

@@ -16,7 +16,8 @@ import (
 // on the API port without the bearer token (an unknown session is 404, not
 // 401), while /v1 still demands the token.
 func TestPushEndpointServed(t *testing.T) {
-	addr := freeAddr(t)
+	ln := listen(t)
+	addr := ln.Addr().String()
 	yaml := fmt.Sprintf(`apiVersion: coffer.dev/v1alpha1
 kind: BackupStorage
 metadata: {name: local}
@@ -41,7 +42,7 @@ spec:
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- Run(ctx, cfg, Options{Listen: addr, Token: "t0ken"}) }()
+	go func() { done <- Run(ctx, cfg, Options{Listener: ln, Token: "t0ken"}) }()
 	defer func() { cancel(); <-done }()
 
 	get := func(p string) int {

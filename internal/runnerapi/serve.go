@@ -36,6 +36,12 @@ func Serve(ctx context.Context, addr string, h http.Handler, log *slog.Logger) e
 	return serve(ctx, ln, h, log)
 }
 
+// ServeListener is Serve on an open listener, which it closes: tests pass
+// one the kernel gave a port, so no two servers race for a "free" port.
+func ServeListener(ctx context.Context, ln net.Listener, h http.Handler, log *slog.Logger) error {
+	return serve(ctx, ln, h, log)
+}
+
 // serve is Serve on an open listener, which it closes.
 func serve(ctx context.Context, ln net.Listener, h http.Handler, log *slog.Logger) error {
 	if log == nil {
