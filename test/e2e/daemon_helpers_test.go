@@ -7,13 +7,12 @@ import (
 	"io"
 	"net/http"
 	"os/exec"
+	"regexp"
 	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
-
-	"github.com/coffer-dev/coffer/internal/testutil"
 )
 
 // daemon is a `coffer-runner run` process.
@@ -43,16 +42,16 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-// startDaemon runs `coffer-runner run` on a free loopback port.
+// listeningOn finds the address in the runner's "API listening" log line.
+var listeningOn = regexp.MustCompile(`msg="API listening" .*addr=(127\.0\.0\.1:\d+)`)
+
+// startDaemon runs `coffer-runner run` on a loopback port the kernel picks
+// (--listen 127.0.0.1:0: no race for a "free" port) and learns it from
+// the runner's log.
 func startDaemon(t *testing.T, s *setup, token string, args ...string) *daemon {
 	t.Helper()
-	port, err := testutil.FreePort()
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := fmt.Sprintf("127.0.0.1:%d", port)
-	d := &daemon{base: "http://" + addr, token: token, logs: &syncBuffer{}, done: make(chan struct{})}
-	d.cmd = exec.Command(runnerBin, append([]string{"run", "-f", s.path, "--listen", addr, "--log-level", "debug"}, args...)...)
+	d := &daemon{token: token, logs: &syncBuffer{}, done: make(chan struct{})}
+	d.cmd = exec.Command(runnerBin, append([]string{"run", "-f", s.path, "--listen", "127.0.0.1:0", "--log-level", "debug"}, args...)...)
 	d.cmd.Stdout, d.cmd.Stderr = d.logs, d.logs
 	if err := d.cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -71,6 +70,13 @@ func startDaemon(t *testing.T, s *setup, token string, args ...string) *daemon {
 		if t.Failed() {
 			t.Logf("runner logs:\n%s", d.logs.String())
 		}
+	})
+	d.waitFor(t, "the API listening", 20*time.Second, func() bool {
+		m := listeningOn.FindStringSubmatch(d.logs.String())
+		if m != nil {
+			d.base = "http://" + m[1]
+		}
+		return m != nil
 	})
 	d.waitFor(t, "healthz", 20*time.Second, func() bool { return d.status(t, "GET", "/healthz", "", nil) == 200 })
 	return d
