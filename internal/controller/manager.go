@@ -23,6 +23,8 @@ type Config struct {
 	HTTP *http.Client
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// Coverage publishes the coverage report (coverage_setup.go).
+	Coverage CoverageConfig
 }
 
 // Setup registers every reconciler with the manager. Secrets are read
@@ -42,7 +44,10 @@ func Setup(ctx context.Context, mgr ctrl.Manager, c Config) error {
 	if err := (&BackupReconciler{Client: mgr.GetClient(), Runners: runners, Events: rec, Now: c.Now}).SetupWithManager(mgr); err != nil {
 		return err
 	}
-	return (&RestoreReconciler{Client: mgr.GetClient(), Runners: runners, Events: rec, Now: c.Now}).SetupWithManager(mgr)
+	if err := (&RestoreReconciler{Client: mgr.GetClient(), Runners: runners, Events: rec, Now: c.Now}).SetupWithManager(mgr); err != nil {
+		return err
+	}
+	return setupCoverage(mgr, c)
 }
 
 // CacheOptions limits the cache of rendered kinds to the operator namespace.

@@ -1,6 +1,7 @@
 package coverage
 
 import (
+	"errors"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -55,10 +56,17 @@ func NewMetrics(store *Store) *Metrics {
 	}
 }
 
-// Register adds every coverage metric to reg.
+// Register adds every coverage metric to reg. Metrics registered before by
+// another Metrics (a second manager set up in the same process, as tests
+// do) are replaced: the newest store is the one exported.
 func (m *Metrics) Register(reg prometheus.Registerer) error {
 	for _, c := range []prometheus.Collector{m, m.Transitions, m.Duration} {
-		if err := reg.Register(c); err != nil {
+		err := reg.Register(c)
+		if are := (prometheus.AlreadyRegisteredError{}); errors.As(err, &are) {
+			reg.Unregister(are.ExistingCollector)
+			err = reg.Register(c)
+		}
+		if err != nil {
 			return err
 		}
 	}

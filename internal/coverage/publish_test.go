@@ -143,3 +143,27 @@ func get(t *testing.T, url string) string {
 	}
 	return string(b)
 }
+
+// TestMetricsRegisteredTwice: a second Metrics on the same registry (a
+// second manager in one process) takes the series over.
+func TestMetricsRegisteredTwice(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	if err := NewMetrics(NewStore()).Register(reg); err != nil {
+		t.Fatal(err)
+	}
+	if err := NewMetrics(published(t)).Register(reg); err != nil {
+		t.Fatal(err)
+	}
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() == "coffer_coverage_pvcs" && len(mf.GetMetric()) != len(States) {
+			t.Errorf("coffer_coverage_pvcs has %d series", len(mf.GetMetric()))
+		}
+		if mf.GetName() == "coffer_pvc_coverage_state" && len(mf.GetMetric()) != 3*len(States) {
+			t.Errorf("coffer_pvc_coverage_state has %d series, want those of the second store", len(mf.GetMetric()))
+		}
+	}
+}
