@@ -66,10 +66,9 @@ func TestCoverageLifecycle(t *testing.T) {
 	waitMetric(t, "coffer_definition_stale"+def+" 1")
 	waitMetric(t, "coffer_definition_protected_pvcs"+def+" 0")
 
-	// A newer backup fails.
-	failed := &v1alpha1.Backup{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "shop-2"},
-		Spec: v1alpha1.BackupSpec{DefinitionRef: v1alpha1.LocalObjectReference{Name: "shop"}}}
-	mustCreate(t, e, failed)
+	// A newer backup fails (mirrored: a Backup a user creates would be the
+	// Backup reconciler's to follow).
+	failed := mirroredBackup(t, e, ns, "shop", "shop-2")
 	orig := failed.DeepCopy()
 	failed.Status = v1alpha1.BackupStatus{Phase: v1alpha1.BackupFailed, Error: "pg_dump exited 1", StartTime: &metav1.Time{Time: time.Now()}}
 	if err := e.Client.Status().Patch(context.Background(), failed, client.MergeFrom(orig)); err != nil {

@@ -113,13 +113,20 @@ func waitMetric(t *testing.T, line string) {
 	eventually(t, "metric "+line, func() bool { return strings.Contains(httpGet(t, "/metrics"), line+"\n") })
 }
 
-// completedBackup creates a mirrored Backup of def, Completed, started at start.
-func completedBackup(t *testing.T, e *testutil.Envtest, ns, def, name string, start time.Time) *v1alpha1.Backup {
+// mirroredBackup creates a Backup of def as the controller mirrors one.
+func mirroredBackup(t *testing.T, e *testutil.Envtest, ns, def, name string) *v1alpha1.Backup {
 	t.Helper()
 	b := &v1alpha1.Backup{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name,
 		Labels: map[string]string{controller.LabelMirrored: "true", controller.LabelDefinition: def}},
 		Spec: v1alpha1.BackupSpec{DefinitionRef: v1alpha1.LocalObjectReference{Name: def}}}
 	mustCreate(t, e, b)
+	return b
+}
+
+// completedBackup creates a mirrored Backup of def, Completed, started at start.
+func completedBackup(t *testing.T, e *testutil.Envtest, ns, def, name string, start time.Time) *v1alpha1.Backup {
+	t.Helper()
+	b := mirroredBackup(t, e, ns, def, name)
 	setBackupStatus(t, e, b, v1alpha1.BackupCompleted, start)
 	return b
 }
