@@ -212,3 +212,19 @@ func TestRunbooks(t *testing.T) {
 		}
 	}
 }
+
+// TestMetricsDocumented: every metric Coffer exports has a row in docs/metrics.md.
+func TestMetricsDocumented(t *testing.T) {
+	doc, err := os.ReadFile(filepath.Join(testutil.RepoRoot(), "docs", "metrics.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for n := range exported(t) {
+		if !strings.HasPrefix(n, "coffer_") || strings.HasSuffix(n, "_bucket") || strings.HasSuffix(n, "_sum") || strings.HasSuffix(n, "_count") {
+			continue
+		}
+		if !strings.Contains(string(doc), "`"+n+"`") {
+			t.Errorf("%s is not documented in docs/metrics.md", n)
+		}
+	}
+}
