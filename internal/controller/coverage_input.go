@@ -25,10 +25,29 @@ func coverageDefinition(def *v1alpha1.BackupDefinition, backups []v1alpha1.Backu
 	if t := def.Status.LastBackupTime; t != nil {
 		d.LastSuccess = t.Time
 	}
+	newestBackups(&d, def.Name, backups)
+	readiness(&d, def.Status.Conditions)
+	for _, t := range def.Spec.Targets {
+		if t.Filesystem != nil && t.Filesystem.PersistentVolumeClaim != "" {
+			d.Claims = append(d.Claims, t.Filesystem.PersistentVolumeClaim)
+		}
+		if t.Covers != nil {
+			d.Claims = append(d.Claims, t.Covers.PersistentVolumeClaims...)
+			if t.Covers.Selector != nil {
+				d.Selectors = append(d.Selectors, t.Covers.Selector)
+			}
+		}
+	}
+	return d
+}
+
+// newestBackups sets the newest Completed backup's start and whether the
+// newest finished one failed, from the Backups of the definition name.
+func newestBackups(d *coverage.Definition, name string, backups []v1alpha1.Backup) {
 	var newest time.Time
 	for i := range backups {
 		b := &backups[i]
-		if b.Spec.DefinitionRef.Name != def.Name {
+		if b.Spec.DefinitionRef.Name != name {
 			continue
 		}
 		start := backupStart(b)
@@ -50,29 +69,21 @@ func coverageDefinition(def *v1alpha1.BackupDefinition, backups []v1alpha1.Backu
 	if d.LastFailed && !newest.After(d.LastSuccess) {
 		d.LastFailed, d.LastError = false, "" // status.lastBackupTime knows a newer success
 	}
-	if ready := meta.FindStatusCondition(def.Status.Conditions, ConditionReady); ready != nil {
+}
+
+// readiness reads the Ready and RunnerReachable conditions.
+func readiness(d *coverage.Definition, conds []metav1.Condition) {
+	if ready := meta.FindStatusCondition(conds, ConditionReady); ready != nil {
 		if ready.Status == metav1.ConditionFalse {
 			d.NotReady = ready.Reason + ": " + ready.Message
 		} else if ready.Status == metav1.ConditionTrue {
 			// Only a rendered runner can be reached or not.
-			if rr := meta.FindStatusCondition(def.Status.Conditions, ConditionRunnerReachable); rr != nil {
+			if rr := meta.FindStatusCondition(conds, ConditionRunnerReachable); rr != nil {
 				ok := rr.Status == metav1.ConditionTrue
 				d.RunnerReachable = &ok
 			}
 		}
 	}
-	for _, t := range def.Spec.Targets {
-		if t.Filesystem != nil && t.Filesystem.PersistentVolumeClaim != "" {
-			d.Claims = append(d.Claims, t.Filesystem.PersistentVolumeClaim)
-		}
-		if t.Covers != nil {
-			d.Claims = append(d.Claims, t.Covers.PersistentVolumeClaims...)
-			if t.Covers.Selector != nil {
-				d.Selectors = append(d.Selectors, t.Covers.Selector)
-			}
-		}
-	}
-	return d
 }
 
 // backupStart orders Backups: the runner's start, else when it was created.
