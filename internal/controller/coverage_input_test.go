@@ -29,7 +29,7 @@ func TestCoverageDefinition(t *testing.T) {
 		wantReach   *bool
 	}{
 		"no backups": {},
-		"completed": {backups: []v1alpha1.Backup{backupAt("db", ok, t0, "")}, wantSuccess: t0},
+		"completed":  {backups: []v1alpha1.Backup{backupAt("db", ok, t0, "")}, wantSuccess: t0},
 		"a failure after the success": {backups: []v1alpha1.Backup{backupAt("db", ok, t0, ""), backupAt("db", bad, t0.Add(time.Hour), "boom")},
 			wantSuccess: t0, wantFailed: true},
 		"a success after the failure": {backups: []v1alpha1.Backup{backupAt("db", bad, t0, "boom"), backupAt("db", ok, t0.Add(time.Hour), "")},
