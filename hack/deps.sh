@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Makes sure what the demo and the tests need is installed and running.
 #   hack/deps.sh demo   PostgreSQL (installed and started if missing), age
-#   hack/deps.sh test   everything: PostgreSQL, MariaDB, age, zstd, git, redis-server, GNU time, MinIO (built into bin/)
+#   hack/deps.sh test   everything: PostgreSQL, MariaDB, age, zstd, git, redis-server, GNU time, Prometheus (promtool), MinIO (built into bin/)
 # Safe to run again; it only does what is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,6 +19,7 @@ if [ "$mode" = test ]; then
   command -v zstd >/dev/null 2>&1 || need_pkgs+=(zstd)
   command -v git >/dev/null 2>&1 || need_pkgs+=(git)
   command -v redis-server >/dev/null 2>&1 || need_pkgs+=(redis-server)
+  command -v promtool >/dev/null 2>&1 || need_pkgs+=(prometheus)   # promtool and a real Prometheus for the alert tests
   [ -x /usr/bin/time ] || need_pkgs+=(time)
   [ -x /usr/sbin/sshd ] || need_pkgs+=(openssh-server openssh-client)
 fi

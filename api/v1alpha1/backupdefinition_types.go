@@ -33,6 +33,9 @@ type BackupDefinitionSpec struct {
 	// Runner tunes the runner pod the operator renders.
 	// +optional
 	Runner *RunnerSettings `json:"runner,omitempty"`
+	// Coverage tunes how the coverage report judges this definition.
+	// +optional
+	Coverage *CoverageSettings `json:"coverage,omitempty"`
 }
 
 // RunnerSettings tune the runner pod of a definition.
@@ -110,6 +113,10 @@ type Target struct {
 	Filesystem *FilesystemTarget `json:"filesystem,omitempty"`
 	// +optional
 	Git *GitTarget `json:"git,omitempty"`
+	// Covers declares the PersistentVolumeClaims whose data this target
+	// backs up (the database's volume), for the coverage report.
+	// +optional
+	Covers *Covers `json:"covers,omitempty"`
 }
 
 // CockroachTarget is one CockroachDB database. CockroachDB writes its backup
@@ -218,6 +225,10 @@ type BackupDefinitionStatus struct {
 	LastBackupTime *metav1.Time `json:"lastBackupTime,omitempty"`
 	// +optional
 	NextBackupTime *metav1.Time `json:"nextBackupTime,omitempty"`
+	// Coverage counts the PersistentVolumeClaims the definition covers and
+	// protects (see docs/coverage.md).
+	// +optional
+	Coverage *DefinitionCoverage `json:"coverage,omitempty"`
 }
 
 // BackupDefinition is a set of targets backed up together on a schedule.
@@ -227,6 +238,7 @@ type BackupDefinitionStatus struct {
 // +kubebuilder:printcolumn:name="Last Backup",type=date,JSONPath=`.status.lastBackupTime`
 // +kubebuilder:printcolumn:name="Next Backup",type=string,JSONPath=`.status.nextBackupTime`
 // +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
+// +kubebuilder:printcolumn:name="Protected PVCs",type=integer,JSONPath=`.status.coverage.protectedPVCs`,priority=1
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 type BackupDefinition struct {
 	metav1.TypeMeta   `json:",inline"`

@@ -25,6 +25,8 @@ type Config struct {
 	HTTP *http.Client
 	// Clock is every reconciler's time source; nil means the real clock.
 	Clock Clock
+	// Coverage publishes the coverage report (coverage_setup.go).
+	Coverage CoverageConfig
 }
 
 // Setup registers every reconciler with the manager. Secrets are read
@@ -44,7 +46,10 @@ func Setup(ctx context.Context, mgr ctrl.Manager, c Config) error {
 	if err := (&BackupReconciler{Client: mgr.GetClient(), Runners: runners, Events: rec, Clock: c.Clock}).SetupWithManager(mgr); err != nil {
 		return err
 	}
-	return (&RestoreReconciler{Client: mgr.GetClient(), Runners: runners, Events: rec, Clock: c.Clock}).SetupWithManager(mgr)
+	if err := (&RestoreReconciler{Client: mgr.GetClient(), Runners: runners, Events: rec, Clock: c.Clock}).SetupWithManager(mgr); err != nil {
+		return err
+	}
+	return setupCoverage(mgr, c)
 }
 
 // CacheOptions limits the cache of rendered kinds to the operator namespace.
