@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -28,7 +29,7 @@ func TestRenderAndCleanup(t *testing.T) {
 	storage(t, e, st)
 	ns := appNamespace(t, e, true)
 	d := definition(t, e, ns, "shop", st)
-	eventually(t, "runner objects", func() bool { a, b, c := runnerObjectsExist(t, e, ns, "shop"); return a && b && c })
+	testutil.Eventually(t, 60*time.Second, "runner objects", func() bool { a, b, c := runnerObjectsExist(t, e, ns, "shop"); return a && b && c })
 	sts, _ := statefulSet(t, e, ns, "shop")
 	spec := sts.Spec.Template.Spec
 	if *sts.Spec.Replicas != 1 || hashOf(sts) == "" || spec.ImagePullSecrets[0].Name != "regcred" || spec.Containers[0].Image != "coffer-runner:test" {
@@ -43,7 +44,7 @@ func TestRenderAndCleanup(t *testing.T) {
 			t.Fatalf("config Secret mounted with mode %o, want 0440", *v.Secret.DefaultMode)
 		}
 	}
-	eventually(t, "Ready condition", func() bool {
+	testutil.Eventually(t, 60*time.Second, "Ready condition", func() bool {
 		c := readyCondition(t, e, ns, "shop")
 		return c != nil && c.Status == metav1.ConditionTrue && c.ObservedGeneration == d.Generation
 	})
@@ -53,14 +54,14 @@ func TestRenderAndCleanup(t *testing.T) {
 	if err := e.Client.Update(context.Background(), sts); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "replicas reverted to 1", func() bool { s, ok := statefulSet(t, e, ns, "shop"); return ok && *s.Spec.Replicas == 1 })
+	testutil.Eventually(t, 60*time.Second, "replicas reverted to 1", func() bool { s, ok := statefulSet(t, e, ns, "shop"); return ok && *s.Spec.Replicas == 1 })
 	sec := &corev1.Secret{}
 	e.Client.Get(context.Background(), runnerKey(ns, "shop"), sec)
 	sec.Data["config.yaml"] = []byte("tampered")
 	if err := e.Client.Update(context.Background(), sec); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "config Secret reverted", func() bool {
+	testutil.Eventually(t, 60*time.Second, "config Secret reverted", func() bool {
 		s := &corev1.Secret{}
 		e.Client.Get(context.Background(), runnerKey(ns, "shop"), s)
 		return strings.Contains(string(s.Data["config.yaml"]), "BackupDefinition")
@@ -69,7 +70,7 @@ func TestRenderAndCleanup(t *testing.T) {
 	if err := e.Client.Delete(context.Background(), d); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "runner objects removed", func() bool { a, b, c := runnerObjectsExist(t, e, ns, "shop"); return !a && !b && !c })
+	testutil.Eventually(t, 60*time.Second, "runner objects removed", func() bool { a, b, c := runnerObjectsExist(t, e, ns, "shop"); return !a && !b && !c })
 }
 
 // TestStorageNotAllowed: no runner for a namespace the storage does not
@@ -80,14 +81,14 @@ func TestStorageNotAllowed(t *testing.T) {
 	storage(t, e, st)
 	ns := appNamespace(t, e, false)
 	definition(t, e, ns, "shop", st)
-	eventually(t, "StorageNotAllowed condition", func() bool {
+	testutil.Eventually(t, 60*time.Second, "StorageNotAllowed condition", func() bool {
 		c := readyCondition(t, e, ns, "shop")
 		return c != nil && c.Reason == controller.ReasonStorageNotAllowed && strings.Contains(c.Message, ns)
 	})
 	if a, b, c := runnerObjectsExist(t, e, ns, "shop"); a || b || c {
 		t.Fatal("a runner was made for a namespace the storage does not admit")
 	}
-	eventually(t, "a Warning Event saying why", func() bool {
+	testutil.Eventually(t, 60*time.Second, "a Warning Event saying why", func() bool {
 		var evs eventsv1.EventList
 		e.Client.List(context.Background(), &evs, client.InNamespace(ns))
 		for _, ev := range evs.Items {
@@ -103,7 +104,7 @@ func TestStorageNotAllowed(t *testing.T) {
 	if err := e.Client.Update(context.Background(), n); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "runner after labelling the namespace", func() bool { a, _, _ := runnerObjectsExist(t, e, ns, "shop"); return a })
+	testutil.Eventually(t, 60*time.Second, "runner after labelling the namespace", func() bool { a, _, _ := runnerObjectsExist(t, e, ns, "shop"); return a })
 }
 
 // TestSecretChangeRollsRunner: editing a referenced Secret changes the
@@ -115,7 +116,7 @@ func TestSecretChangeRollsRunner(t *testing.T) {
 	ns := appNamespace(t, e, true)
 	definition(t, e, ns, "shop", st)
 	var h0 string
-	eventually(t, "runner", func() bool { s, ok := statefulSet(t, e, ns, "shop"); h0 = hashOrEmpty(s, ok); return h0 != "" })
+	testutil.Eventually(t, 60*time.Second, "runner", func() bool { s, ok := statefulSet(t, e, ns, "shop"); h0 = hashOrEmpty(s, ok); return h0 != "" })
 	mustCreate(t, e, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "unrelated"}, StringData: map[string]string{"k": "v"}})
 	un := &corev1.Secret{}
 	e.Client.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: "unrelated"}, un)
@@ -124,7 +125,7 @@ func TestSecretChangeRollsRunner(t *testing.T) {
 	pg := &corev1.Secret{}
 	e.Client.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: "pg"}, pg)
 	// Give the controller time to (wrongly) react to the unrelated edit.
-	eventually(t, "settle", func() bool { s, ok := statefulSet(t, e, ns, "shop"); return hashOrEmpty(s, ok) == h0 })
+	testutil.Eventually(t, 60*time.Second, "settle", func() bool { s, ok := statefulSet(t, e, ns, "shop"); return hashOrEmpty(s, ok) == h0 })
 	if s, ok := statefulSet(t, e, ns, "shop"); hashOrEmpty(s, ok) != h0 {
 		t.Fatal("an unrelated Secret changed the config hash")
 	}
@@ -132,7 +133,7 @@ func TestSecretChangeRollsRunner(t *testing.T) {
 	if err := e.Client.Update(context.Background(), pg); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "hash change after the password rotation", func() bool {
+	testutil.Eventually(t, 60*time.Second, "hash change after the password rotation", func() bool {
 		s, ok := statefulSet(t, e, ns, "shop")
 		return hashOrEmpty(s, ok) != h0
 	})
@@ -174,13 +175,13 @@ func TestManyDefinitions(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	eventually(t, "200 runners", func() bool { return countRendered(t, e, nss, &appsv1.StatefulSetList{}) == 200 })
+	testutil.Eventually(t, 60*time.Second, "200 runners", func() bool { return countRendered(t, e, nss, &appsv1.StatefulSetList{}) == 200 })
 	for _, d := range defs {
 		if err := e.Client.Delete(context.Background(), d); err != nil {
 			t.Fatal(err)
 		}
 	}
-	eventually(t, "all runner objects removed", func() bool {
+	testutil.Eventually(t, 60*time.Second, "all runner objects removed", func() bool {
 		return countRendered(t, e, nss, &appsv1.StatefulSetList{}) == 0 && countRendered(t, e, nss, &corev1.ServiceList{}) == 0 &&
 			countRendered(t, e, nss, &corev1.SecretList{}) == 0
 	})
@@ -219,7 +220,7 @@ func TestLocalPathRefusedForTenants(t *testing.T) {
 		Spec: v1alpha1.BackupDefinitionSpec{StorageRef: v1alpha1.LocalObjectReference{Name: st},
 			Targets: []v1alpha1.Target{{Name: "conf", Filesystem: &v1alpha1.FilesystemTarget{Path: "/etc/../etc/coffer/"}}}}}
 	mustCreate(t, e, d)
-	eventually(t, "LocalPathNotAllowed condition", func() bool {
+	testutil.Eventually(t, 60*time.Second, "LocalPathNotAllowed condition", func() bool {
 		c := readyCondition(t, e, ns, "steal")
 		return c != nil && c.Status == metav1.ConditionFalse && c.Reason == controller.ReasonPathNotAllowed &&
 			strings.Contains(c.Message, "spec.targets[0] (conf)")
@@ -232,5 +233,5 @@ func TestLocalPathRefusedForTenants(t *testing.T) {
 	if err := e.Client.Update(context.Background(), d); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "runner once the target names a claim", func() bool { a, _, _ := runnerObjectsExist(t, e, ns, "steal"); return a })
+	testutil.Eventually(t, 60*time.Second, "runner once the target names a claim", func() bool { a, _, _ := runnerObjectsExist(t, e, ns, "steal"); return a })
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/coffer-dev/coffer/api/v1alpha1"
 	"github.com/coffer-dev/coffer/internal/coverage"
+	"github.com/coffer-dev/coffer/internal/testutil"
 )
 
 // coveringDefinition is an hourly postgres definition whose target covers
@@ -48,7 +49,7 @@ func TestCoverageLifecycle(t *testing.T) {
 	b := completedBackup(t, e, ns, "shop", "shop-1", start)
 	waitState(t, ns, "data", coverage.Protected, "protected by shop: newest Completed backup started")
 	waitEvent(t, e, ns, "data", "Protected", corev1.EventTypeNormal, "protected by shop")
-	eventually(t, "status.coverage of the definition", func() bool {
+	testutil.Eventually(t, 60*time.Second, "status.coverage of the definition", func() bool {
 		d := &v1alpha1.BackupDefinition{}
 		e.Client.Get(context.Background(), types.NamespacedName{Namespace: ns, Name: "shop"}, d)
 		return d.Status.Coverage != nil && *d.Status.Coverage == v1alpha1.DefinitionCoverage{CoveredPVCs: 1, ProtectedPVCs: 1}
@@ -94,7 +95,7 @@ func TestCoverageLifecycle(t *testing.T) {
 	if err := e.Client.Patch(context.Background(), cache, client.RawPatch(types.MergePatchType, []byte(`{"metadata":{"finalizers":null}}`))); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "cache gone from the report", func() bool { return claimReport(t, ns, "cache").Name == "" })
+	testutil.Eventually(t, 60*time.Second, "cache gone from the report", func() bool { return claimReport(t, ns, "cache").Name == "" })
 }
 
 // TestCoverageNamespaceNotAdmitted: a filesystem target backs up a claim,

@@ -93,7 +93,7 @@ func pvc(t *testing.T, e *testutil.Envtest, ns, name string, labels map[string]s
 // the first Event's series (keeping its note), so a repeat counts too.
 func waitEvent(t *testing.T, e *testutil.Envtest, ns, claim, reason, kind, note string) {
 	t.Helper()
-	eventually(t, fmt.Sprintf("%s Event %s on %s/%s", kind, reason, ns, claim), func() bool {
+	testutil.Eventually(t, 60*time.Second, fmt.Sprintf("%s Event %s on %s/%s", kind, reason, ns, claim), func() bool {
 		var evs eventsv1.EventList
 		if err := e.Client.List(context.Background(), &evs, client.InNamespace(ns)); err != nil {
 			return false
@@ -110,7 +110,7 @@ func waitEvent(t *testing.T, e *testutil.Envtest, ns, claim, reason, kind, note 
 
 func waitMetric(t *testing.T, line string) {
 	t.Helper()
-	eventually(t, "metric "+line, func() bool { return strings.Contains(httpGet(t, "/metrics"), line+"\n") })
+	testutil.Eventually(t, 60*time.Second, "metric "+line, func() bool { return strings.Contains(httpGet(t, "/metrics"), line+"\n") })
 }
 
 // mirroredBackup creates a Backup of def as the controller mirrors one.

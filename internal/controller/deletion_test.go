@@ -26,7 +26,7 @@ func TestDefinitionDeletion(t *testing.T) {
 	storage(t, e, st)
 	ns := appNamespace(t, e, true)
 	d := definition(t, e, ns, "shop", st)
-	eventually(t, "runner objects", func() bool { a, b, c := runnerObjectsExist(t, e, ns, "shop"); return a && b && c })
+	testutil.Eventually(t, 60*time.Second, "runner objects", func() bool { a, b, c := runnerObjectsExist(t, e, ns, "shop"); return a && b && c })
 
 	mirrored := &v1alpha1.Backup{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "shop-20261121t103000z-k3f9",
 		Labels: map[string]string{controller.LabelMirrored: "true", controller.LabelDefinition: "shop"}},
@@ -37,20 +37,20 @@ func TestDefinitionDeletion(t *testing.T) {
 	mustCreate(t, e, mine)
 	mustCreate(t, e, latestOf(ns, "waiting", "shop"))
 	// The runner is down: both wait for it.
-	eventually(t, "the Backup and Restore to wait for the runner", func() bool {
+	testutil.Eventually(t, 60*time.Second, "the Backup and Restore to wait for the runner", func() bool {
 		return backupOf(t, e, ns, "mine").Status.Phase == v1alpha1.BackupPending && restoreOf(t, e, ns, "waiting").Status.Phase == v1alpha1.RestorePending
 	})
 
 	if err := e.Client.Delete(ctx, d); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "the definition gone", func() bool {
+	testutil.Eventually(t, 60*time.Second, "the definition gone", func() bool {
 		return apierrors.IsNotFound(e.Client.Get(ctx, types.NamespacedName{Namespace: ns, Name: "shop"}, &v1alpha1.BackupDefinition{}))
 	})
 	if err := e.Client.Get(ctx, types.NamespacedName{Namespace: ns, Name: mirrored.Name}, &v1alpha1.Backup{}); !apierrors.IsNotFound(err) {
 		t.Errorf("mirrored Backup after its definition was deleted: %v, want deleted", err)
 	}
-	eventually(t, "the waiting Backup and Restore Failed", func() bool {
+	testutil.Eventually(t, 60*time.Second, "the waiting Backup and Restore Failed", func() bool {
 		return backupOf(t, e, ns, "mine").Status.Phase == v1alpha1.BackupFailed && restoreOf(t, e, ns, "waiting").Status.Phase == v1alpha1.RestoreFailed
 	})
 	for what, msg := range map[string]string{"Backup": backupOf(t, e, ns, "mine").Status.Error, "Restore": restoreOf(t, e, ns, "waiting").Status.Error} {
@@ -82,12 +82,12 @@ func TestBackupWaitsForItsDefinition(t *testing.T) {
 	ns := appNamespace(t, e, true)
 	mustCreate(t, e, &v1alpha1.Backup{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "early"},
 		Spec: v1alpha1.BackupSpec{DefinitionRef: v1alpha1.LocalObjectReference{Name: "shop"}}})
-	eventually(t, "the Backup waiting for its definition", func() bool {
+	testutil.Eventually(t, 60*time.Second, "the Backup waiting for its definition", func() bool {
 		c := meta.FindStatusCondition(backupOf(t, e, ns, "early").Status.Conditions, controller.ConditionForwarded)
 		return c != nil && c.Reason == controller.ReasonDefinitionNotFound
 	})
 	definition(t, e, ns, "shop", st)
-	eventually(t, "the Backup forwarded to the (down) runner", func() bool {
+	testutil.Eventually(t, 60*time.Second, "the Backup forwarded to the (down) runner", func() bool {
 		b := backupOf(t, e, ns, "early")
 		c := meta.FindStatusCondition(b.Status.Conditions, controller.ConditionForwarded)
 		return c != nil && c.Reason != controller.ReasonDefinitionNotFound && b.Status.Phase == v1alpha1.BackupPending

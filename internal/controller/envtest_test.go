@@ -4,11 +4,12 @@ import (
 	"context"
 
 	"fmt"
-	"github.com/go-logr/logr"
 	"net/http"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/go-logr/logr"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -123,19 +124,6 @@ func definition(t *testing.T, e *testutil.Envtest, ns, name, storageName string)
 				PasswordSecretRef: &v1alpha1.SecretKeySelector{Name: "pg", Key: "password"}}}}}}
 	mustCreate(t, e, d)
 	return d
-}
-
-// eventually polls cond for up to 60s.
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
-	for time.Now().Before(deadline) {
-		if cond() {
-			return
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	t.Fatalf("timed out waiting for %s", what)
 }
 
 func runnerKey(ns, name string) types.NamespacedName {
