@@ -83,3 +83,34 @@ func TestSecretsNeverPrinted(t *testing.T) {
 		t.Fatal("password in child argv/env")
 	}
 }
+
+// TestConfigErrorsNeverPrintSecrets: a malformed config whose broken
+// document holds a password is refused with an error that names the file
+// and document but never prints the password, and stays short.
+func TestConfigErrorsNeverPrintSecrets(t *testing.T) {
+	const password = "Hunter2-very-secret"
+	dir := t.TempDir()
+	docs := map[string]string{
+		"unterminated": "--- {kind: Secret, apiVersion: v1, metadata: {name: pg}, stringData: {password: " + password + "}\n",
+		"duplicate":    "apiVersion: v1\nkind: Secret\nmetadata: {name: pg}\nstringData: {password: " + password + ", password: x}\n",
+		"huge line":    "apiVersion: v1\nkind: Secret\nmetadata: {name: pg}\nstringData: {password: " + password + strings.Repeat("x", 1<<20) + "\n",
+	}
+	for name, doc := range docs {
+		t.Run(name, func(t *testing.T) {
+			path := filepath.Join(dir, strings.ReplaceAll(name, " ", "-")+".yaml")
+			if err := os.WriteFile(path, []byte(doc), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			r := runner(t, nil, "list", "-f", path)
+			if r.code != 1 {
+				t.Fatalf("exit %d, want 1\n%.500s", r.code, r.stderr)
+			}
+			if strings.Contains(r.stderr+r.stdout, "Hunter2") {
+				t.Fatalf("the password is printed:\n%.500s", r.stderr)
+			}
+			if len(r.stderr) > 2000 || !strings.Contains(r.stderr, filepath.Base(path)) {
+				t.Fatalf("error is %d bytes or does not name the file:\n%.500s", len(r.stderr), r.stderr)
+			}
+		})
+	}
+}
