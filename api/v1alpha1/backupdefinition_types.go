@@ -91,7 +91,7 @@ type Retention struct {
 }
 
 // Target is one thing to back up. Exactly one engine block is set.
-// +kubebuilder:validation:XValidation:rule="(has(self.postgres) ? 1 : 0) + (has(self.mysql) ? 1 : 0) + (has(self.cockroach) ? 1 : 0) + (has(self.etcd) ? 1 : 0) + (has(self.redis) ? 1 : 0) + (has(self.filesystem) ? 1 : 0) + (has(self.git) ? 1 : 0) == 1",message="exactly one engine block (postgres, mysql, cockroach, etcd, redis, filesystem, git) is required"
+// +kubebuilder:validation:XValidation:rule="(has(self.postgres) ? 1 : 0) + (has(self.mysql) ? 1 : 0) + (has(self.cockroach) ? 1 : 0) + (has(self.etcd) ? 1 : 0) + (has(self.redis) ? 1 : 0) + (has(self.filesystem) ? 1 : 0) + (has(self.git) ? 1 : 0) + (has(self.kubernetes) ? 1 : 0) == 1",message="exactly one engine block (postgres, mysql, cockroach, etcd, redis, filesystem, git, kubernetes) is required"
 type Target struct {
 	// Name is unique within the definition and names the stored object.
 	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$`
@@ -110,6 +110,8 @@ type Target struct {
 	Filesystem *FilesystemTarget `json:"filesystem,omitempty"`
 	// +optional
 	Git *GitTarget `json:"git,omitempty"`
+	// +optional
+	Kubernetes *KubernetesTarget `json:"kubernetes,omitempty"`
 }
 
 // CockroachTarget is one CockroachDB database. CockroachDB writes its backup
