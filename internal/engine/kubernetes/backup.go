@@ -116,6 +116,9 @@ func (b *backup) run(ctx context.Context, dc discovery.DiscoveryInterface) error
 	for _, gv := range sortedKeys(d.failedGroups) {
 		b.skip(Skipped{Resource: "group:" + gv, Reason: "discovery failed: " + d.failedGroups[gv]})
 	}
+	for _, r := range d.readOnly {
+		b.skip(Skipped{Resource: r.String(), Reason: "read-only: the API server cannot create it"})
+	}
 	if err := b.selectNamespaces(ctx); err != nil {
 		return err
 	}

@@ -49,6 +49,8 @@ func (e *Engine) restConfig(t engine.Target) (*rest.Config, error) {
 	}
 	cfg = rest.CopyConfig(cfg)
 	cfg.QPS, cfg.Burst, cfg.UserAgent = clientQPS, clientBurst, userAgent
+	// Deprecation warnings would go to klog's stderr, bypassing the log.
+	cfg.WarningHandler = rest.NoWarnings{}
 	return cfg, nil
 }
 

@@ -84,6 +84,7 @@ func sortByPriority(rs []Resource) {
 // not be asked (an aggregated API whose server is down).
 type discovered struct {
 	resources     []Resource
+	readOnly      []Resource // listed, but cannot be created: nothing to restore
 	failedGroups  map[string]string
 	serverVersion string
 }
@@ -115,8 +116,12 @@ func discover(dc discovery.DiscoveryInterface) (discovered, error) {
 			if strings.Contains(ar.Name, "/") || !hasVerbs(ar, "list", "get") {
 				continue
 			}
-			d.resources = append(d.resources, Resource{Group: gv.Group, Version: gv.Version, Name: ar.Name,
-				Kind: ar.Kind, Namespaced: ar.Namespaced})
+			r := Resource{Group: gv.Group, Version: gv.Version, Name: ar.Name, Kind: ar.Kind, Namespaced: ar.Namespaced}
+			if !hasVerbs(ar, "create") {
+				d.readOnly = append(d.readOnly, r)
+				continue
+			}
+			d.resources = append(d.resources, r)
 		}
 	}
 	sortByPriority(d.resources)

@@ -2,6 +2,7 @@ package kubernetes
 
 import (
 	"path"
+	"slices"
 	"strings"
 
 	"github.com/coffer-dev/coffer/api/v1alpha1"
@@ -140,10 +141,12 @@ func (f filter) exactNamespaces() ([]string, bool) {
 	}
 	var out []string
 	for _, ns := range f.inNS {
-		if f.namespace(ns) {
+		if f.namespace(ns) && !slices.Contains(out, ns) {
 			out = append(out, ns)
 		}
 	}
+	// The API server's order, as when every namespace is listed.
+	slices.Sort(out)
 	return out, true
 }
 

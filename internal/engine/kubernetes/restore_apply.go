@@ -1,11 +1,11 @@
 package kubernetes
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"reflect"
-	"strings"
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -44,7 +44,7 @@ func (rs *restorer) apply(ctx context.Context, ent entry, obj object, res *ItemR
 	if err != nil {
 		return ActionFailed, err.Error()
 	}
-	created, err := rs.write(ctx, rs.rc.Post().AbsPath(resourcePath(r, res.Namespace, "")), body)
+	created, err := rs.write(ctx, rs.post(r, res.Namespace), body)
 	switch {
 	case err == nil:
 		rs.restored(r, res, oldUID, created, true)
@@ -84,16 +84,22 @@ func (rs *restorer) existing(ctx context.Context, r Resource, res *ItemResult, o
 	return ActionUpdated, "exists: applied over it"
 }
 
+// post is a create of an object of r in ns.
+func (rs *restorer) post(r Resource, ns string) *rest.Request {
+	return rs.rc.Post().AbsPath(resourcePath(r, ns, "")).SetHeader("Content-Type", "application/json")
+}
+
 // write sends a create or apply, as a dry run when asked.
 func (rs *restorer) write(ctx context.Context, req *rest.Request, body []byte) (object, error) {
 	if rs.opts.DryRun {
 		req = req.Param("dryRun", "All")
 	}
-	raw, err := req.SetHeader("Content-Type", "application/json").Body(body).Do(ctx).Raw()
-	if err != nil {
+	result := req.Body(body).Do(ctx)
+	if err := result.Error(); err != nil { // Raw's error would not be the server's Status
 		return nil, err
 	}
-	dec := json.NewDecoder(strings.NewReader(string(raw)))
+	raw, _ := result.Raw()
+	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.UseNumber()
 	var out object
 	if err := dec.Decode(&out); err != nil {
@@ -156,7 +162,7 @@ func (rs *restorer) ensureNamespace(ctx context.Context, ns string) (nsState, er
 		return nsWouldCreate, nil
 	}
 	body, _ := json.Marshal(object{"apiVersion": "v1", "kind": "Namespace", "metadata": map[string]any{"name": ns}})
-	if _, err := rs.write(ctx, rs.rc.Post().AbsPath(resourcePath(namespacesResource, "", "")), body); err != nil && !apierrors.IsAlreadyExists(err) {
+	if _, err := rs.write(ctx, rs.post(namespacesResource, ""), body); err != nil && !apierrors.IsAlreadyExists(err) {
 		return nsUnknown, err
 	}
 	rs.report.add(res)
