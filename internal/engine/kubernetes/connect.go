@@ -15,8 +15,8 @@ import (
 // Client rates: client-go's defaults (5/s, bursts of 10) would make a
 // restore of thousands of objects take minutes of waiting on itself.
 const (
-	clientQPS   = 50
-	clientBurst = 100
+	clientQPS   = 100
+	clientBurst = 200
 	userAgent   = "coffer-runner"
 )
 
