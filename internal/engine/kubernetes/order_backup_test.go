@@ -61,7 +61,6 @@ func TestBackupOrder(t *testing.T) {
 	}
 }
 
-
 // testTar writes hand-made backups.
 type testTar struct{ tw *tar.Writer }
 
