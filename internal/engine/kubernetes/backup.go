@@ -238,11 +238,13 @@ func indexResource(r Resource) IndexResource {
 	return IndexResource{Resource: r.String(), APIVersion: r.APIVersion(), Kind: r.Kind, Namespaced: r.Namespaced}
 }
 
-// listFailed decides about a resource that cannot be listed: one the
-// target names exactly is an error; one a pattern or the default brought
-// in is recorded as skipped.
+// listFailed decides about a resource that cannot be listed. One that
+// vanished since discovery (a CRD deleted, an aggregated API gone) is
+// recorded as skipped, unless the target names it exactly. Anything else,
+// a refusal above all, fails the backup: a backup that silently lacks
+// what the runner may not read would be found out at restore.
 func (b *backup) listFailed(r Resource, err error) error {
-	if !(apierrors.IsForbidden(err) || apierrors.IsNotFound(err) || apierrors.IsMethodNotSupported(err)) {
+	if !(apierrors.IsNotFound(err) || apierrors.IsMethodNotSupported(err)) {
 		return fmt.Errorf("listing %s: %w", r, err)
 	}
 	for _, p := range b.spec.IncludedResources {
