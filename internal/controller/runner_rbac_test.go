@@ -94,8 +94,13 @@ func TestTenantRunnerReadsOnlyItsNamespace(t *testing.T) {
 		}
 	}
 
-	// A backup as the runner's identity reads its namespace, and is
-	// refused another.
+	checkBackupAsRunner(t, e, ns, other)
+}
+
+// checkBackupAsRunner: a backup as the tenant's runner identity reads its
+// namespace, and is refused another, and all namespaces.
+func checkBackupAsRunner(t *testing.T, e *testutil.Envtest, ns, other string) {
+	t.Helper()
 	user, groups := runnerUser(ns, "res")
 	asRunner := rest.CopyConfig(e.Config)
 	asRunner.Impersonate = rest.ImpersonationConfig{UserName: user, Groups: groups}

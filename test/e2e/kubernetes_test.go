@@ -77,16 +77,24 @@ func TestKubernetesOrderAndRestore(t *testing.T) {
 		t.Fatalf("a bad --ordered-resources: exit %d, stderr %s", r.code, r.stderr)
 	}
 
+	checkMappedRestore(t, env.Config, s, id, a)
+}
+
+// checkMappedRestore: a dry-run restore of namespace a into a mapped one
+// changes nothing, the restore itself recreates its pods there.
+func checkMappedRestore(t *testing.T, cfg *rest.Config, s *setup, id, a string) {
+	t.Helper()
+	ctx := context.Background()
 	mapped := "copy-" + a
 	dry := mustRun(t, "restore", "-f", s.path, "--backup", id, "--namespace-mapping", a+"="+mapped, "--include-namespaces", a, "--dry-run")
 	if !strings.Contains(dry.stdout, "dry run") {
 		t.Errorf("dry run output: %s", dry.stdout)
 	}
-	if _, err := clientsetFor(t, env.Config).CoreV1().Namespaces().Get(ctx, mapped, metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+	if _, err := clientsetFor(t, cfg).CoreV1().Namespaces().Get(ctx, mapped, metav1.GetOptions{}); !apierrors.IsNotFound(err) {
 		t.Fatalf("the dry run created namespace %s: %v", mapped, err)
 	}
 	mustRun(t, "restore", "-f", s.path, "--backup", id, "--namespace-mapping", a+"="+mapped, "--include-namespaces", a)
-	list, err := clientsetFor(t, env.Config).CoreV1().Pods(mapped).List(ctx, metav1.ListOptions{})
+	list, err := clientsetFor(t, cfg).CoreV1().Pods(mapped).List(ctx, metav1.ListOptions{})
 	if err != nil || len(list.Items) != 4 {
 		t.Fatalf("pods restored into %s: %d, %v", mapped, len(list.Items), err)
 	}
