@@ -28,8 +28,8 @@ type KubernetesTarget struct {
 	// ExcludedResources are left out even when included (globs).
 	// +optional
 	ExcludedResources []string `json:"excludedResources,omitempty"`
-	// LabelSelector keeps only the objects it selects (namespaces
-	// themselves are kept when an object in them is).
+	// LabelSelector keeps only the objects it selects; the Namespace
+	// objects of the included namespaces are kept whatever their labels.
 	// +optional
 	LabelSelector *metav1.LabelSelector `json:"labelSelector,omitempty"`
 	// IncludeClusterResources backs up cluster-scoped resources as well

@@ -22,7 +22,7 @@ func (b *backup) resource(ctx context.Context, r Resource) error {
 		return b.failed(r, b.namespaceObjects(ctx, written))
 	}
 	for _, ns := range b.scopes(r) {
-		err := b.l.each(ctx, r, ns, b.selector, false, func(obj object) error {
+		err := b.l.each(ctx, r, ns, b.selectorFor(r), false, func(obj object) error {
 			ns, name := b.keep(r, obj, true)
 			if name == "" || written[key(ns, name)] {
 				return nil
@@ -51,6 +51,15 @@ func (b *backup) failed(r Resource, err error) error {
 	}
 	b.idx.Resources = b.idx.Resources[:len(b.idx.Resources)-1]
 	return b.listFailed(r, err)
+}
+
+// selectorFor is the label selector for r's list: the Namespace objects
+// of the included namespaces are kept whatever their labels.
+func (b *backup) selectorFor(r Resource) string {
+	if r.String() == namespacesResource.String() {
+		return ""
+	}
+	return b.selector
 }
 
 // scopes are the namespaces to list r in; "" lists across the cluster
@@ -101,7 +110,7 @@ type ranked struct {
 func (b *backup) ordered(ctx context.Context, r Resource, entries []OrderEntry, written map[string]bool) error {
 	var found []ranked
 	for _, ns := range b.scopes(r) {
-		err := b.l.each(ctx, r, ns, b.selector, true, func(obj object) error {
+		err := b.l.each(ctx, r, ns, b.selectorFor(r), true, func(obj object) error {
 			ns, name := b.keep(r, obj, false)
 			if name == "" {
 				return nil
