@@ -53,6 +53,9 @@ func (e *Engine) Backup(ctx context.Context, t engine.Target, w io.Writer) (engi
 		return engine.Result{}, err
 	}
 	if err := b.run(ctx, dc); err != nil {
+		if ctxErr := ctx.Err(); ctxErr != nil && !errors.Is(err, ctxErr) {
+			err = fmt.Errorf("%w (%v)", ctxErr, err)
+		}
 		return engine.Result{}, fmt.Errorf("backup of target %q: %w", t.Name(), err)
 	}
 	b.log.Info("kubernetes resources backed up", "target", t.Name(), "resources", len(b.idx.Resources),
