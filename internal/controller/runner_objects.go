@@ -133,7 +133,7 @@ func runnerPodSpec(def *v1alpha1.BackupDefinition, s Settings, name string) core
 			{Name: "tmp", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}},
 		},
 	}
-	runnerIdentity(&spec, def, name) // a ServiceAccount token only for targets that read the API
+	runnerIdentity(&spec, def, s, name) // a ServiceAccount token only for targets that read the API
 	return spec
 }
 

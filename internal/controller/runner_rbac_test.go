@@ -3,6 +3,8 @@ package controller_test
 import (
 	"bytes"
 	"context"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -11,9 +13,10 @@ import (
 	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/rest"
-	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/yaml"
 
 	"github.com/coffer-dev/coffer/api/v1alpha1"
 	"github.com/coffer-dev/coffer/internal/controller"
@@ -21,6 +24,26 @@ import (
 	"github.com/coffer-dev/coffer/internal/engine/kubernetes"
 	"github.com/coffer-dev/coffer/internal/testutil"
 )
+
+// installRunnerReader applies config/rbac/runner_reader.yaml, as make
+// deploy does: the read-only ClusterRole and the cluster-wide identity of
+// the operator namespace's runners.
+func installRunnerReader(t *testing.T, e *testutil.Envtest) {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(testutil.RepoRoot(), "config", "rbac", "runner_reader.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, doc := range strings.Split(string(data), "\n---\n") {
+		obj := &unstructured.Unstructured{}
+		if err := yaml.Unmarshal([]byte(doc), &obj.Object); err != nil {
+			t.Fatal(err)
+		}
+		if err := e.Client.Create(context.Background(), obj); err != nil && !apierrors.IsAlreadyExists(err) {
+			t.Fatal(err)
+		}
+	}
+}
 
 // kubernetesDefinition creates a definition with one kubernetes target.
 func kubernetesDefinition(t *testing.T, e *testutil.Envtest, ns, name, storageName string, k v1alpha1.KubernetesTarget) *v1alpha1.BackupDefinition {
@@ -35,7 +58,11 @@ func kubernetesDefinition(t *testing.T, e *testutil.Envtest, ns, name, storageNa
 
 // runnerUser is the runner's ServiceAccount as the API server knows it.
 func runnerUser(ns, name string) (string, []string) {
-	return "system:serviceaccount:" + operatorNS + ":" + controller.RunnerName(ns, name),
+	sa := controller.RunnerName(ns, name)
+	if ns == operatorNS {
+		sa = controller.RunnerClusterServiceAccount
+	}
+	return "system:serviceaccount:" + operatorNS + ":" + sa,
 		[]string{"system:serviceaccounts", "system:serviceaccounts:" + operatorNS, "system:authenticated"}
 }
 
@@ -58,6 +85,7 @@ func can(t *testing.T, e *testutil.Envtest, ns, name, verb, group, resource, nam
 // another tenant's, not the operator's, no writes.
 func TestTenantRunnerReadsOnlyItsNamespace(t *testing.T) {
 	e := cluster(t)
+	installRunnerReader(t, e)
 	st := uniq("store-")
 	storage(t, e, st)
 	ns, other := appNamespace(t, e, true), appNamespace(t, e, true)
@@ -161,10 +189,12 @@ func TestTenantKubernetesTargetScoped(t *testing.T) {
 }
 
 // TestOperatorRunnerClusterWide: a definition in the operator namespace
-// gets its runner bound across the cluster; a database definition's runner
+// runs as the shared identity bound across the cluster (read only), and the
+// controller creates no binding for it; a database definition's runner
 // gets no identity at all.
 func TestOperatorRunnerClusterWide(t *testing.T) {
 	e := cluster(t)
+	installRunnerReader(t, e)
 	st := uniq("store-")
 	storage(t, e, st)
 	own := uniq("own-store-") // no allowedNamespaces: the operator namespace only
@@ -172,10 +202,11 @@ func TestOperatorRunnerClusterWide(t *testing.T) {
 		Spec: v1alpha1.BackupStorageSpec{Filesystem: &v1alpha1.FilesystemStorage{Path: "/backups"}}})
 	name := uniq("cluster-")
 	kubernetesDefinition(t, e, operatorNS, name, own, v1alpha1.KubernetesTarget{IncludeClusterResources: true})
-	crb := &rbacv1.ClusterRoleBinding{}
-	eventually(t, "ClusterRoleBinding", func() bool {
-		return e.Client.Get(context.Background(), client.ObjectKey{Name: "coffer-" + controller.RunnerName(operatorNS, name)}, crb) == nil
-	})
+	eventually(t, "runner StatefulSet", func() bool { _, ok := statefulSet(t, e, operatorNS, name); return ok })
+	sts, _ := statefulSet(t, e, operatorNS, name)
+	if sa := sts.Spec.Template.Spec.ServiceAccountName; sa != controller.RunnerClusterServiceAccount {
+		t.Fatalf("the operator's runner runs as %q, want %s", sa, controller.RunnerClusterServiceAccount)
+	}
 	other := appNamespace(t, e, false)
 	if !can(t, e, operatorNS, name, "list", "", "secrets", other) || can(t, e, operatorNS, name, "create", "", "configmaps", other) {
 		t.Error("the operator's runner should read every namespace, and write none")
@@ -184,7 +215,7 @@ func TestOperatorRunnerClusterWide(t *testing.T) {
 	ns := appNamespace(t, e, true)
 	definition(t, e, ns, "db", st)
 	eventually(t, "runner StatefulSet", func() bool { _, ok := statefulSet(t, e, ns, "db"); return ok })
-	sts, _ := statefulSet(t, e, ns, "db")
+	sts, _ = statefulSet(t, e, ns, "db")
 	if s := sts.Spec.Template.Spec; s.ServiceAccountName != "" || s.AutomountServiceAccountToken == nil || *s.AutomountServiceAccountToken {
 		t.Fatalf("a database runner got an identity: %q, automount %v", s.ServiceAccountName, s.AutomountServiceAccountToken)
 	}

@@ -13,8 +13,6 @@ import (
 	"log/slog"
 	"strings"
 
-	rbacv1 "k8s.io/api/rbac/v1"
-
 	"github.com/coffer-dev/coffer/api/v1alpha1"
 	"github.com/coffer-dev/coffer/internal/engine"
 	"github.com/coffer-dev/coffer/internal/engine/cockroach"
@@ -55,11 +53,10 @@ type Entry struct {
 	// outside the operator namespace, whose runner may read the
 	// definition's namespace only; an error refuses the definition.
 	Namespaced func(t *v1alpha1.Target, namespace string) error
-	// RunnerRules, when set, are the rights on the Kubernetes API the
-	// runner needs for the target; the controller binds them to the
-	// runner's ServiceAccount (docs/operator.md). Nil rules: the runner
-	// pod gets no ServiceAccount token.
-	RunnerRules func(*v1alpha1.Target) []rbacv1.PolicyRule
+	// ReadsAPI, when set and true, says the runner reads the Kubernetes
+	// API for the target: the controller gives the runner pod a read-only
+	// identity (docs/operator.md). Otherwise it mounts no token at all.
+	ReadsAPI func(*v1alpha1.Target) bool
 }
 
 // PushNeed says whether a target's data arrives through the runner's push
@@ -103,7 +100,7 @@ func Entries() []Entry {
 			SecretRefs: git.SecretRefs, Validate: git.Validate, New: always(git.New())},
 		{Block: "kubernetes", Selects: func(t *v1alpha1.Target) bool { return t.Kubernetes != nil },
 			SecretRefs: kubernetes.SecretRefs, Validate: kubernetes.Validate, ValidateStorage: kubernetes.ValidateStorage,
-			Namespaced: kubernetes.Namespaced, RunnerRules: kubernetes.RunnerRules,
+			Namespaced: kubernetes.Namespaced, ReadsAPI: func(*v1alpha1.Target) bool { return true },
 			New: func(_ *v1alpha1.Target, s Services) engine.Engine { return kubernetes.New(s.Log) }},
 	}
 }

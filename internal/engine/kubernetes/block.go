@@ -4,10 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"path"
-	"slices"
 	"strings"
 
-	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/coffer-dev/coffer/api/v1alpha1"
@@ -87,39 +85,4 @@ func Namespaced(t *v1alpha1.Target, namespace string) error {
 		return fmt.Errorf("%w: kubeconfigSecretRef is for standalone runners", ErrNotOwnNamespace)
 	}
 	return nil
-}
-
-// RunnerRules are the read-only rights the runner needs for the target:
-// get and list on the resources it includes — every resource when a glob
-// or nothing selects them (RBAC cannot express globs) — and on the CRDs
-// of custom resources when cluster resources are included.
-func RunnerRules(t *v1alpha1.Target) []rbacv1.PolicyRule {
-	k := t.Kubernetes
-	read := []string{"get", "list"}
-	exact := len(k.IncludedResources) > 0
-	for _, p := range k.IncludedResources {
-		exact = exact && !isGlob(p)
-	}
-	if !exact {
-		return []rbacv1.PolicyRule{{APIGroups: []string{"*"}, Resources: []string{"*"}, Verbs: read}}
-	}
-	byGroup := map[string][]string{}
-	for _, p := range k.IncludedResources {
-		name, group, dotted := strings.Cut(p, ".")
-		if !dotted {
-			group = "*"
-		}
-		if !slices.Contains(byGroup[group], name) {
-			byGroup[group] = append(byGroup[group], name)
-		}
-	}
-	byGroup[""] = append(byGroup[""], "namespaces")
-	if k.IncludeClusterResources {
-		byGroup[crdResource.Group] = append(byGroup[crdResource.Group], crdResource.Name)
-	}
-	var rules []rbacv1.PolicyRule
-	for _, g := range sortedKeys(byGroup) {
-		rules = append(rules, rbacv1.PolicyRule{APIGroups: []string{g}, Resources: byGroup[g], Verbs: read})
-	}
-	return rules
 }

@@ -7,8 +7,6 @@ import (
 	"strings"
 	"testing"
 
-	rbacv1 "k8s.io/api/rbac/v1"
-
 	"github.com/coffer-dev/coffer/api/v1alpha1"
 	"github.com/coffer-dev/coffer/internal/engine"
 )
@@ -39,36 +37,6 @@ func TestNamespaced(t *testing.T) {
 			}
 			if err != nil || !slices.Equal(tg.Kubernetes.IncludedNamespaces, tc.wantNS) {
 				t.Fatalf("Namespaced: %v, namespaces %v, want %v", err, tg.Kubernetes.IncludedNamespaces, tc.wantNS)
-			}
-		})
-	}
-}
-
-func TestRunnerRules(t *testing.T) {
-	everything := []rbacv1.PolicyRule{{APIGroups: []string{"*"}, Resources: []string{"*"}, Verbs: []string{"get", "list"}}}
-	cases := map[string]struct {
-		spec v1alpha1.KubernetesTarget
-		want []rbacv1.PolicyRule
-	}{
-		"all resources": {spec: v1alpha1.KubernetesTarget{}, want: everything},
-		"a glob":        {spec: v1alpha1.KubernetesTarget{IncludedResources: []string{"configmaps", "*.cert-manager.io"}}, want: everything},
-		"exact names": {spec: v1alpha1.KubernetesTarget{IncludedResources: []string{"configmaps", "deployments.apps", "statefulsets.apps", "widgets"},
-			IncludeClusterResources: true},
-			want: []rbacv1.PolicyRule{
-				// A name without a group matches the resource in every group.
-				{APIGroups: []string{""}, Resources: []string{"namespaces"}, Verbs: []string{"get", "list"}},
-				{APIGroups: []string{"*"}, Resources: []string{"configmaps", "widgets"}, Verbs: []string{"get", "list"}},
-				{APIGroups: []string{"apiextensions.k8s.io"}, Resources: []string{"customresourcedefinitions"}, Verbs: []string{"get", "list"}},
-				{APIGroups: []string{"apps"}, Resources: []string{"deployments", "statefulsets"}, Verbs: []string{"get", "list"}},
-			}},
-	}
-	for name, tc := range cases {
-		t.Run(name, func(t *testing.T) {
-			got := RunnerRules(&v1alpha1.Target{Kubernetes: &tc.spec})
-			if !slices.EqualFunc(got, tc.want, func(a, b rbacv1.PolicyRule) bool {
-				return slices.Equal(a.APIGroups, b.APIGroups) && slices.Equal(a.Resources, b.Resources) && slices.Equal(a.Verbs, b.Verbs)
-			}) {
-				t.Fatalf("RunnerRules = %+v\nwant %+v", got, tc.want)
 			}
 		})
 	}
