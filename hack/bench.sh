@@ -3,7 +3,9 @@
 # measured in the same run:
 #   1. coffer-runner vs pg_dump/pg_restore on a generated ≥ 1 GB database;
 #   2. the runner daemon's idle RSS and CPU over a minute (schedule every minute);
-#   3. retention planning over 100,000 backups, and listing 10,000 manifests on MinIO.
+#   3. retention planning over 100,000 backups, and listing 10,000 manifests on MinIO;
+#   4. a kubernetes target: 5,000 objects (40 MiB) backed up from envtest's API server, time, peak heap
+#      and RSS (goal <= 128 MiB), and their restore into another namespace.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 go run ./hack/bench "$@"
@@ -12,4 +14,5 @@ go run ./hack/bench -daemon-seconds 65
 echo
 go test -run '^$' -bench 'Plan100k' -benchtime 5x ./internal/retention/ | grep -E '^Benchmark'
 go test -run '^$' -bench 'List10000' -benchtime 3x ./internal/catalog/ | grep -E '^Benchmark'
+go test -run '^$' -bench 'Kubernetes5000' -benchtime 1x ./internal/engine/kubernetes/ 2>/dev/null | grep -E '^Benchmark|bench_test'
 if [ -x hack/bench-filesystem.sh ]; then echo; hack/bench-filesystem.sh; fi

@@ -94,7 +94,7 @@ type Retention struct {
 }
 
 // Target is one thing to back up. Exactly one engine block is set.
-// +kubebuilder:validation:XValidation:rule="(has(self.postgres) ? 1 : 0) + (has(self.mysql) ? 1 : 0) + (has(self.cockroach) ? 1 : 0) + (has(self.etcd) ? 1 : 0) + (has(self.redis) ? 1 : 0) + (has(self.filesystem) ? 1 : 0) + (has(self.git) ? 1 : 0) == 1",message="exactly one engine block (postgres, mysql, cockroach, etcd, redis, filesystem, git) is required"
+// +kubebuilder:validation:XValidation:rule="(has(self.postgres) ? 1 : 0) + (has(self.mysql) ? 1 : 0) + (has(self.cockroach) ? 1 : 0) + (has(self.etcd) ? 1 : 0) + (has(self.redis) ? 1 : 0) + (has(self.filesystem) ? 1 : 0) + (has(self.git) ? 1 : 0) + (has(self.kubernetes) ? 1 : 0) == 1",message="exactly one engine block (postgres, mysql, cockroach, etcd, redis, filesystem, git, kubernetes) is required"
 type Target struct {
 	// Name is unique within the definition and names the stored object.
 	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$`
@@ -113,6 +113,8 @@ type Target struct {
 	Filesystem *FilesystemTarget `json:"filesystem,omitempty"`
 	// +optional
 	Git *GitTarget `json:"git,omitempty"`
+	// +optional
+	Kubernetes *KubernetesTarget `json:"kubernetes,omitempty"`
 	// Covers declares the PersistentVolumeClaims whose data this target
 	// backs up (the database's volume), for the coverage report.
 	// +optional

@@ -10,6 +10,7 @@ import (
 
 func newBackupCommand(g *globals) *cobra.Command {
 	var pin bool
+	var ordered *string
 	cmd := &cobra.Command{
 		Use:   "backup",
 		Short: "Take one backup of every target now (on demand: kept by the manual retention rule; applies no retention)",
@@ -17,11 +18,14 @@ func newBackupCommand(g *globals) *cobra.Command {
   coffer-runner backup -f coffer.yaml --pin   # before a migration: kept until unpinned`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			_, r, err := g.open(cmd.Context())
+			cfg, r, err := g.open(cmd.Context())
 			if err != nil {
 				return err
 			}
 			defer r.Close()
+			if err := applyOrderedResources(cfg, *ordered); err != nil {
+				return err
+			}
 			ctx, release, err := g.holdLease(cmd.Context(), r)
 			if err != nil {
 				return err
@@ -35,6 +39,7 @@ func newBackupCommand(g *globals) *cobra.Command {
 			return nil
 		},
 	}
+	ordered = addOrderedResourcesFlag(cmd)
 	cmd.Flags().BoolVar(&pin, "pin", false, "commit the backup pinned: retention keeps it until the label is removed")
 	return cmd
 }

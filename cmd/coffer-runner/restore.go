@@ -10,6 +10,7 @@ import (
 
 func newRestoreCommand(g *globals) *cobra.Command {
 	var req runner.RestoreRequest
+	var k8s *kubernetesRestoreFlags
 	cmd := &cobra.Command{
 		Use:   "restore",
 		Short: "Restore a backup into its databases or into another database",
@@ -22,12 +23,17 @@ that already has tables is refused unless --clean is given.`,
 			if req.BackupID == "" {
 				return errNeedBackup
 			}
+			var err error
+			if req.Kubernetes, err = k8s.options(); err != nil {
+				return err
+			}
 			_, r, err := g.open(cmd.Context())
 			if err != nil {
 				return err
 			}
 			defer r.Close()
 			m, err := r.Restore(cmd.Context(), req)
+			printRestoreOutcome(g.stdout, req.Kubernetes, err)
 			if err != nil {
 				return err
 			}
@@ -54,5 +60,6 @@ that already has tables is refused unless --clean is given.`,
 	f.BoolVar(&req.Clean, "clean", false, "allow restoring into a database that already has tables: its objects are dropped and recreated")
 	f.BoolVar(&req.IgnoreDatabaseProperties, "ignore-database-properties", false, "restore into an existing database whose encoding or collation differ from the backed-up database's")
 	f.BoolVar(&req.SkipVerify, "skip-verify", false, "do not verify the whole backup before touching the database")
+	k8s = addKubernetesRestoreFlags(f)
 	return cmd
 }

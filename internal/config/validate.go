@@ -150,6 +150,9 @@ func (c *Config) validateTarget(f *fieldErrs, field string, t v1alpha1.Target) {
 	for _, e := range selected {
 		block := field + "." + e.Block
 		e.Validate(&t, blockProblems{f: f, prefix: block})
+		if e.ValidateStorage != nil {
+			e.ValidateStorage(&t, &c.Storage.Spec, blockProblems{f: f, prefix: block})
+		}
 		for _, r := range e.SecretRefs(&t) {
 			c.checkSecretKey(f, block+"."+r.Field, r.Ref)
 		}

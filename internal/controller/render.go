@@ -63,6 +63,10 @@ func (r *DefinitionReconciler) render(ctx context.Context, def *v1alpha1.BackupD
 			r.setReady(def, metav1.ConditionFalse, ReasonSecretMissing, err.Error())
 			return ctrl.Result{}, nil
 		}
+		if errors.Is(err, errTargetNotAllowed) {
+			r.setReady(def, metav1.ConditionFalse, ReasonInvalid, err.Error())
+			return ctrl.Result{}, r.deleteRunner(ctx, def)
+		}
 		return ctrl.Result{}, err
 	}
 	if _, err := config.Parse(RunnerName(def.Namespace, def.Name), cfg); err != nil {
@@ -133,6 +137,9 @@ func (r *DefinitionReconciler) applyRunner(ctx context.Context, def *v1alpha1.Ba
 	if err := r.applySecret(ctx, key, def, cfg, token); err != nil {
 		return fmt.Errorf("config Secret %s: %w", key, err)
 	}
+	if err := r.applyRunnerRBAC(ctx, def); err != nil {
+		return err
+	}
 	sts := &appsv1.StatefulSet{ObjectMeta: metav1.ObjectMeta{Namespace: key.Namespace, Name: key.Name}}
 	if _, err := controllerutil.CreateOrUpdate(ctx, r.Client, sts, func() error {
 		mutateStatefulSet(sts, def, r.Settings, configHash(cfg))
@@ -180,5 +187,5 @@ func (r *DefinitionReconciler) deleteRunner(ctx context.Context, def *v1alpha1.B
 			errs = append(errs, err)
 		}
 	}
-	return errors.Join(errs...)
+	return errors.Join(append(errs, r.deleteRunnerRBAC(ctx, def))...)
 }

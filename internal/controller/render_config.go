@@ -76,12 +76,18 @@ func renderConfig(def *v1alpha1.BackupDefinition, st *v1alpha1.BackupStorage, ge
 	if c := s.Spec.S3; c != nil && c.CredentialsSecretRef != nil {
 		c.CredentialsSecretRef.Name = storageSecretPrefix + c.CredentialsSecretRef.Name
 	}
-	// What a target in a cluster may leave out (the registry says).
+	// What a target in a cluster may leave out (the registry says), and
+	// what a runner bound in its definition's namespace only can serve.
 	for i := range d.Spec.Targets {
 		t := &d.Spec.Targets[i]
 		for _, e := range all.Selected(t) {
 			if e.InCluster != nil {
 				e.InCluster(t, ServiceURL(st.Namespace, def.Namespace, def.Name))
+			}
+			if e.Namespaced != nil && def.Namespace != st.Namespace { // storages live in the operator namespace
+				if err := e.Namespaced(t, def.Namespace); err != nil {
+					return nil, fmt.Errorf("%w: target %q: %v", errTargetNotAllowed, t.Name, err)
+				}
 			}
 		}
 	}

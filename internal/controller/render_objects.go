@@ -105,11 +105,10 @@ func runnerPodSpec(def *v1alpha1.BackupDefinition, s Settings, name string) core
 		return &corev1.Probe{ProbeHandler: corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{Path: path, Port: intstr.FromInt32(RunnerPort)}},
 			PeriodSeconds: 10, TimeoutSeconds: 5, FailureThreshold: 3}
 	}
-	return corev1.PodSpec{
+	spec := corev1.PodSpec{
 		ImagePullSecrets:              pull,
 		Affinity:                      affinity,
 		TerminationGracePeriodSeconds: ptr.To(terminationGracePeriod(def)),
-		AutomountServiceAccountToken:  ptr.To(false), // the runner never talks to the API server
 		// fsGroup makes the config Secret's files (root-owned, mode 0440)
 		// readable by the runner's group.
 		SecurityContext: &corev1.PodSecurityContext{RunAsNonRoot: ptr.To(true), RunAsUser: ptr.To[int64](65532),
@@ -135,6 +134,8 @@ func runnerPodSpec(def *v1alpha1.BackupDefinition, s Settings, name string) core
 			{Name: "tmp", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}},
 		},
 	}
+	runnerIdentity(&spec, def, s, name) // a ServiceAccount token only for targets that read the API
+	return spec
 }
 
 // runnerArgs is the runner container's command line.

@@ -136,6 +136,9 @@ type RestoreOptions struct {
 	// IgnoreDatabaseProperties restores into an existing database whose
 	// encoding or collation differ from the source's.
 	IgnoreDatabaseProperties bool
+	// Kubernetes tunes a restore of Kubernetes resources (namespace
+	// mapping, filters, existing objects, dry run); nil means defaults.
+	Kubernetes *v1alpha1.KubernetesRestoreOptions
 }
 
 // ErrNotEmpty is returned by Restore when the destination holds objects and
@@ -149,6 +152,11 @@ var ErrNotEmpty = errors.New("destination database is not empty (use --clean to 
 // would be converted, sorted differently, or rejected.
 var ErrPropertiesDiffer = errors.New("the destination database's properties differ from the backup's source " +
 	"(restore into a new database to get the source's, or use --ignore-database-properties to restore anyway)")
+
+// ErrPartiallyFailed is wrapped by Restore when some items of a target
+// (objects of a Kubernetes backup) failed and the others were restored; the
+// error lists the failed items.
+var ErrPartiallyFailed = errors.New("restore partially failed")
 
 // ErrToolMissing wraps a missing client binary; the message names the package.
 var ErrToolMissing = errors.New("client tool not found")

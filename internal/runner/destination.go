@@ -66,8 +66,14 @@ func (r *Runner) CheckRestore(m *manifest.Manifest, req RestoreRequest) error {
 	return err
 }
 
-// checkDestination refuses an override of a kind eng does not take.
+// checkDestination refuses an override of a kind eng does not take, and
+// Kubernetes options for a target of another engine.
 func checkDestination(eng engine.Engine, target string, req RestoreRequest) error {
+	// A dry run must never restore another target for real.
+	if k := req.Kubernetes; k != nil && (req.Target != "" || k.DryRun) && eng.Name() != "kubernetes" {
+		return fmt.Errorf("%w: target %q is a %s target: Kubernetes restore options (namespace mapping, filters, existing resources, dry run) apply to kubernetes targets only",
+			ErrRequest, target, eng.Name())
+	}
 	kind, _ := req.override()
 	if kind == "" || engine.Accepts(eng, kind) {
 		return nil

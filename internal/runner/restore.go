@@ -2,6 +2,7 @@ package runner
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -9,6 +10,7 @@ import (
 
 	"filippo.io/age"
 
+	"github.com/coffer-dev/coffer/api/v1alpha1"
 	"github.com/coffer-dev/coffer/internal/engine"
 	"github.com/coffer-dev/coffer/internal/manifest"
 	"github.com/coffer-dev/coffer/internal/pipeline"
@@ -62,6 +64,9 @@ type RestoreRequest struct {
 	// SkipVerify skips the full verification pass before restoring. Without
 	// it a corrupt object is found before any database is touched.
 	SkipVerify bool
+	// Kubernetes tunes the restore of kubernetes targets (namespace
+	// mapping, filters, existing objects, dry run).
+	Kubernetes *v1alpha1.KubernetesRestoreOptions
 }
 
 // Restore restores a backup. The age identity and the backup's integrity are
@@ -89,6 +94,8 @@ func (r *Runner) Restore(ctx context.Context, req RestoreRequest) (*manifest.Man
 			}
 		}
 	}
+	// A target whose items partly failed does not stop the others.
+	var partial []error
 	for _, p := range plan {
 		start := r.opts.Now()
 		dest := p.target.Spec
@@ -96,15 +103,20 @@ func (r *Runner) Restore(ctx context.Context, req RestoreRequest) (*manifest.Man
 			return p.engine.Restore(ctx, p.target, rd, engine.RestoreOptions{
 				IntoDatabase: req.IntoDatabase, IntoPath: req.IntoPath, Clean: req.Clean,
 				Database: p.rec.Database, IgnoreDatabaseProperties: req.IgnoreDatabaseProperties,
+				Kubernetes: req.Kubernetes,
 			})
 		})
+		if errors.Is(err, engine.ErrPartiallyFailed) {
+			partial = append(partial, fmt.Errorf("restoring target %q of backup %s: %w", p.rec.Name, m.ID, err))
+			continue
+		}
 		if err != nil {
 			return m, fmt.Errorf("restoring target %q of backup %s: %w", p.rec.Name, m.ID, err)
 		}
 		r.opts.Log.Info("target restored", "backup", m.ID, "target", dest.Name, "into", req.destination(),
 			"duration", r.opts.Now().Sub(start).Round(time.Millisecond))
 	}
-	return m, nil
+	return m, errors.Join(partial...)
 }
 
 type restoreStep struct {

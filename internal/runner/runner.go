@@ -28,7 +28,7 @@ type Options struct {
 	Log *slog.Logger
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
-	// Engine picks the engine of a target; nil means all.For.
+	// Engine picks the engine of a target; nil means the registry's, logging to Log.
 	Engine func(v1alpha1.Target) (engine.Engine, error)
 	// Pipeline tunes compression.
 	Pipeline pipeline.Options
@@ -56,7 +56,8 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (*Runner, error)
 		opts.Now = time.Now
 	}
 	if opts.Engine == nil {
-		opts.Engine = all.For
+		// Engines log (per-object restore results, skipped files) where the runner does.
+		opts.Engine = all.With(all.Services{Log: opts.Log})
 	}
 	sc, err := cfg.StorageConfig()
 	if err != nil {

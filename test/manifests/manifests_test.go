@@ -194,12 +194,22 @@ func TestControllerRBAC(t *testing.T) {
 		{"create", "coordination.k8s.io", "leases", "", operator}: true,
 		{"update", "coordination.k8s.io", "leases", "", operator}: true,
 		{"create", "coordination.k8s.io", "leases", "", app}:      false,
+		// Runners of kubernetes targets: a ServiceAccount each, bound per
+		// namespace to the one read-only ClusterRole it may bind (checked by
+		// name below).
+		{"create", "", "serviceaccounts", "", operator}:                  true,
+		{"create", "", "serviceaccounts", "", app}:                       false,
+		{"create", "rbac.authorization.k8s.io", "rolebindings", "", app}: true,
+		{"create", "rbac.authorization.k8s.io", "roles", "", app}:        false,
+		{"bind", "rbac.authorization.k8s.io", "clusterroles", "", ""}:    false,
+		{"list", "apps", "deployments", "", app}:                         false,
 		// Nothing cluster-wide beyond that.
 		{"create", "rbac.authorization.k8s.io", "clusterrolebindings", "", ""}: false,
 		{"escalate", "rbac.authorization.k8s.io", "roles", "", operator}:       false,
 		{"create", "", "serviceaccounts", "token", operator}:                   false,
 	}
 	const sa = "system:serviceaccount:coffer-system:coffer-controller"
+	checkRunnerReader(ctx, t, env)
 	for a, want := range tests {
 		sar := &authorizationv1.SubjectAccessReview{Spec: authorizationv1.SubjectAccessReviewSpec{
 			User:   sa,
@@ -214,6 +224,39 @@ func TestControllerRBAC(t *testing.T) {
 		if sar.Status.Allowed != want {
 			t.Errorf("%s %s %s/%s in %q: allowed=%v, want %v (%s)", sa, a.verb, a.group, a.resource+slash(a.subresource),
 				a.namespace, sar.Status.Allowed, want, sar.Status.Reason)
+		}
+	}
+}
+
+// checkRunnerReader: the controller may bind coffer-runner-reader and no
+// other ClusterRole; the operator namespace's runner identity reads every
+// namespace and writes none.
+func checkRunnerReader(ctx context.Context, t *testing.T, env *testutil.Envtest) {
+	t.Helper()
+	for _, c := range []struct {
+		user, verb, group, resource, name, namespace string
+		want                                         bool
+	}{
+		{"coffer-controller", "bind", "rbac.authorization.k8s.io", "clusterroles", "coffer-runner-reader", "", true},
+		{"coffer-controller", "bind", "rbac.authorization.k8s.io", "clusterroles", "cluster-admin", "", false},
+		{"coffer-controller", "bind", "rbac.authorization.k8s.io", "clusterroles", "coffer-controller", "", false},
+		{"coffer-runner-cluster", "list", "", "secrets", "", "shop", true},
+		{"coffer-runner-cluster", "get", "apps", "deployments", "", "shop", true},
+		{"coffer-runner-cluster", "create", "", "configmaps", "", "shop", false},
+		{"coffer-runner-cluster", "delete", "", "secrets", "", "shop", false},
+	} {
+		sar := &authorizationv1.SubjectAccessReview{Spec: authorizationv1.SubjectAccessReviewSpec{
+			User:   "system:serviceaccount:coffer-system:" + c.user,
+			Groups: []string{"system:serviceaccounts", "system:serviceaccounts:coffer-system", "system:authenticated"},
+			ResourceAttributes: &authorizationv1.ResourceAttributes{
+				Verb: c.verb, Group: c.group, Resource: c.resource, Name: c.name, Namespace: c.namespace,
+			},
+		}}
+		if err := env.Client.Create(ctx, sar); err != nil {
+			t.Fatalf("SubjectAccessReview %+v: %v", c, err)
+		}
+		if sar.Status.Allowed != c.want {
+			t.Errorf("%s %s %s/%s %q in %q: allowed=%v, want %v", c.user, c.verb, c.group, c.resource, c.name, c.namespace, sar.Status.Allowed, c.want)
 		}
 	}
 }

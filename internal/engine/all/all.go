@@ -19,6 +19,7 @@ import (
 	"github.com/coffer-dev/coffer/internal/engine/etcd"
 	"github.com/coffer-dev/coffer/internal/engine/filesystem"
 	"github.com/coffer-dev/coffer/internal/engine/git"
+	"github.com/coffer-dev/coffer/internal/engine/kubernetes"
 	"github.com/coffer-dev/coffer/internal/engine/mysql"
 	"github.com/coffer-dev/coffer/internal/engine/postgres"
 	"github.com/coffer-dev/coffer/internal/engine/redis"
@@ -45,6 +46,17 @@ type Entry struct {
 	// out, given the runner's Service URL; the controller calls it when it
 	// renders the runner's config.
 	InCluster func(t *v1alpha1.Target, runnerURL string)
+	// ValidateStorage, when set, reports what is wrong with the block
+	// given the storage it writes to.
+	ValidateStorage func(*v1alpha1.Target, *v1alpha1.BackupStorageSpec, engine.Problems)
+	// Namespaced, when set, fills and checks a target of a definition
+	// outside the operator namespace, whose runner may read the
+	// definition's namespace only; an error refuses the definition.
+	Namespaced func(t *v1alpha1.Target, namespace string) error
+	// ReadsAPI, when set and true, says the runner reads the Kubernetes
+	// API for the target: the controller gives the runner pod a read-only
+	// identity (docs/operator.md). Otherwise it mounts no token at all.
+	ReadsAPI func(*v1alpha1.Target) bool
 }
 
 // PushNeed says whether a target's data arrives through the runner's push
@@ -86,6 +98,10 @@ func Entries() []Entry {
 			SecretRefs: filesystem.SecretRefs, Validate: filesystem.Validate, Push: volumePush, New: newFilesystem},
 		{Block: "git", Selects: func(t *v1alpha1.Target) bool { return t.Git != nil },
 			SecretRefs: git.SecretRefs, Validate: git.Validate, New: always(git.New())},
+		{Block: "kubernetes", Selects: func(t *v1alpha1.Target) bool { return t.Kubernetes != nil },
+			SecretRefs: kubernetes.SecretRefs, Validate: kubernetes.Validate, ValidateStorage: kubernetes.ValidateStorage,
+			Namespaced: kubernetes.Namespaced, ReadsAPI: func(*v1alpha1.Target) bool { return true },
+			New: func(_ *v1alpha1.Target, s Services) engine.Engine { return kubernetes.New(s.Log) }},
 	}
 }
 
