@@ -33,6 +33,14 @@ type BackupDefinitionSpec struct {
 	// Runner tunes the runner pod the operator renders.
 	// +optional
 	Runner *RunnerSettings `json:"runner,omitempty"`
+	// Verify re-reads stored backups on a schedule and reports bit rot and
+	// missing objects.
+	// +optional
+	Verify *VerifySpec `json:"verify,omitempty"`
+	// RestoreTest restores the newest backup into scratch databases on a
+	// schedule and runs checks against them.
+	// +optional
+	RestoreTest *RestoreTestSpec `json:"restoreTest,omitempty"`
 }
 
 // RunnerSettings tune the runner pod of a definition.
@@ -88,6 +96,10 @@ type Retention struct {
 	// +kubebuilder:validation:Minimum=0
 	// +optional
 	Manual int `json:"manual,omitempty"`
+	// Offsite are the keep-counts of the storage's offsite copy; unset, it
+	// keeps what the primary keeps.
+	// +optional
+	Offsite *OffsiteRetention `json:"offsite,omitempty"`
 }
 
 // Target is one thing to back up. Exactly one engine block is set.
