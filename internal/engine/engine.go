@@ -136,6 +136,10 @@ type RestoreOptions struct {
 	// IgnoreDatabaseProperties restores into an existing database whose
 	// encoding or collation differ from the source's.
 	IgnoreDatabaseProperties bool
+	// IgnoreOwnership restores objects owned by the restoring user and
+	// without the dump's grants (PostgreSQL), so a dump restores on a
+	// server that lacks the source's roles: restore tests use it.
+	IgnoreOwnership bool
 }
 
 // ErrNotEmpty is returned by Restore when the destination holds objects and
