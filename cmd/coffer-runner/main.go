@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 	_ "time/tzdata" // time zones work in scratch images too
 
 	"github.com/spf13/cobra"
@@ -44,9 +45,12 @@ type globals struct {
 	logLevel   string
 	logFormat  string
 	// from is the storage list, verify and restore read (--from).
-	from   string
-	stdout io.Writer
-	stderr io.Writer
+	from string
+	// leaseTTL is the lease's time to live for one-shot commands that set
+	// it (0: lease.DefaultTTL).
+	leaseTTL time.Duration
+	stdout   io.Writer
+	stderr   io.Writer
 }
 
 type usageError struct{ error }

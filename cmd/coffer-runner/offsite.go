@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/coffer-dev/coffer/api/v1alpha1"
+	"github.com/coffer-dev/coffer/internal/lease"
 	"github.com/coffer-dev/coffer/internal/retention"
 	"github.com/coffer-dev/coffer/internal/runner"
 )
@@ -64,6 +65,7 @@ It takes the definition's lease.`,
 			return errors.Join(cerr, perr)
 		},
 	}
+	cmd.Flags().DurationVar(&g.leaseTTL, "lease-ttl", lease.DefaultTTL, "how long the lease lasts without renewal: a killed copy blocks the next run this long")
 	cmd.Flags().BoolVar(&noPrune, "no-prune", false, "copy only; do not apply the offsite retention")
 	cmd.Flags().DurationVar(&inFlight, "in-flight-window", retention.DefaultInFlightWindow, "never delete backups younger than this")
 	cmd.Flags().DurationVar(&grace, "orphan-grace", runner.DefaultOrphanGrace, "age after which objects without a manifest (interrupted copies) are swept offsite")
