@@ -65,8 +65,12 @@ func (j *jobs) StartRestore(ctx context.Context, req runnerapi.RestoreRequest) (
 	if err != nil {
 		return runnerapi.Restore{}, fmt.Errorf("%w: %v", runnerapi.ErrBusy, err)
 	}
-	cat := j.d.runner.Catalog()
-	m, err := cat.Get(ctx, req.BackupID)
+	src, err := j.d.source(req.From)
+	if err != nil {
+		return runnerapi.Restore{}, err
+	}
+	cat := j.d.runner.Catalog() // records stay with the primary
+	m, err := src.Catalog().Get(ctx, req.BackupID)
 	if err != nil {
 		if errors.Is(err, catalog.ErrNoBackup) || errors.Is(err, catalog.ErrLatestUnreadable) {
 			return runnerapi.Restore{}, fmt.Errorf("%w: %v", runnerapi.ErrInvalid, err)
@@ -75,7 +79,7 @@ func (j *jobs) StartRestore(ctx context.Context, req runnerapi.RestoreRequest) (
 	}
 	rreq := runner.RestoreRequest{BackupID: m.ID, Target: req.Target, IntoDatabase: req.IntoDatabase,
 		Clean: req.Clean, IgnoreDatabaseProperties: req.IgnoreDatabaseProperties}
-	if err := j.d.runner.CheckRestore(m, rreq); err != nil {
+	if err := src.CheckRestore(m, rreq); err != nil {
 		if errors.Is(err, runner.ErrRequest) {
 			return runnerapi.Restore{}, fmt.Errorf("%w: %v", runnerapi.ErrInvalid, err)
 		}
@@ -95,7 +99,7 @@ func (j *jobs) StartRestore(ctx context.Context, req runnerapi.RestoreRequest) (
 	j.remember(rec)
 	go func() {
 		defer j.finish()
-		_, err := j.d.runner.Restore(leaderCtx, rreq)
+		_, err := src.Restore(leaderCtx, rreq)
 		if err != nil && leaderCtx.Err() != nil {
 			err = fmt.Errorf("%w; the destination may be partly restored — see docs/engines.md", context.Cause(leaderCtx))
 		}
@@ -187,6 +191,20 @@ func (d *Daemon) pruneRestores(ctx context.Context, stored []catalog.Restore) {
 			d.log.Warn("pruning an old restore record", "restore", stored[i].ID, "error", err)
 		}
 	}
+}
+
+// source is the runner that reads the storage a restore asks for.
+func (d *Daemon) source(from string) (*runner.Runner, error) {
+	switch from {
+	case "", runnerapi.FromPrimary:
+		return d.runner, nil
+	case runnerapi.FromOffsite:
+		if d.offsite == nil {
+			return nil, fmt.Errorf("%w: %v", runnerapi.ErrInvalid, runner.ErrNoOffsite)
+		}
+		return d.offsite, nil
+	}
+	return nil, fmt.Errorf("%w: from %q", runnerapi.ErrInvalid, from)
 }
 
 func apiRestore(r catalog.Restore) runnerapi.Restore {

@@ -26,6 +26,8 @@ type Report struct {
 	// Waiting are the selected backups still not offsite after the run
 	// (their copy failed, or the run was cancelled), oldest first.
 	Waiting []*manifest.Manifest
+	// Failed counts the copies that were tried and failed.
+	Failed int
 	// Offsite is how many backups the offsite copy holds after the run.
 	Offsite int
 }
@@ -91,6 +93,7 @@ func (c Copier) Sync(ctx context.Context, sel Select) (Report, error) {
 		res, err := c.CopyBackup(ctx, m)
 		if err != nil {
 			rep.Waiting = append(rep.Waiting, m)
+			rep.Failed++
 			errs = append(errs, err)
 			c.log().Warn("offsite copy failed; the next run retries it", "backup", m.ID, "error", err)
 			continue
