@@ -100,11 +100,15 @@ func TestParseProvingErrors(t *testing.T) {
 			[]string{"spec.verify.schedule", "required"},
 		},
 		"restore test of an unknown target": {
-			func(s string) string { return strings.Replace(s, "    - name: main\n      server", "    - name: nope\n      server", 1) },
+			func(s string) string {
+				return strings.Replace(s, "    - name: main\n      server", "    - name: nope\n      server", 1)
+			},
 			[]string{"spec.restoreTest.targets[0].name", `"nope" is not a target`},
 		},
 		"restore test password missing": {
-			func(s string) string { return strings.Replace(s, "{name: scratch, key: password}", "{name: scratch, key: pw}", 1) },
+			func(s string) string {
+				return strings.Replace(s, "{name: scratch, key: password}", "{name: scratch, key: pw}", 1)
+			},
 			[]string{"spec.restoreTest.targets[0].server.passwordSecretRef", `has no key "pw"`},
 		},
 		"empty check": {
