@@ -68,7 +68,7 @@ func (r *RestoreReconciler) step(ctx context.Context, rs *v1alpha1.Restore) (ctr
 	}
 	if rs.Status.RunnerRestoreID == "" {
 		rec, err := rc.startRestore(ctx, runnerapi.RestoreRequest{BackupID: backupID, Target: rs.Spec.Target, IntoDatabase: rs.Spec.IntoDatabase, Clean: rs.Spec.Clean,
-			IgnoreDatabaseProperties: rs.Spec.IgnoreDatabaseProperties})
+			IgnoreDatabaseProperties: rs.Spec.IgnoreDatabaseProperties, From: rs.Spec.From})
 		switch {
 		case errors.Is(err, errRunnerInvalid) || errors.Is(err, errRunnerNotFound):
 			r.fail(rs, err.Error())
