@@ -242,6 +242,10 @@ func (in *BackupStatus) DeepCopyInto(out *BackupStatus) {
 		*out = make([]BackupTargetStatus, len(*in))
 		copy(*out, *in)
 	}
+	if in.ProvenRestorableTime != nil {
+		in, out := &in.ProvenRestorableTime, &out.ProvenRestorableTime
+		*out = (*in).DeepCopy()
+	}
 	if in.Conditions != nil {
 		in, out := &in.Conditions, &out.Conditions
 		*out = make([]v1.Condition, len(*in))

@@ -169,7 +169,10 @@ func final(item runnerapi.Backup) bool {
 // statusFromRunner is a Backup's status as the runner reports it.
 func statusFromRunner(item runnerapi.Backup, conditions []metav1.Condition) v1alpha1.BackupStatus {
 	st := v1alpha1.BackupStatus{Phase: v1alpha1.BackupPhase(item.Status), BackupID: item.ID, Labels: item.Labels,
-		Error: item.Error, Conditions: conditions}
+		Error: item.Error, Offsite: item.Offsite, Conditions: conditions}
+	if !item.ProvenRestorableTime.IsZero() {
+		st.ProvenRestorableTime = &metav1.Time{Time: item.ProvenRestorableTime}
+	}
 	if !item.StartTime.IsZero() {
 		st.StartTime = &metav1.Time{Time: item.StartTime}
 	}

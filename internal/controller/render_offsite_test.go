@@ -2,11 +2,13 @@ package controller
 
 import (
 	"testing"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/coffer-dev/coffer/api/v1alpha1"
 	"github.com/coffer-dev/coffer/internal/config"
+	"github.com/coffer-dev/coffer/internal/runnerapi"
 )
 
 // TestRenderOffsiteAndRestoreTest: the offsite copy's credentials Secret
@@ -41,5 +43,19 @@ func TestRenderOffsiteAndRestoreTest(t *testing.T) {
 	}
 	if names := referencedSecretNames(def); len(names) != 2 {
 		t.Fatalf("watched Secrets %v, want creds and far", names)
+	}
+}
+
+// TestStatusMirrorsProof: a mirrored Backup shows whether it is offsite
+// and when it was proven restorable.
+func TestStatusMirrorsProof(t *testing.T) {
+	proven := time.Date(2026, 11, 21, 4, 0, 0, 0, time.UTC)
+	st := statusFromRunner(runnerapi.Backup{ID: "20261121T030000Z-abcd", Status: runnerapi.StatusCompleted,
+		Offsite: runnerapi.OffsiteCopied, ProvenRestorableTime: proven}, nil)
+	if st.Offsite != "Copied" || st.ProvenRestorableTime == nil || !st.ProvenRestorableTime.Time.Equal(proven) {
+		t.Fatalf("status %+v", st)
+	}
+	if st := statusFromRunner(runnerapi.Backup{ID: "20261121T030000Z-abcd"}, nil); st.ProvenRestorableTime != nil || st.Offsite != "" {
+		t.Fatalf("an unproven backup without offsite copy: %+v", st)
 	}
 }
