@@ -3,7 +3,9 @@
 # measured in the same run:
 #   1. coffer-runner vs pg_dump/pg_restore on a generated ≥ 1 GB database;
 #   2. the runner daemon's idle RSS and CPU over a minute (schedule every minute);
-#   3. retention planning over 100,000 backups, and listing 10,000 manifests on MinIO.
+#   3. retention planning over 100,000 backups, and listing 10,000 manifests on MinIO;
+#   4. the offsite copy (size and sha256 checked, manifest last) vs a plain Get→Put of the
+#      same objects with the same storage client, between two MinIO servers.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 go run ./hack/bench "$@"
@@ -12,4 +14,5 @@ go run ./hack/bench -daemon-seconds 65
 echo
 go test -run '^$' -bench 'Plan100k' -benchtime 5x ./internal/retention/ | grep -E '^Benchmark'
 go test -run '^$' -bench 'List10000' -benchtime 3x ./internal/catalog/ | grep -E '^Benchmark'
+go test -run '^$' -bench 'OffsiteCopy|PlainCopy' -benchtime 3x -count 3 ./internal/offsite/ | grep -E '^Benchmark'
 if [ -x hack/bench-filesystem.sh ]; then echo; hack/bench-filesystem.sh; fi

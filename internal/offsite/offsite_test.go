@@ -47,7 +47,7 @@ func twoMinIOs(t *testing.T) sites {
 
 // putBackup commits a backup with one object per target, of size bytes
 // each, random (incompressible, as encrypted objects are).
-func putBackup(t *testing.T, c catalog.Catalog, start time.Time, size int, targets ...string) *manifest.Manifest {
+func putBackup(t testing.TB, c catalog.Catalog, start time.Time, size int, targets ...string) *manifest.Manifest {
 	t.Helper()
 	ctx := context.Background()
 	m := &manifest.Manifest{FormatVersion: manifest.FormatVersion, ID: layout.NewID(start), Namespace: def.Namespace,
@@ -70,7 +70,7 @@ func putBackup(t *testing.T, c catalog.Catalog, start time.Time, size int, targe
 	return m
 }
 
-func read(t *testing.T, s storage.Store, key string) []byte {
+func read(t testing.TB, s storage.Store, key string) []byte {
 	t.Helper()
 	rc, err := s.Get(context.Background(), key)
 	if err != nil {
