@@ -14,5 +14,5 @@ go run ./hack/bench -daemon-seconds 65
 echo
 go test -run '^$' -bench 'Plan100k' -benchtime 5x ./internal/retention/ | grep -E '^Benchmark'
 go test -run '^$' -bench 'List10000' -benchtime 3x ./internal/catalog/ | grep -E '^Benchmark'
-go test -run '^$' -bench 'OffsiteCopy|PlainCopy' -benchtime 3x -count 3 ./internal/offsite/ | grep -E '^Benchmark'
+go test -run '^$' -bench 'OffsiteCopy' -benchtime 5x -count 2 ./internal/offsite/ | grep -E '^Benchmark'
 if [ -x hack/bench-filesystem.sh ]; then echo; hack/bench-filesystem.sh; fi
