@@ -8,6 +8,7 @@ import (
 
 	"github.com/coffer-dev/coffer/internal/catalog"
 	"github.com/coffer-dev/coffer/internal/layout"
+	"github.com/coffer-dev/coffer/internal/manifest"
 	"github.com/coffer-dev/coffer/internal/runner"
 	"github.com/coffer-dev/coffer/internal/runnerapi"
 )
@@ -65,26 +66,11 @@ func (j *jobs) StartRestore(ctx context.Context, req runnerapi.RestoreRequest) (
 	if err != nil {
 		return runnerapi.Restore{}, fmt.Errorf("%w: %v", runnerapi.ErrBusy, err)
 	}
-	src, err := j.d.source(req.From)
+	src, m, rreq, err := j.d.planRestore(ctx, req)
 	if err != nil {
 		return runnerapi.Restore{}, err
 	}
 	cat := j.d.runner.Catalog() // records stay with the primary
-	m, err := src.Catalog().Get(ctx, req.BackupID)
-	if err != nil {
-		if errors.Is(err, catalog.ErrNoBackup) || errors.Is(err, catalog.ErrLatestUnreadable) {
-			return runnerapi.Restore{}, fmt.Errorf("%w: %v", runnerapi.ErrInvalid, err)
-		}
-		return runnerapi.Restore{}, err
-	}
-	rreq := runner.RestoreRequest{BackupID: m.ID, Target: req.Target, IntoDatabase: req.IntoDatabase,
-		Clean: req.Clean, IgnoreDatabaseProperties: req.IgnoreDatabaseProperties}
-	if err := src.CheckRestore(m, rreq); err != nil {
-		if errors.Is(err, runner.ErrRequest) {
-			return runnerapi.Restore{}, fmt.Errorf("%w: %v", runnerapi.ErrInvalid, err)
-		}
-		return runnerapi.Restore{}, err
-	}
 	if err := j.tryStart(); err != nil {
 		return runnerapi.Restore{}, err
 	}
@@ -191,6 +177,33 @@ func (d *Daemon) pruneRestores(ctx context.Context, stored []catalog.Restore) {
 			d.log.Warn("pruning an old restore record", "restore", stored[i].ID, "error", err)
 		}
 	}
+}
+
+// planRestore resolves a restore request against the storage it reads:
+// the runner reading it, the backup, and the runner's request. Errors
+// wrap runnerapi.ErrInvalid when the request cannot be served.
+func (d *Daemon) planRestore(ctx context.Context, req runnerapi.RestoreRequest) (*runner.Runner, *manifest.Manifest, runner.RestoreRequest, error) {
+	var rreq runner.RestoreRequest
+	src, err := d.source(req.From)
+	if err != nil {
+		return nil, nil, rreq, err
+	}
+	m, err := src.Catalog().Get(ctx, req.BackupID)
+	if err != nil {
+		if errors.Is(err, catalog.ErrNoBackup) || errors.Is(err, catalog.ErrLatestUnreadable) {
+			err = fmt.Errorf("%w: %v", runnerapi.ErrInvalid, err)
+		}
+		return nil, nil, rreq, err
+	}
+	rreq = runner.RestoreRequest{BackupID: m.ID, Target: req.Target, IntoDatabase: req.IntoDatabase,
+		Clean: req.Clean, IgnoreDatabaseProperties: req.IgnoreDatabaseProperties}
+	if err := src.CheckRestore(m, rreq); err != nil {
+		if errors.Is(err, runner.ErrRequest) {
+			err = fmt.Errorf("%w: %v", runnerapi.ErrInvalid, err)
+		}
+		return nil, nil, rreq, err
+	}
+	return src, m, rreq, nil
 }
 
 // source is the runner that reads the storage a restore asks for.

@@ -46,7 +46,7 @@ func (c conn) check(ctx context.Context, db, stmt string) error {
 	if err != nil {
 		return err
 	}
-	defer tx.Rollback(context.WithoutCancel(ctx))
+	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }() // read only: nothing to keep
 	rows, err := tx.Query(ctx, stmt, pgx.QueryExecModeSimpleProtocol)
 	if err != nil {
 		return err
