@@ -69,6 +69,7 @@ func (r *DefinitionReconciler) syncCatalog(ctx context.Context, def *v1alpha1.Ba
 			every = min(every, readerPoll)
 		}
 	}
+	r.syncProving(ctx, def, rc)
 	for _, b := range items {
 		if b.Status == runnerapi.StatusCompleted && (def.Status.LastBackupTime == nil || b.StartTime.After(def.Status.LastBackupTime.Time)) {
 			def.Status.LastBackupTime = &metav1.Time{Time: b.StartTime}
