@@ -6,6 +6,8 @@
 #   3. retention planning over 100,000 backups, and listing 10,000 manifests on MinIO;
 #   4. a kubernetes target: 5,000 objects (40 MiB) backed up from envtest's API server, time, peak heap
 #      and RSS (goal <= 128 MiB), and their restore into another namespace.
+#   5. the offsite copy (size and sha256 checked, manifest last) vs a plain Get→Put of the
+#      same objects with the same storage client, between two MinIO servers.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 go run ./hack/bench "$@"
@@ -15,4 +17,5 @@ echo
 go test -run '^$' -bench 'Plan100k' -benchtime 5x ./internal/retention/ | grep -E '^Benchmark'
 go test -run '^$' -bench 'List10000' -benchtime 3x ./internal/catalog/ | grep -E '^Benchmark'
 go test -run '^$' -bench 'Kubernetes5000' -benchtime 1x ./internal/engine/kubernetes/ 2>/dev/null | grep -E '^Benchmark|bench_test'
+go test -run '^$' -bench 'OffsiteCopy' -benchtime 5x -count 2 ./internal/offsite/ | grep -E '^Benchmark'
 if [ -x hack/bench-filesystem.sh ]; then echo; hack/bench-filesystem.sh; fi

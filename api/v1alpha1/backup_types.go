@@ -57,6 +57,14 @@ type BackupStatus struct {
 	StartSkew string `json:"startSkew,omitempty"`
 	// +optional
 	Error string `json:"error,omitempty"`
+	// Offsite is Copied when the backup is in the storage's offsite copy,
+	// Waiting while the copy is pending; empty without an offsite copy.
+	// +optional
+	Offsite string `json:"offsite,omitempty"`
+	// ProvenRestorableTime is when a restore test last restored this
+	// backup into a scratch database with every check passing.
+	// +optional
+	ProvenRestorableTime *metav1.Time `json:"provenRestorableTime,omitempty"`
 	// +optional
 	Conditions []metav1.Condition `json:"conditions,omitempty"`
 }
@@ -78,6 +86,8 @@ type BackupTargetStatus struct {
 // +kubebuilder:printcolumn:name="Phase",type=string,JSONPath=`.status.phase`
 // +kubebuilder:printcolumn:name="Size",type=string,JSONPath=`.status.size`
 // +kubebuilder:printcolumn:name="Labels",type=string,JSONPath=`.status.labels`
+// +kubebuilder:printcolumn:name="Offsite",type=string,JSONPath=`.status.offsite`,priority=1
+// +kubebuilder:printcolumn:name="Proven",type=date,JSONPath=`.status.provenRestorableTime`,priority=1
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 type Backup struct {
 	metav1.TypeMeta   `json:",inline"`

@@ -36,6 +36,14 @@ type BackupDefinitionSpec struct {
 	// Coverage tunes how the coverage report judges this definition.
 	// +optional
 	Coverage *CoverageSettings `json:"coverage,omitempty"`
+	// Verify re-reads stored backups on a schedule and reports bit rot and
+	// missing objects.
+	// +optional
+	Verify *VerifySpec `json:"verify,omitempty"`
+	// RestoreTest restores the newest backup into scratch databases on a
+	// schedule and runs checks against them.
+	// +optional
+	RestoreTest *RestoreTestSpec `json:"restoreTest,omitempty"`
 }
 
 // RunnerSettings tune the runner pod of a definition.
@@ -91,6 +99,10 @@ type Retention struct {
 	// +kubebuilder:validation:Minimum=0
 	// +optional
 	Manual int `json:"manual,omitempty"`
+	// Offsite are the keep-counts of the storage's offsite copy; unset, it
+	// keeps what the primary keeps.
+	// +optional
+	Offsite *OffsiteRetention `json:"offsite,omitempty"`
 }
 
 // Target is one thing to back up. Exactly one engine block is set.

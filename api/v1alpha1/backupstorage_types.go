@@ -24,6 +24,10 @@ type BackupStorageSpec struct {
 	// Upload tunes streaming uploads.
 	// +optional
 	Upload *UploadSettings `json:"upload,omitempty"`
+	// Offsite is a second storage every committed backup is copied to, so
+	// the backups survive the loss of this storage's site.
+	// +optional
+	Offsite *OffsiteStorage `json:"offsite,omitempty"`
 	// AllowedNamespaces selects the namespaces whose definitions may use this storage.
 	// +optional
 	AllowedNamespaces *metav1.LabelSelector `json:"allowedNamespaces,omitempty"`

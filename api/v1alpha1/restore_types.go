@@ -29,6 +29,12 @@ type RestoreSpec struct {
 	// encoding or collation differ from the backed-up database's.
 	// +optional
 	IgnoreDatabaseProperties bool `json:"ignoreDatabaseProperties,omitempty"`
+	// From is the storage the backup is read from: primary (the default)
+	// or offsite, the storage's offsite copy, e.g. when the primary
+	// storage is lost.
+	// +kubebuilder:validation:Enum=primary;offsite
+	// +optional
+	From string `json:"from,omitempty"`
 }
 
 // RestorePhase is where a restore is in its life.

@@ -14,7 +14,11 @@ import (
 // cancelled if the lease is lost; release lets it go.
 func (g *globals) holdLease(ctx context.Context, r *runner.Runner) (context.Context, func(), error) {
 	c := r.Catalog()
-	l, err := lease.Acquire(ctx, c.Store, c.Definition.Namespace, c.Definition.Name, lease.Options{})
+	ttl := g.leaseTTL
+	if ttl <= 0 {
+		ttl = lease.DefaultTTL
+	}
+	l, err := lease.Acquire(ctx, c.Store, c.Definition.Namespace, c.Definition.Name, lease.Options{TTL: ttl})
 	if err != nil {
 		return nil, nil, err
 	}
@@ -23,7 +27,7 @@ func (g *globals) holdLease(ctx context.Context, r *runner.Runner) (context.Cont
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		l.KeepAlive(keep, lease.DefaultTTL/3, func(err error) { lost(err) })
+		l.KeepAlive(keep, ttl/3, func(err error) { lost(err) })
 	}()
 	return held, func() {
 		stop() // KeepAlive releases the lease as it returns

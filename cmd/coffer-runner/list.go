@@ -81,6 +81,7 @@ func newListCommand(g *globals) *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVarP(&output, "output", "o", "table", "output format: table or json")
+	g.addFromFlag(cmd)
 	return cmd
 }
 

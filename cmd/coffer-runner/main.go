@@ -12,10 +12,12 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 	_ "time/tzdata" // time zones work in scratch images too
 
 	"github.com/spf13/cobra"
 
+	"github.com/coffer-dev/coffer/api/v1alpha1"
 	"github.com/coffer-dev/coffer/internal/config"
 	"github.com/coffer-dev/coffer/internal/runner"
 )
@@ -42,8 +44,13 @@ type globals struct {
 	configPath string
 	logLevel   string
 	logFormat  string
-	stdout     io.Writer
-	stderr     io.Writer
+	// from is the storage list, verify and restore read (--from).
+	from string
+	// leaseTTL is the lease's time to live for one-shot commands that set
+	// it (0: lease.DefaultTTL).
+	leaseTTL time.Duration
+	stdout   io.Writer
+	stderr   io.Writer
 }
 
 type usageError struct{ error }
@@ -68,7 +75,8 @@ func newRootCommand(stdout, stderr io.Writer) *cobra.Command {
 	pf.StringVar(&g.logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	pf.StringVar(&g.logFormat, "log-format", "text", "log format: text or json")
 	root.AddCommand(newBackupCommand(g), newListCommand(g), newVerifyCommand(g), newRestoreCommand(g),
-		newRunCommand(g), newLabelCommand(g), newPruneCommand(g), newPushDirCommand(g), newPullDirCommand(g))
+		newRunCommand(g), newLabelCommand(g), newPruneCommand(g), newPushDirCommand(g), newPullDirCommand(g),
+		newOffsiteCommand(g))
 	return root
 }
 
@@ -88,6 +96,11 @@ func (g *globals) logger() (*slog.Logger, error) {
 	}
 }
 
+// addFromFlag gives a command that reads backups the --from flag.
+func (g *globals) addFromFlag(cmd *cobra.Command) {
+	cmd.Flags().StringVar(&g.from, "from", "primary", "the storage to read: primary, or offsite (the storage's spec.offsite copy, e.g. when the primary is lost)")
+}
+
 // open loads the config and opens its runner.
 func (g *globals) open(ctx context.Context) (*config.Config, *runner.Runner, error) {
 	if g.configPath == "" {
@@ -101,7 +114,10 @@ func (g *globals) open(ctx context.Context) (*config.Config, *runner.Runner, err
 	if err != nil {
 		return nil, nil, err
 	}
-	r, err := runner.New(ctx, cfg, runner.Options{Version: version, Log: log})
+	if g.from != "" && g.from != v1alpha1.FromPrimary && g.from != v1alpha1.FromOffsite {
+		return nil, nil, usageError{fmt.Errorf("--from must be %s or %s, not %q", v1alpha1.FromPrimary, v1alpha1.FromOffsite, g.from)}
+	}
+	r, err := runner.New(ctx, cfg, runner.Options{Version: version, Log: log, From: g.from})
 	if err != nil {
 		return nil, nil, err
 	}

@@ -61,5 +61,6 @@ that already has tables is refused unless --clean is given.`,
 	f.BoolVar(&req.IgnoreDatabaseProperties, "ignore-database-properties", false, "restore into an existing database whose encoding or collation differ from the backed-up database's")
 	f.BoolVar(&req.SkipVerify, "skip-verify", false, "do not verify the whole backup before touching the database")
 	k8s = addKubernetesRestoreFlags(f)
+	g.addFromFlag(cmd)
 	return cmd
 }

@@ -43,5 +43,6 @@ func newVerifyCommand(g *globals) *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVar(&id, "backup", "", "backup id, or latest (required)")
+	g.addFromFlag(cmd)
 	return cmd
 }

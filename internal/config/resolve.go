@@ -19,30 +19,37 @@ var ErrNoIdentity = errors.New("no age identity")
 // credentials Secret.
 func (c *Config) StorageConfig() (storage.Config, error) {
 	s := c.Storage.Spec
+	return c.storageConfig("spec", s.S3, s.Filesystem, s.Upload)
+}
+
+// storageConfig resolves one storage block (the primary at spec, the
+// offsite copy at spec.offsite).
+func (c *Config) storageConfig(field string, s3spec *v1alpha1.S3Storage, fs *v1alpha1.FilesystemStorage, up *v1alpha1.UploadSettings) (storage.Config, error) {
 	var out storage.Config
-	if u := s.Upload; u != nil {
-		out.PartSize = int64(u.PartSizeMiB) << 20
-		out.Concurrency = u.Concurrency
+	if up != nil {
+		out.PartSize = int64(up.PartSizeMiB) << 20
+		out.Concurrency = up.Concurrency
 	}
 	switch {
-	case s.Filesystem != nil:
-		out.Prefix = s.Filesystem.Prefix
-		out.Filesystem = &storage.FilesystemConfig{Path: s.Filesystem.Path}
-	case s.S3 != nil:
-		out.Prefix = s.S3.Prefix
-		s3 := &storage.S3Config{Bucket: s.S3.Bucket, Endpoint: s.S3.Endpoint, Region: s.S3.Region, ForcePathStyle: s.S3.ForcePathStyle}
-		if ref := s.S3.CredentialsSecretRef; ref != nil {
+	case fs != nil:
+		out.Prefix = fs.Prefix
+		out.Filesystem = &storage.FilesystemConfig{Path: fs.Path}
+	case s3spec != nil:
+		out.Prefix = s3spec.Prefix
+		s3 := &storage.S3Config{Bucket: s3spec.Bucket, Endpoint: s3spec.Endpoint, Region: s3spec.Region, ForcePathStyle: s3spec.ForcePathStyle}
+		if ref := s3spec.CredentialsSecretRef; ref != nil {
 			var err error
+			credField := field + ".s3.credentialsSecretRef"
 			if s3.AccessKeyID, err = c.Secrets.Value(&v1alpha1.SecretKeySelector{Name: ref.Name, Key: "accessKeyID"}); err != nil {
-				return out, c.storageErr("spec.s3.credentialsSecretRef", err)
+				return out, c.storageErr(credField, err)
 			}
 			if s3.SecretAccessKey, err = c.Secrets.Value(&v1alpha1.SecretKeySelector{Name: ref.Name, Key: "secretAccessKey"}); err != nil {
-				return out, c.storageErr("spec.s3.credentialsSecretRef", err)
+				return out, c.storageErr(credField, err)
 			}
 		}
 		out.S3 = s3
 	default:
-		return out, c.storageErr("spec", errors.New("no s3 or filesystem"))
+		return out, c.storageErr(field, errors.New("no s3 or filesystem"))
 	}
 	return out, nil
 }

@@ -34,24 +34,10 @@ func (c *Config) validate() error {
 
 func (c *Config) validateStorage(f *fieldErrs) {
 	s := c.Storage.Spec
-	switch {
-	case s.S3 == nil && s.Filesystem == nil:
-		f.add("spec", "one of s3 or filesystem is required")
-	case s.S3 != nil && s.Filesystem != nil:
-		f.add("spec", "only one of s3 or filesystem may be set")
-	}
-	if s.S3 != nil {
-		if s.S3.Bucket == "" {
-			f.add("spec.s3.bucket", "required")
-		}
-		if ref := s.S3.CredentialsSecretRef; ref != nil {
-			for _, key := range []string{"accessKeyID", "secretAccessKey"} {
-				c.checkSecretKey(f, "spec.s3.credentialsSecretRef", &v1alpha1.SecretKeySelector{Name: ref.Name, Key: key})
-			}
-		}
-	}
-	if s.Filesystem != nil && s.Filesystem.Path == "" {
-		f.add("spec.filesystem.path", "required")
+	c.validateLocation(f, "spec", s.S3, s.Filesystem)
+	c.validateUpload(f, "spec.upload", s.Upload)
+	if s.Offsite != nil {
+		c.validateOffsite(f, s.Offsite)
 	}
 	if e := s.Encryption; e != nil {
 		if len(e.Recipients) == 0 {
@@ -71,14 +57,6 @@ func (c *Config) validateStorage(f *fieldErrs) {
 		case "", "fastest", "default", "better", "best":
 		default:
 			f.add("spec.compression.level", "%q is not one of fastest, default, better, best", c.Level)
-		}
-	}
-	if u := s.Upload; u != nil {
-		if u.PartSizeMiB != 0 && (u.PartSizeMiB < 5 || u.PartSizeMiB > 5120) {
-			f.add("spec.upload.partSizeMiB", "%d is outside 5..5120", u.PartSizeMiB)
-		}
-		if u.Concurrency != 0 && (u.Concurrency < 1 || u.Concurrency > 16) {
-			f.add("spec.upload.concurrency", "%d is outside 1..16", u.Concurrency)
 		}
 	}
 }
@@ -109,6 +87,7 @@ func (c *Config) validateDefinition(f *fieldErrs) {
 			}
 		}
 	}
+	c.validateProving(f)
 	if r := d.Runner; r != nil && r.DrainTimeout != nil && r.DrainTimeout.Duration < 0 {
 		f.add("spec.runner.drainTimeout", "must not be negative, got %v", r.DrainTimeout.Duration)
 	}

@@ -61,6 +61,7 @@ func (r *DefinitionReconciler) syncCatalog(ctx context.Context, def *v1alpha1.Ba
 			every = min(every, readerPoll)
 		}
 	}
+	r.syncProving(ctx, def, rc)
 	for _, b := range items {
 		if b.Status == phase.Completed && (def.Status.LastBackupTime == nil || b.StartTime.After(def.Status.LastBackupTime.Time)) {
 			def.Status.LastBackupTime = &metav1.Time{Time: b.StartTime}
@@ -154,7 +155,10 @@ func (r *DefinitionReconciler) upsertMirrored(ctx context.Context, def *v1alpha1
 // statusFromRunner is a Backup's status as the runner reports it.
 func statusFromRunner(item runnerapi.Backup, conds []metav1.Condition) v1alpha1.BackupStatus {
 	st := v1alpha1.BackupStatus{Phase: v1alpha1.BackupPhaseOf(item.Status), BackupID: item.ID, Labels: item.Labels,
-		Error: item.Error, Conditions: conds}
+		Error: item.Error, Offsite: item.Offsite, Conditions: conds}
+	if !item.ProvenRestorableTime.IsZero() {
+		st.ProvenRestorableTime = &metav1.Time{Time: item.ProvenRestorableTime}
+	}
 	if !item.StartTime.IsZero() {
 		st.StartTime = &metav1.Time{Time: item.StartTime}
 	}

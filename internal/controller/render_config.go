@@ -73,8 +73,8 @@ func renderConfig(def *v1alpha1.BackupDefinition, st *v1alpha1.BackupStorage, ge
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
-	if c := s.Spec.S3; c != nil && c.CredentialsSecretRef != nil {
-		c.CredentialsSecretRef.Name = storageSecretPrefix + c.CredentialsSecretRef.Name
+	for _, ref := range s3CredentialRefs(&s.Spec) {
+		ref.Name = storageSecretPrefix + ref.Name
 	}
 	// What a target in a cluster may leave out (the registry says), and
 	// what a runner bound in its definition's namespace only can serve.
@@ -161,17 +161,17 @@ func definitionSecretRefs(spec *v1alpha1.BackupDefinitionSpec) []*v1alpha1.Secre
 			}
 		}
 	}
-	return refs
+	return append(refs, spec.RestoreTest.SecretRefs()...)
 }
 
 // storageSecretRefs lists the storage's Secret references. The S3
 // credentials Secret has fixed keys, so it is listed once per key.
 func storageSecretRefs(spec *v1alpha1.BackupStorageSpec) []*v1alpha1.SecretKeySelector {
 	var refs []*v1alpha1.SecretKeySelector
-	if c := spec.S3; c != nil && c.CredentialsSecretRef != nil {
+	for _, c := range s3CredentialRefs(spec) {
 		refs = append(refs,
-			&v1alpha1.SecretKeySelector{Name: c.CredentialsSecretRef.Name, Key: "accessKeyID"},
-			&v1alpha1.SecretKeySelector{Name: c.CredentialsSecretRef.Name, Key: "secretAccessKey"})
+			&v1alpha1.SecretKeySelector{Name: c.Name, Key: "accessKeyID"},
+			&v1alpha1.SecretKeySelector{Name: c.Name, Key: "secretAccessKey"})
 	}
 	if e := spec.Encryption; e != nil && e.IdentitySecretRef != nil {
 		refs = append(refs, e.IdentitySecretRef)

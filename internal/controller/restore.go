@@ -78,7 +78,7 @@ func (r *RestoreReconciler) steps(ctx context.Context, rs *v1alpha1.Restore) (ct
 func (r *RestoreReconciler) start(ctx context.Context, rs *v1alpha1.Restore, c conditions, def *v1alpha1.BackupDefinition,
 	rc *runnerapi.Client, backupID string) (ctrl.Result, error) {
 	rec, err := rc.StartRestore(ctx, runnerapi.RestoreRequest{BackupID: backupID, Target: rs.Spec.Target, IntoDatabase: rs.Spec.IntoDatabase,
-		Clean: rs.Spec.Clean, IgnoreDatabaseProperties: rs.Spec.IgnoreDatabaseProperties})
+		Clean: rs.Spec.Clean, IgnoreDatabaseProperties: rs.Spec.IgnoreDatabaseProperties, From: rs.Spec.From})
 	switch {
 	case errors.Is(err, runnerapi.ErrInvalid) || errors.Is(err, runnerapi.ErrNotFound):
 		r.fail(rs, err.Error())

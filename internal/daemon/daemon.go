@@ -20,6 +20,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/coffer-dev/coffer/api/v1alpha1"
 	"github.com/coffer-dev/coffer/internal/config"
 	"github.com/coffer-dev/coffer/internal/lease"
 	"github.com/coffer-dev/coffer/internal/metrics"
@@ -80,6 +81,11 @@ type Daemon struct {
 	runner  *runner.Runner
 	metrics *metrics.Metrics
 	jobs    *jobs
+	// offsite reads the storage's offsite copy (nil without one);
+	// proving runs the copy, verification and restore tests.
+	offsite  *runner.Runner
+	proving  *proving
+	pmetrics *metrics.Proving
 	// push serves push sources beside the API; nil when no target needs it.
 	push *pushendpoint.Endpoint
 	// volumes lists volume targets waiting for reader pods; nil without push.
@@ -100,6 +106,9 @@ func Run(ctx context.Context, cfg *config.Config, opts Options) error {
 		return err
 	}
 	defer d.runner.Close()
+	if d.offsite != nil {
+		defer d.offsite.Close()
+	}
 	return d.run(ctx)
 }
 
@@ -141,9 +150,18 @@ func newDaemon(ctx context.Context, cfg *config.Config, opts Options) (*Daemon, 
 		return nil, err
 	}
 	d := &Daemon{cfg: cfg, opts: opts, runner: r, push: push, volumes: vols, holder: errors.New("lease not acquired yet"),
-		log:     opts.Log.With("namespace", cfg.Namespace(), "definition", cfg.Name()),
-		metrics: metrics.New(opts.Registry, cfg.Namespace(), cfg.Name())}
+		log:      opts.Log.With("namespace", cfg.Namespace(), "definition", cfg.Name()),
+		metrics:  metrics.New(opts.Registry, cfg.Namespace(), cfg.Name()),
+		pmetrics: metrics.NewProving(opts.Registry, cfg.Namespace(), cfg.Name(), opts.Clock.Now)}
 	d.jobs = newJobs(d)
+	if r.HasOffsite() {
+		if d.offsite, err = runner.New(ctx, cfg, runner.Options{Version: opts.Version, Log: opts.Log, Now: opts.Clock.Now,
+			From: v1alpha1.FromOffsite, Engine: all.With(all.Services{Log: opts.Log, Push: push, Volumes: vols})}); err != nil {
+			r.Close()
+			return nil, err
+		}
+	}
+	d.proving = newProving(d)
 	return d, nil
 }
 
@@ -219,9 +237,11 @@ func (d *Daemon) leadAndSchedule(ctx context.Context) error {
 		}()
 		schedCtx, stopSchedule := context.WithCancel(leaderCtx)
 		stopOnStop := context.AfterFunc(ctx, stopSchedule)
+		d.proving.start(schedCtx)
 		d.schedule(schedCtx, leaderCtx)
 		stopOnStop()
 		stopSchedule()
+		d.proving.wait()
 		d.jobs.wg.Wait()
 		stopLeading(nil)
 		d.setLease(nil, errors.New("runner stopping"), nil)

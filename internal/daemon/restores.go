@@ -8,6 +8,7 @@ import (
 
 	"github.com/coffer-dev/coffer/internal/catalog"
 	"github.com/coffer-dev/coffer/internal/layout"
+	"github.com/coffer-dev/coffer/internal/manifest"
 	"github.com/coffer-dev/coffer/internal/phase"
 	"github.com/coffer-dev/coffer/internal/runner"
 	"github.com/coffer-dev/coffer/internal/runnerapi"
@@ -66,22 +67,11 @@ func (j *jobs) StartRestore(ctx context.Context, req runnerapi.RestoreRequest) (
 	if err != nil {
 		return runnerapi.Restore{}, fmt.Errorf("%w: %v", runnerapi.ErrBusy, err)
 	}
-	cat := j.d.runner.Catalog()
-	m, err := cat.Get(ctx, req.BackupID)
+	src, m, rreq, err := j.d.planRestore(ctx, req)
 	if err != nil {
-		if errors.Is(err, catalog.ErrNoBackup) || errors.Is(err, catalog.ErrLatestUnreadable) {
-			return runnerapi.Restore{}, fmt.Errorf("%w: %v", runnerapi.ErrInvalid, err)
-		}
 		return runnerapi.Restore{}, err
 	}
-	rreq := runner.RestoreRequest{BackupID: m.ID, Target: req.Target, IntoDatabase: req.IntoDatabase,
-		Clean: req.Clean, IgnoreDatabaseProperties: req.IgnoreDatabaseProperties}
-	if err := j.d.runner.CheckRestore(m, rreq); err != nil {
-		if errors.Is(err, runner.ErrRequest) {
-			return runnerapi.Restore{}, fmt.Errorf("%w: %v", runnerapi.ErrInvalid, err)
-		}
-		return runnerapi.Restore{}, err
-	}
+	cat := j.d.runner.Catalog() // records stay with the primary
 	if err := j.tryStart(); err != nil {
 		return runnerapi.Restore{}, err
 	}
@@ -96,7 +86,7 @@ func (j *jobs) StartRestore(ctx context.Context, req runnerapi.RestoreRequest) (
 	j.remember(rec)
 	go func() {
 		defer j.finish()
-		_, err := j.d.runner.Restore(leaderCtx, rreq)
+		_, err := src.Restore(leaderCtx, rreq)
 		if err != nil && leaderCtx.Err() != nil {
 			err = fmt.Errorf("%w; the destination may be partly restored — see docs/engines.md", context.Cause(leaderCtx))
 		}
@@ -188,6 +178,47 @@ func (d *Daemon) pruneRestores(ctx context.Context, stored []catalog.Restore) {
 			d.log.Warn("pruning an old restore record", "restore", stored[i].ID, "error", err)
 		}
 	}
+}
+
+// planRestore resolves a restore request against the storage it reads:
+// the runner reading it, the backup, and the runner's request. Errors
+// wrap runnerapi.ErrInvalid when the request cannot be served.
+func (d *Daemon) planRestore(ctx context.Context, req runnerapi.RestoreRequest) (*runner.Runner, *manifest.Manifest, runner.RestoreRequest, error) {
+	var rreq runner.RestoreRequest
+	src, err := d.source(req.From)
+	if err != nil {
+		return nil, nil, rreq, err
+	}
+	m, err := src.Catalog().Get(ctx, req.BackupID)
+	if err != nil {
+		if errors.Is(err, catalog.ErrNoBackup) || errors.Is(err, catalog.ErrLatestUnreadable) {
+			err = fmt.Errorf("%w: %v", runnerapi.ErrInvalid, err)
+		}
+		return nil, nil, rreq, err
+	}
+	rreq = runner.RestoreRequest{BackupID: m.ID, Target: req.Target, IntoDatabase: req.IntoDatabase,
+		Clean: req.Clean, IgnoreDatabaseProperties: req.IgnoreDatabaseProperties}
+	if err := src.CheckRestore(m, rreq); err != nil {
+		if errors.Is(err, runner.ErrRequest) {
+			err = fmt.Errorf("%w: %v", runnerapi.ErrInvalid, err)
+		}
+		return nil, nil, rreq, err
+	}
+	return src, m, rreq, nil
+}
+
+// source is the runner that reads the storage a restore asks for.
+func (d *Daemon) source(from string) (*runner.Runner, error) {
+	switch from {
+	case "", runnerapi.FromPrimary:
+		return d.runner, nil
+	case runnerapi.FromOffsite:
+		if d.offsite == nil {
+			return nil, fmt.Errorf("%w: %v", runnerapi.ErrInvalid, runner.ErrNoOffsite)
+		}
+		return d.offsite, nil
+	}
+	return nil, fmt.Errorf("%w: from %q", runnerapi.ErrInvalid, from)
 }
 
 func apiRestore(r catalog.Restore) runnerapi.Restore {

@@ -116,6 +116,7 @@ func (d *Daemon) backupAndPrune(ctx context.Context, req runner.BackupRequest) {
 		d.metrics.BackupSucceeded(t.Name, t.StartTime, t.EndTime, t.Size, t.PlainSize)
 	}
 	d.metrics.BackupSetSucceeded(m.StartTime, m.EndTime)
+	defer d.proving.kickOffsite() // after retention: the copy follows the commit
 	rep, err := d.runner.Prune(ctx, false, d.opts.OrphanGrace, d.opts.InFlightWindow)
 	if rep != nil {
 		kept := map[string]int{}

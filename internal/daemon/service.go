@@ -78,6 +78,7 @@ func (j *jobs) Backups(ctx context.Context) ([]runnerapi.Backup, error) {
 	for _, l := range listed {
 		b := runnerapi.BackupFromManifest(l.Manifest)
 		b.Labels = l.Labels
+		j.d.proving.annotate(&b)
 		out = append(out, b)
 	}
 	for _, f := range failures {
@@ -146,6 +147,11 @@ func (j *jobs) SetLabel(ctx context.Context, id, label string, set bool) (runner
 		return runnerapi.Backup{}, err
 	}
 	return j.Backup(ctx, m.ID)
+}
+
+// Status is what proves the backups (GET /v1/status).
+func (j *jobs) Status(ctx context.Context) (runnerapi.RunnerStatus, error) {
+	return j.d.proving.Status(ctx)
 }
 
 // Ready: storage reachable and the lease held.

@@ -139,6 +139,10 @@ type RestoreOptions struct {
 	// Kubernetes tunes a restore of Kubernetes resources (namespace
 	// mapping, filters, existing objects, dry run); nil means defaults.
 	Kubernetes *v1alpha1.KubernetesRestoreOptions
+	// IgnoreOwnership restores objects owned by the restoring user and
+	// without the dump's grants (PostgreSQL), so a dump restores on a
+	// server that lacks the source's roles: restore tests use it.
+	IgnoreOwnership bool
 }
 
 // ErrNotEmpty is returned by Restore when the destination holds objects and

@@ -13,6 +13,8 @@ func FuzzParse(f *testing.F) {
 		"default/shop/20261121T103000Z-k3f9/f",
 		"default/shop/failures/20261121T103000Z-k3f9.json",
 		"default/shop/restores/20261121T103000Z-k3f9.json",
+		"default/shop/verifications/20261121T103000Z-k3f9.json",
+		"default/shop/restore-tests/20261121T103000Z-k3f9.json",
 		"default/shop/lock-000000000001",
 		"prod/default/shop/lock-000000000001",
 		"default//x/y", "a/b/c/d/e", "",
@@ -43,10 +45,12 @@ func FuzzCompose(f *testing.F) {
 	f.Add(uint8(Failure), "default", "shop", id, "", "", false, "", uint64(0))
 	f.Add(uint8(Restore), "default", "shop", id, "", "", false, "", uint64(0))
 	f.Add(uint8(Lock), "default", "shop", "", "", "", false, "", uint64(7))
+	f.Add(uint8(Verification), "default", "shop", id, "", "", false, "", uint64(0))
+	f.Add(uint8(RestoreTest), "default", "shop", id, "", "", false, "", uint64(0))
 	f.Fuzz(func(t *testing.T, kind uint8, ns, name, id, target, ext string, enc bool, file string, gen uint64) {
 		x := Key{Kind: Kind(kind), Definition: Definition{ns, name}}
 		switch x.Kind {
-		case Manifest, Failure, Restore:
+		case Manifest, Failure, Restore, Verification, RestoreTest:
 			x.ID = id
 		case Object:
 			x.ID, x.Target, x.Ext, x.Encrypted = id, target, ext, enc

@@ -7,6 +7,8 @@
 //	<namespace>/<definition>/<backup-id>/manifest.json             written last: the commit point
 //	<namespace>/<definition>/failures/<backup-id>.json             a failed attempt
 //	<namespace>/<definition>/restores/<restore-id>.json            a restore run by the daemon
+//	<namespace>/<definition>/verifications/<run-id>.json          a scheduled verification run
+//	<namespace>/<definition>/restore-tests/<run-id>.json          a restore test, written before its scratch databases exist
 //	<namespace>/<definition>/lock-<generation>                     single-writer lease
 //
 // Keys are relative to the storage's own prefix, which the storage package
@@ -34,6 +36,11 @@ const (
 	// name can be a backup id, so they never look like backup directories.
 	FailuresDir = "failures"
 	RestoresDir = "restores"
+	// VerificationsDir and RestoreTestsDir hold the records of scheduled
+	// verifications and restore tests; like the two above, neither name
+	// can be a backup id.
+	VerificationsDir = "verifications"
+	RestoreTestsDir  = "restore-tests"
 	// recordSuffix ends failure and restore records.
 	recordSuffix = ".json"
 	// lockPrefix starts a lock object's name; GenerationDigits zero-pads the
@@ -89,6 +96,22 @@ func (d Definition) RestoresDir() string { return d.Dir() + RestoresDir + "/" }
 
 // RestoreKey is the key of the restore record of restore id.
 func (d Definition) RestoreKey(id string) string { return d.RestoresDir() + id + recordSuffix }
+
+// VerificationsDir is the List prefix of the verification records.
+func (d Definition) VerificationsDir() string { return d.Dir() + VerificationsDir + "/" }
+
+// VerificationKey is the key of the record of verification run id.
+func (d Definition) VerificationKey(id string) string {
+	return d.VerificationsDir() + id + recordSuffix
+}
+
+// RestoreTestsDir is the List prefix of the restore test records.
+func (d Definition) RestoreTestsDir() string { return d.Dir() + RestoreTestsDir + "/" }
+
+// RestoreTestKey is the key of the record of restore test id. The record
+// names the scratch databases of the test before any is created, so what a
+// killed runner leaves behind is found, and only that is dropped.
+func (d Definition) RestoreTestKey(id string) string { return d.RestoreTestsDir() + id + recordSuffix }
 
 // LockPrefix is the List prefix of the lease's lock objects: listing it
 // reads the lease without listing every backup.

@@ -29,9 +29,13 @@ const (
 	Restore
 	// Lock: <ns>/<def>/lock-<12-digit generation, not zero>.
 	Lock
+	// Verification: <ns>/<def>/verifications/<run-id>.json.
+	Verification
+	// RestoreTest: <ns>/<def>/restore-tests/<run-id>.json.
+	RestoreTest
 )
 
-var kindNames = [...]string{"foreign", "manifest", "object", "stray", "failure", "restore", "lock"}
+var kindNames = [...]string{"foreign", "manifest", "object", "stray", "failure", "restore", "lock", "verification", "restore-test"}
 
 func (k Kind) String() string {
 	if int(k) < len(kindNames) {
@@ -44,8 +48,8 @@ func (k Kind) String() string {
 type Key struct {
 	Kind       Kind
 	Definition Definition
-	// ID is the backup id (Manifest, Object, Stray, Failure) or the
-	// restore id (Restore).
+	// ID is the backup id (Manifest, Object, Stray, Failure), the restore
+	// id (Restore) or the run id (Verification, RestoreTest).
 	ID string
 	// Target, Ext and Encrypted describe an Object.
 	Target, Ext string
@@ -80,6 +84,10 @@ func (k Key) String() string {
 		return k.Definition.RestoreKey(k.ID)
 	case Lock:
 		return k.Definition.LockKey(k.Generation)
+	case Verification:
+		return k.Definition.VerificationKey(k.ID)
+	case RestoreTest:
+		return k.Definition.RestoreTestKey(k.ID)
 	}
 	return ""
 }
@@ -87,7 +95,7 @@ func (k Key) String() string {
 // Parse classifies a key. It is strict, so that a key it accepts composes
 // back to exactly itself (Parse(key).String() == key) and a layout read at
 // the wrong depth — a storage prefix off by one level — yields Foreign keys
-// rather than misread ones: a definition directory has backup ids, the two
+// rather than misread ones: a definition directory has backup ids, the four
 // record directories and lock objects in it, and nothing else is Coffer's.
 func Parse(key string) Key {
 	parts := strings.Split(key, "/")
@@ -107,6 +115,10 @@ func Parse(key string) Key {
 		return parseRecord(def, Failure, file)
 	case dir == RestoresDir:
 		return parseRecord(def, Restore, file)
+	case dir == VerificationsDir:
+		return parseRecord(def, Verification, file)
+	case dir == RestoreTestsDir:
+		return parseRecord(def, RestoreTest, file)
 	case ValidID(dir):
 		return parseBackupFile(def.Backup(dir), file)
 	}

@@ -11,6 +11,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"hash"
+	"io"
 
 	"filippo.io/age"
 	"github.com/klauspost/compress/zstd"
@@ -72,3 +73,14 @@ func (d *digest) Write(p []byte) (int, error) {
 }
 
 func (d *digest) sum() string { return hex.EncodeToString(d.h.Sum(nil)) }
+
+// Digest reads r to its end and returns the size and SHA-256 of what it
+// read (Size and SHA256; the plain fields are left empty): the check of
+// stored bytes that needs no key.
+func Digest(r io.Reader) (Sums, error) {
+	d := newDigest()
+	if _, err := io.Copy(d, r); err != nil {
+		return Sums{}, err
+	}
+	return Sums{Size: d.n, SHA256: d.sum()}, nil
+}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/coffer-dev/coffer/api/v1alpha1"
 	"github.com/coffer-dev/coffer/internal/layout"
 	"github.com/coffer-dev/coffer/internal/manifest"
 	"github.com/coffer-dev/coffer/internal/phase"
@@ -25,8 +26,12 @@ type PruneReport struct {
 	DryRun bool
 }
 
-// Policy is the definition's retention policy.
+// Policy is the definition's retention policy for the storage the runner
+// reads: the offsite copy has its own keep-counts (offsite.go).
 func (r *Runner) Policy() retention.Policy {
+	if r.From() == v1alpha1.FromOffsite {
+		return r.offsitePolicy()
+	}
 	p := retention.Policy{Location: r.cfg.Location()}
 	if rt := r.cfg.Definition.Spec.Retention; rt != nil {
 		p.Hourly, p.Daily, p.Weekly, p.Monthly, p.Yearly, p.Manual = rt.Hourly, rt.Daily, rt.Weekly, rt.Monthly, rt.Yearly, rt.Manual
@@ -51,7 +56,16 @@ func (r *Runner) Prune(ctx context.Context, dryRun bool, grace, inFlight time.Du
 	}
 	policy := r.Policy()
 	policy.InFlightWindow = inFlight
+	var held map[string]bool
+	if r.offsite != nil && listErr == nil {
+		// Never delete on the primary what the offsite copy still needs;
+		// when that is unknown, delete nothing.
+		if held, listErr = r.notYetOffsite(ctx, ms, inFlight); listErr != nil {
+			listing.Err = listErr
+		}
+	}
 	rep := &PruneReport{Plan: retention.Plan(listing, policy, r.opts.Now()), DryRun: dryRun}
+	holdForOffsite(&rep.Plan, held)
 	if listErr != nil {
 		return rep, fmt.Errorf("not pruning: the listing is incomplete: %w", listErr)
 	}

@@ -5,7 +5,7 @@ package runner
 
 import (
 	"context"
-	"fmt"
+	"errors"
 	"log/slog"
 	"sync"
 	"time"
@@ -35,6 +35,9 @@ type Options struct {
 	// RecordFailures writes a failure record for each failed set (daemon
 	// mode, where retention keeps the newest few); single backups do not.
 	RecordFailures bool
+	// From is the storage the runner reads and prunes: v1alpha1.FromPrimary
+	// (or empty) or v1alpha1.FromOffsite, the storage's offsite copy.
+	From string
 }
 
 // Runner runs jobs for the definition of one config.
@@ -42,6 +45,10 @@ type Runner struct {
 	cfg     *config.Config
 	store   storage.Store
 	catalog catalog.Catalog
+	// offsite is the offsite copy, when the runner reads the primary and
+	// the storage has one: what copies go to, and what retention of the
+	// primary asks before deleting (offsite.go).
+	offsite *catalog.Catalog
 	opts    Options
 	// writeMu makes labelling and pruning exclude each other.
 	writeMu sync.Mutex
@@ -59,24 +66,32 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (*Runner, error)
 		// Engines log (per-object restore results, skipped files) where the runner does.
 		opts.Engine = all.With(all.Services{Log: opts.Log})
 	}
-	sc, err := cfg.StorageConfig()
+	def := layout.Definition{Namespace: cfg.Namespace(), Name: cfg.Name()}
+	store, err := openStore(ctx, cfg, opts.From)
 	if err != nil {
 		return nil, err
 	}
-	store, err := storage.Open(ctx, sc)
-	if err != nil {
-		return nil, fmt.Errorf("opening storage %q: %w", cfg.Storage.Name, err)
+	r := &Runner{cfg: cfg, store: store, opts: opts,
+		catalog: catalog.Catalog{Store: store, Definition: def, Cache: catalog.NewCache()}}
+	if opts.From != v1alpha1.FromOffsite && cfg.HasOffsite() {
+		off, err := openStore(ctx, cfg, v1alpha1.FromOffsite)
+		if err != nil {
+			store.Close()
+			return nil, err
+		}
+		r.offsite = &catalog.Catalog{Store: off, Definition: def, Cache: catalog.NewCache()}
 	}
-	return &Runner{
-		cfg:     cfg,
-		store:   store,
-		catalog: catalog.Catalog{Store: store, Definition: layout.Definition{Namespace: cfg.Namespace(), Name: cfg.Name()}, Cache: catalog.NewCache()},
-		opts:    opts,
-	}, nil
+	return r, nil
 }
 
 // Close releases the storage.
-func (r *Runner) Close() error { return r.store.Close() }
+func (r *Runner) Close() error {
+	err := r.store.Close()
+	if r.offsite != nil {
+		err = errors.Join(err, r.offsite.Store.Close())
+	}
+	return err
+}
 
 // Catalog is the definition's backups.
 func (r *Runner) Catalog() catalog.Catalog { return r.catalog }

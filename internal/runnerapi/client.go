@@ -106,6 +106,14 @@ func (c *Client) Restore(ctx context.Context, id string) (Restore, error) {
 	return r, c.do(ctx, http.MethodGet, "/v1/restores/"+url.PathEscape(id), nil, &r)
 }
 
+// Status is the runner's state of what proves its backups (offsite copy,
+// verification, restore tests): GET /v1/status.
+func (c *Client) Status(ctx context.Context) (RunnerStatus, error) {
+	var st RunnerStatus
+	err := c.do(ctx, http.MethodGet, "/v1/status", nil, &st)
+	return st, err
+}
+
 // VolumePushes lists the volume pushes the runner waits for.
 func (c *Client) VolumePushes(ctx context.Context) ([]VolumePush, error) {
 	var list VolumePushList

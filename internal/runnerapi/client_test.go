@@ -143,6 +143,10 @@ func TestClientRoundTrip(t *testing.T) {
 			want: []VolumePush{{Direction: DirectionBackup, BackupID: "20261121T103000Z-bbbb", Target: "data",
 				PersistentVolumeClaim: "pvc", Path: "/data", Excludes: []string{"cache"}, URL: "http://r/v1/push/t/"}},
 		},
+		"status of a runner that reports none (404)": {
+			call:    func(ctx context.Context, c *Client) (any, error) { return c.Status(ctx) },
+			wantErr: ErrNotFound, wantStatus: 404,
+		},
 		"wrong token (401)": {
 			token:   "not-the-token",
 			call:    func(ctx context.Context, c *Client) (any, error) { return c.Backups(ctx) },

@@ -44,6 +44,7 @@ func (a *api) routes(metrics http.Handler) []route {
 		{method: http.MethodPost, path: "/v1/restores", handler: http.HandlerFunc(a.startRestore)},
 		{method: http.MethodGet, path: "/v1/restores/{id}", handler: http.HandlerFunc(a.getRestore)},
 		{method: http.MethodGet, path: "/v1/volume-pushes", handler: http.HandlerFunc(a.listVolumePushes)},
+		{method: http.MethodGet, path: "/v1/status", handler: http.HandlerFunc(a.getStatus)},
 	}
 }
 

@@ -76,14 +76,22 @@ func TestOpenAPIRoutes(t *testing.T) {
 func TestOpenAPISchemas(t *testing.T) {
 	schemas := child(t, openAPI(t), "components", "schemas")
 	types := map[string]any{
-		"Backup":         Backup{},
-		"BackupTarget":   BackupTarget{},
-		"BackupList":     BackupList{},
-		"BackupRequest":  BackupRequest{},
-		"RestoreRequest": RestoreRequest{},
-		"Restore":        Restore{},
-		"Error":          errorBody{},
-		"Status":         statusBody{},
+		"Backup":            Backup{},
+		"BackupTarget":      BackupTarget{},
+		"BackupList":        BackupList{},
+		"BackupRequest":     BackupRequest{},
+		"RestoreRequest":    RestoreRequest{},
+		"Restore":           Restore{},
+		"Error":             errorBody{},
+		"Status":            statusBody{},
+		"RunnerStatus":      RunnerStatus{},
+		"OffsiteStatus":     OffsiteStatus{},
+		"VerifyStatus":      VerifyStatus{},
+		"ObjectProblem":     ObjectProblem{},
+		"RestoreTestStatus": RestoreTestStatus{},
+		"RestoreTest":       RestoreTest{},
+		"RestoreTestTarget": RestoreTestTarget{},
+		"CheckResult":       CheckResult{},
 	}
 	for name, v := range types {
 		t.Run(name, func(t *testing.T) {

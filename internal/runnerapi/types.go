@@ -105,6 +105,13 @@ type Backup struct {
 	Error string `json:"error,omitempty"`
 	// Targets are the stored objects; empty until Completed.
 	Targets []BackupTarget `json:"targets,omitempty"`
+	// Offsite is Copied or Waiting when the storage has an offsite copy
+	// (OffsiteCopied, OffsiteWaiting); absent otherwise, and for backups
+	// the offsite copy would not keep.
+	Offsite string `json:"offsite,omitempty"`
+	// ProvenRestorableTime is when a restore test last restored this
+	// backup and its checks passed.
+	ProvenRestorableTime time.Time `json:"provenRestorableTime,omitzero"`
 }
 
 // BackupTarget is one target's stored object in a backup.
@@ -148,7 +155,15 @@ type RestoreRequest struct {
 	// IgnoreDatabaseProperties restores into an existing database whose
 	// encoding or collation differ from the backed-up database's.
 	IgnoreDatabaseProperties bool `json:"ignoreDatabaseProperties,omitempty"`
+	// From is the storage to read: "primary" (the default) or "offsite".
+	From string `json:"from,omitempty"`
 }
+
+// Storages a RestoreRequest may read from.
+const (
+	FromPrimary = "primary"
+	FromOffsite = "offsite"
+)
 
 // Validate checks what can be checked without the catalog. Its errors wrap
 // ErrInvalid.
@@ -160,6 +175,8 @@ func (r RestoreRequest) Validate() error {
 		return fmt.Errorf("%w: backupId %q is neither %q nor a backup id", ErrInvalid, r.BackupID, Latest)
 	case r.IntoDatabase != "" && r.Target == "":
 		return fmt.Errorf("%w: intoDatabase needs a target", ErrInvalid)
+	case r.From != "" && r.From != FromPrimary && r.From != FromOffsite:
+		return fmt.Errorf("%w: from %q is neither %q nor %q", ErrInvalid, r.From, FromPrimary, FromOffsite)
 	}
 	return nil
 }

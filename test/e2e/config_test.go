@@ -24,6 +24,7 @@ type setup struct {
 	path       string
 	storageDir string // filesystem storage root, when not S3
 	minio      *testutil.MinIO
+	offsite    *testutil.MinIO // spec.offsite, when setupOpts.offsite
 	identity   *age.X25519Identity
 	secrets    []string // values that must never be printed
 }
@@ -36,6 +37,10 @@ type setupOpts struct {
 	apiToken   string              // adds the daemon's API token Secret
 	schedule   string
 	retention  string // with schedule; default {hourly: 2, daily: 2}
+	// offsite adds spec.offsite on a second MinIO server (s3 only); its
+	// value is the block's upload settings, e.g. "{partSizeMiB: 5}", or
+	// "{}" for the defaults.
+	offsite string
 }
 
 func writeSetup(t *testing.T, o setupOpts) *setup {
@@ -55,6 +60,12 @@ func writeSetup(t *testing.T, o setupOpts) *setup {
 		fmt.Fprintf(&b, "  s3: {bucket: %s, prefix: e2e, endpoint: %q, region: us-east-1, forcePathStyle: true, credentialsSecretRef: {name: s3}}\n",
 			s.minio.Bucket, s.minio.Endpoint)
 		s.secrets = append(s.secrets, s.minio.SecretKey)
+		if o.offsite != "" {
+			s.offsite = testutil.StartMinIO(t)
+			fmt.Fprintf(&b, "  offsite: {s3: {bucket: %s, prefix: far, endpoint: %q, region: us-east-1, forcePathStyle: true, credentialsSecretRef: {name: s3-offsite}}, upload: %s}\n",
+				s.offsite.Bucket, s.offsite.Endpoint, o.offsite)
+			s.secrets = append(s.secrets, s.offsite.SecretKey)
+		}
 	} else {
 		s.storageDir = filepath.Join(dir, "storage")
 		if err := os.Mkdir(s.storageDir, 0o700); err != nil {
@@ -96,6 +107,9 @@ func writeSetup(t *testing.T, o setupOpts) *setup {
 	}
 	if s.minio != nil {
 		fmt.Fprintf(&b, "---\napiVersion: v1\nkind: Secret\nmetadata: {name: s3}\nstringData: {accessKeyID: %q, secretAccessKey: %q}\n", s.minio.AccessKey, s.minio.SecretKey)
+	}
+	if s.offsite != nil {
+		fmt.Fprintf(&b, "---\napiVersion: v1\nkind: Secret\nmetadata: {name: s3-offsite}\nstringData: {accessKeyID: %q, secretAccessKey: %q}\n", s.offsite.AccessKey, s.offsite.SecretKey)
 	}
 	for _, tg := range o.targets {
 		if tg.password != "" {

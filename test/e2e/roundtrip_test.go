@@ -24,7 +24,12 @@ type listed struct {
 
 func list(t *testing.T, s *setup) []listed {
 	t.Helper()
-	r := mustRun(t, "list", "-f", s.path, "-o", "json")
+	return listArgs(t, "list", "-f", s.path, "-o", "json")
+}
+
+func listArgs(t *testing.T, args ...string) []listed {
+	t.Helper()
+	r := mustRun(t, args...)
 	var out []listed
 	if err := json.Unmarshal([]byte(r.stdout), &out); err != nil {
 		t.Fatalf("list -o json is not JSON: %v\n%s", err, r.stdout)

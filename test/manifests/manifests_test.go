@@ -15,6 +15,7 @@ import (
 
 	authorizationv1 "k8s.io/api/authorization/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -331,6 +332,29 @@ func TestCRDValidationRejects(t *testing.T) {
 				o.(*v1alpha1.BackupStorage).Spec.S3 = nil
 			},
 			want: "exactly one of s3 or filesystem",
+		},
+		"offsite copy with s3 and filesystem": {
+			valid: storage(ns),
+			invalid: func(o client.Object) {
+				o.(*v1alpha1.BackupStorage).Spec.Offsite = &v1alpha1.OffsiteStorage{Filesystem: &v1alpha1.FilesystemStorage{Path: "/far"},
+					S3: &v1alpha1.S3Storage{Bucket: "far"}}
+			},
+			want: "exactly one of s3 or filesystem",
+		},
+		"verify with newest and budget": {
+			valid: definition(ns),
+			invalid: func(o client.Object) {
+				budget := resource.MustParse("10Gi")
+				o.(*v1alpha1.BackupDefinition).Spec.Verify = &v1alpha1.VerifySpec{Schedule: "@daily", Newest: 2, Budget: &budget}
+			},
+			want: "newest and budget exclude each other",
+		},
+		"restore from elsewhere": {
+			valid: restore(ns),
+			invalid: func(o client.Object) {
+				o.(*v1alpha1.Restore).Spec.From = "elsewhere"
+			},
+			want: "spec.from",
 		},
 		"storage with an unknown compression level": {
 			valid: storage(ns),

@@ -57,6 +57,10 @@ type Entry struct {
 	// API for the target: the controller gives the runner pod a read-only
 	// identity (docs/operator.md). Otherwise it mounts no token at all.
 	ReadsAPI func(*v1alpha1.Target) bool
+	// UseServer, set for engines restore tests can use (their engine
+	// implements engine.Scratch), points the block at a restore test's
+	// scratch server.
+	UseServer func(t *v1alpha1.Target, s *v1alpha1.ScratchServer)
 }
 
 // PushNeed says whether a target's data arrives through the runner's push
@@ -84,9 +88,9 @@ type Services struct {
 func Entries() []Entry {
 	return []Entry{
 		{Block: "postgres", Selects: func(t *v1alpha1.Target) bool { return t.Postgres != nil },
-			SecretRefs: postgres.SecretRefs, Validate: postgres.Validate, New: always(postgres.New())},
+			SecretRefs: postgres.SecretRefs, Validate: postgres.Validate, New: always(postgres.New()), UseServer: postgres.UseServer},
 		{Block: "mysql", Selects: func(t *v1alpha1.Target) bool { return t.MySQL != nil },
-			SecretRefs: mysql.SecretRefs, Validate: mysql.Validate, New: always(mysql.New())},
+			SecretRefs: mysql.SecretRefs, Validate: mysql.Validate, New: always(mysql.New()), UseServer: mysql.UseServer},
 		{Block: "cockroach", Selects: func(t *v1alpha1.Target) bool { return t.Cockroach != nil },
 			SecretRefs: cockroach.SecretRefs, Validate: cockroach.Validate, Push: cockroachPush, New: newCockroach,
 			InCluster: cockroachInCluster},
@@ -206,6 +210,16 @@ func With(s Services) func(v1alpha1.Target) (engine.Engine, error) {
 			return nil, fmt.Errorf("target %q: %w (%s)", t.Name, ErrSeveralEngines, strings.Join(names, ", "))
 		}
 	}
+}
+
+// RestoreTestable returns the entry of t's engine when restore tests can
+// use it (exactly one block set, and the engine takes a scratch server).
+func RestoreTestable(t *v1alpha1.Target) (Entry, bool) {
+	found := Selected(t)
+	if len(found) != 1 || found[0].UseServer == nil {
+		return Entry{}, false
+	}
+	return found[0], true
 }
 
 // Engines returns every registered engine, as one-shot commands build them.

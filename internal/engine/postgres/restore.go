@@ -45,7 +45,7 @@ func (c conn) restore(ctx context.Context, db string, r io.Reader, opts engine.R
 	if err != nil {
 		return err
 	}
-	err = c.pgRestore(ctx, restore, db, r, opts.Clean)
+	err = c.pgRestore(ctx, restore, db, r, opts)
 	if err == nil || !created {
 		return err
 	}
@@ -55,15 +55,18 @@ func (c conn) restore(ctx context.Context, db string, r io.Reader, opts engine.R
 	return fmt.Errorf("%w (database %q, which this restore created, was dropped again)", err, db)
 }
 
-func (c conn) pgRestore(ctx context.Context, restore, db string, r io.Reader, clean bool) error {
+func (c conn) pgRestore(ctx context.Context, restore, db string, r io.Reader, opts engine.RestoreOptions) error {
 	s, err := c.newSession()
 	if err != nil {
 		return err
 	}
 	defer s.close()
 	args := []string{"--single-transaction", "--exit-on-error", "--no-password", "--dbname=" + c.conninfo(db)}
-	if clean {
+	if opts.Clean {
 		args = append(args, "--clean", "--if-exists")
+	}
+	if opts.IgnoreOwnership {
+		args = append(args, "--no-owner", "--no-privileges")
 	}
 	cmd := s.cmd(c, restore, args)
 	cmd.Stdin = r

@@ -1,0 +1,77 @@
+package config
+
+import (
+	"fmt"
+
+	"github.com/coffer-dev/coffer/api/v1alpha1"
+	"github.com/coffer-dev/coffer/internal/storage"
+)
+
+// HasOffsite reports whether the storage names an offsite copy.
+func (c *Config) HasOffsite() bool { return c.Storage.Spec.Offsite != nil }
+
+// OffsiteStorageConfig resolves the storage's offsite copy into a
+// storage.Config, reading its own credentials Secret. Upload settings it
+// leaves out are the primary's.
+func (c *Config) OffsiteStorageConfig() (storage.Config, error) {
+	o := c.Storage.Spec.Offsite
+	if o == nil {
+		return storage.Config{}, c.storageErr("spec.offsite", fmt.Errorf("not set: the storage has no offsite copy"))
+	}
+	up := o.Upload
+	if up == nil {
+		up = c.Storage.Spec.Upload
+	}
+	return c.storageConfig("spec.offsite", o.S3, o.Filesystem, up)
+}
+
+// validateLocation checks one storage block: exactly one backend, and the
+// fields and Secret keys the backend needs.
+func (c *Config) validateLocation(f *fieldErrs, field string, s3 *v1alpha1.S3Storage, fs *v1alpha1.FilesystemStorage) {
+	switch {
+	case s3 == nil && fs == nil:
+		f.add(field, "one of s3 or filesystem is required")
+	case s3 != nil && fs != nil:
+		f.add(field, "only one of s3 or filesystem may be set")
+	}
+	if s3 != nil {
+		if s3.Bucket == "" {
+			f.add(field+".s3.bucket", "required")
+		}
+		if ref := s3.CredentialsSecretRef; ref != nil {
+			for _, key := range []string{"accessKeyID", "secretAccessKey"} {
+				c.checkSecretKey(f, field+".s3.credentialsSecretRef", &v1alpha1.SecretKeySelector{Name: ref.Name, Key: key})
+			}
+		}
+	}
+	if fs != nil && fs.Path == "" {
+		f.add(field+".filesystem.path", "required")
+	}
+}
+
+func (c *Config) validateUpload(f *fieldErrs, field string, u *v1alpha1.UploadSettings) {
+	if u == nil {
+		return
+	}
+	if u.PartSizeMiB != 0 && (u.PartSizeMiB < 5 || u.PartSizeMiB > 5120) {
+		f.add(field+".partSizeMiB", "%d is outside 5..5120", u.PartSizeMiB)
+	}
+	if u.Concurrency != 0 && (u.Concurrency < 1 || u.Concurrency > 16) {
+		f.add(field+".concurrency", "%d is outside 1..16", u.Concurrency)
+	}
+}
+
+// validateOffsite checks the offsite block, and refuses an offsite copy
+// that is the primary storage itself: copying a backup onto itself would
+// prove nothing and retention would run twice over the same keys.
+func (c *Config) validateOffsite(f *fieldErrs, o *v1alpha1.OffsiteStorage) {
+	c.validateLocation(f, "spec.offsite", o.S3, o.Filesystem)
+	c.validateUpload(f, "spec.offsite.upload", o.Upload)
+	p := c.Storage.Spec
+	switch {
+	case o.S3 != nil && p.S3 != nil && o.S3.Bucket == p.S3.Bucket && o.S3.Endpoint == p.S3.Endpoint && o.S3.Prefix == p.S3.Prefix:
+		f.add("spec.offsite.s3", "is the primary storage itself (same endpoint, bucket and prefix)")
+	case o.Filesystem != nil && p.Filesystem != nil && o.Filesystem.Path == p.Filesystem.Path && o.Filesystem.Prefix == p.Filesystem.Prefix:
+		f.add("spec.offsite.filesystem", "is the primary storage itself (same path and prefix)")
+	}
+}

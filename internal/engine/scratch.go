@@ -1,0 +1,67 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// Scratch is implemented by the database engines restore tests use: a
+// backup is restored into a scratch database (RestoreOptions.IntoDatabase,
+// which Restore creates), the user's checks run in it, and it is dropped.
+type Scratch interface {
+	// Check runs stmt in database db of t's server inside a read-only
+	// transaction. It returns nil when the statement's first row has a
+	// true first column, and an error wrapping ErrCheckFailed that says
+	// what it returned otherwise; any other error is the server's.
+	Check(ctx context.Context, t Target, db, stmt string) error
+	// DropDatabase drops db on t's server; a missing db is not an error.
+	DropDatabase(ctx context.Context, t Target, db string) error
+	// MaxDatabaseName is the longest database name the server accepts,
+	// in bytes.
+	MaxDatabaseName() int
+}
+
+// ErrCheckFailed: a restore test's check did not return true.
+var ErrCheckFailed = errors.New("check did not return true")
+
+// CheckResult interprets the first column of a check's first row: true,
+// or a non-zero number (MariaDB has no boolean type: TRUE is 1), passes.
+// Anything else fails, naming the value.
+func CheckResult(v any) error {
+	switch x := v.(type) {
+	case bool:
+		if x {
+			return nil
+		}
+	case int64:
+		if x != 0 {
+			return nil
+		}
+	case int32:
+		if x != 0 {
+			return nil
+		}
+	case []byte:
+		return CheckResult(string(x))
+	case string:
+		switch strings.ToLower(strings.TrimSpace(x)) {
+		case "1", "t", "true":
+			return nil
+		}
+	case nil:
+		return fmt.Errorf("%w: it returned NULL", ErrCheckFailed)
+	}
+	return fmt.Errorf("%w: it returned %v", ErrCheckFailed, shorten(fmt.Sprint(v)))
+}
+
+// ErrNoRows: a check returned no row at all.
+var ErrNoRows = fmt.Errorf("%w: it returned no row", ErrCheckFailed)
+
+func shorten(s string) string {
+	if len(s) > 80 {
+		return s[:80] + "…"
+	}
+	return s
+}
