@@ -162,9 +162,10 @@ func TestScheduledVerificationAndRestoreTest(t *testing.T) {
 	if len(v.Problems) != 1 || v.Problems[0].BackupID != b.ID || v.Problems[0].Object != m.Targets[0].Object || v.Problems[0].Problem != "corrupt" {
 		t.Fatalf("verification problems %+v", v.Problems)
 	}
-	if n := r.metric(t, `coffer_verify_last_failed_objects{definition="shop",namespace="test",storage="primary"}`); n != 1 {
-		t.Fatalf("failed objects metric %v", n)
-	}
+	// The metric is set beside the status, not before it: wait for it too.
+	testutil.Eventually(t, 30*time.Second, "the failed objects metric", func() bool {
+		return r.metric(t, `coffer_verify_last_failed_objects{definition="shop",namespace="test",storage="primary"}`) == 1
+	})
 	recs, _ := openCatalog(t, dir).ListVerifications(context.Background())
 	if len(recs) != 1 || len(recs[0].Problems) != 1 {
 		t.Fatalf("verification records %+v", recs)
@@ -185,7 +186,7 @@ func TestScheduledVerificationAndRestoreTest(t *testing.T) {
 	if got := r.backupRecord(t, b.ID).ProvenRestorableTime; got.IsZero() {
 		t.Fatal("the backup does not show when it was proven restorable")
 	}
-	if ts := r.metric(t, "coffer_restore_test_proven_backup_timestamp_seconds"+labels); ts != float64(b.StartTime.Unix()) {
-		t.Fatalf("proven backup timestamp %v, want %v", ts, b.StartTime.Unix())
-	}
+	testutil.Eventually(t, 30*time.Second, "the proven backup timestamp metric", func() bool {
+		return r.metric(t, "coffer_restore_test_proven_backup_timestamp_seconds"+labels) == float64(b.StartTime.Unix())
+	})
 }

@@ -38,13 +38,15 @@ func (d *Daemon) schedule(ctx, jobCtx context.Context) {
 	s.OnSkip = func(slot time.Time) {
 		d.log.Warn("scheduled backup skipped: the previous one still runs", "slot", slot)
 	}
+	if d.opts.afterScheduledJob != nil {
+		// After the job and the scheduler's own bookkeeping: the daemon and
+		// the scheduler are both idle, so the next slot is not skipped.
+		s.OnDone = func(time.Time) { d.opts.afterScheduledJob() }
+	}
 	s.Run(ctx, d.lastAttempt(ctx), func(_ context.Context, slot time.Time) {
 		if err := d.jobs.tryStart(); err != nil {
 			d.log.Warn("scheduled backup skipped", "slot", slot, "reason", err)
 			return
-		}
-		if d.opts.afterScheduledJob != nil {
-			defer d.opts.afterScheduledJob() // after finish: the daemon is idle
 		}
 		defer d.jobs.finish()
 		req, _ := d.newRequest(runner.BackupRequest{Scheduled: true})

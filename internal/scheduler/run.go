@@ -36,8 +36,11 @@ func (s *Scheduler) Run(ctx context.Context, last time.Time, job func(ctx contex
 			return
 		}
 		wg.Go(func() {
-			defer s.running.stop()
 			job(ctx, slot)
+			s.running.stop()
+			if s.OnDone != nil {
+				s.OnDone(slot)
+			}
 		})
 	}
 

@@ -71,6 +71,10 @@ type Scheduler struct {
 	// OnSkip, if set, is told each slot skipped because the previous job
 	// was still running.
 	OnSkip func(slot time.Time)
+	// OnDone, if set, is told after each job has returned and the
+	// scheduler is ready to start the next: tests wait on it before they
+	// move a fake clock on.
+	OnDone func(slot time.Time)
 
 	spec  string
 	loc   *time.Location
