@@ -83,7 +83,7 @@ func (r *BackupReconciler) step(ctx context.Context, b *v1alpha1.Backup) (ctrl.R
 	if b.Labels == nil {
 		b.Labels = map[string]string{}
 	}
-	b.Labels[LabelDefinition] = b.Spec.DefinitionRef.Name
+	b.Labels[LabelDefinition] = LabelValue(b.Spec.DefinitionRef.Name)
 	def, res, err := r.definition(ctx, b)
 	if def == nil {
 		return res, err

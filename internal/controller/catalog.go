@@ -103,7 +103,7 @@ func (r *DefinitionReconciler) runnerReady(ctx context.Context, def *v1alpha1.Ba
 // Backups a user created (on-demand) are left to the Backup reconciler.
 func (r *DefinitionReconciler) mirror(ctx context.Context, def *v1alpha1.BackupDefinition, items []runnerapi.Backup) error {
 	var existing v1alpha1.BackupList
-	if err := r.Client.List(ctx, &existing, client.InNamespace(def.Namespace), client.MatchingLabels{LabelDefinition: def.Name}); err != nil {
+	if err := r.Client.List(ctx, &existing, client.InNamespace(def.Namespace), client.MatchingLabels{LabelDefinition: LabelValue(def.Name)}); err != nil {
 		return err
 	}
 	byID := map[string]*v1alpha1.Backup{}
@@ -145,7 +145,7 @@ func (r *DefinitionReconciler) upsertMirrored(ctx context.Context, def *v1alpha1
 	if b == nil {
 		b = &v1alpha1.Backup{
 			ObjectMeta: metav1.ObjectMeta{Namespace: def.Namespace, Name: mirroredBackupName(def.Name, item.ID),
-				Labels: map[string]string{LabelMirrored: "true", LabelDefinition: def.Name, LabelManagedBy: managerName}},
+				Labels: map[string]string{LabelMirrored: "true", LabelDefinition: LabelValue(def.Name), LabelManagedBy: managerName}},
 			// The first generation is the runner's own state: nothing to forward.
 			Spec: v1alpha1.BackupSpec{DefinitionRef: v1alpha1.LocalObjectReference{Name: def.Name},
 				Pinned: slices.Contains(item.Labels, retention.LabelPinned)},
@@ -195,7 +195,7 @@ func statusFromRunner(item runnerapi.Backup, conditions []metav1.Condition) v1al
 func (r *DefinitionReconciler) deleteMirrored(ctx context.Context, def *v1alpha1.BackupDefinition) error {
 	var list v1alpha1.BackupList
 	if err := r.Client.List(ctx, &list, client.InNamespace(def.Namespace),
-		client.MatchingLabels{LabelMirrored: "true", LabelDefinition: def.Name}); err != nil {
+		client.MatchingLabels{LabelMirrored: "true", LabelDefinition: LabelValue(def.Name)}); err != nil {
 		return err
 	}
 	var errs []error

@@ -41,7 +41,7 @@ func (r *DefinitionReconciler) syncReaders(ctx context.Context, def *v1alpha1.Ba
 	}
 	var pods corev1.PodList
 	// Uncached: a cache would hold every pod of the cluster.
-	if err := r.Reader.List(ctx, &pods, client.InNamespace(def.Namespace), client.MatchingLabels{LabelReader: def.Name}); err != nil {
+	if err := r.Reader.List(ctx, &pods, client.InNamespace(def.Namespace), client.MatchingLabels{LabelReader: LabelValue(def.Name)}); err != nil {
 		return len(pushes), err
 	}
 	var errs []error
@@ -74,7 +74,7 @@ func readerName(definition string, p runnerapi.VolumePush) string {
 }
 
 func (r *DefinitionReconciler) createReader(ctx context.Context, def *v1alpha1.BackupDefinition, name string, p runnerapi.VolumePush) error {
-	labels := map[string]string{LabelReader: def.Name, LabelManagedBy: managerName, LabelComponent: "volume-reader"}
+	labels := map[string]string{LabelReader: LabelValue(def.Name), LabelManagedBy: managerName, LabelComponent: "volume-reader"}
 	sec := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: def.Namespace, Name: name, Labels: labels},
 		Data: map[string][]byte{volume.URLKey: []byte(p.URL)}}
 	if err := r.Client.Create(ctx, sec); err != nil && !apierrors.IsAlreadyExists(err) {

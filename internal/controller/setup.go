@@ -2,6 +2,7 @@ package controller
 
 import (
 	"context"
+	"strings"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -101,11 +102,15 @@ func (r *DefinitionReconciler) forNamespace(ctx context.Context, o client.Object
 	return r.definitions(ctx, client.InNamespace(o.GetName()))
 }
 
-// forRendered maps a rendered object back to its definition by its labels.
+// forRendered maps a rendered object back to its definition by its
+// annotation (label values are cut at 63 characters), or by its labels.
 func (r *DefinitionReconciler) forRendered(_ context.Context, o client.Object) []reconcile.Request {
 	l := o.GetLabels()
 	if o.GetNamespace() != r.OperatorNamespace || l[LabelManagedBy] != managerName || l[LabelDefinitionName] == "" {
 		return nil
+	}
+	if ns, name, ok := strings.Cut(o.GetAnnotations()[AnnotationDefinition], "/"); ok {
+		return []reconcile.Request{{NamespacedName: types.NamespacedName{Namespace: ns, Name: name}}}
 	}
 	return []reconcile.Request{{NamespacedName: types.NamespacedName{Namespace: l[LabelDefinitionNamespace], Name: l[LabelDefinitionName]}}}
 }
