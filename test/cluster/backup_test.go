@@ -5,11 +5,15 @@ package cluster
 import (
 	"context"
 	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -36,6 +40,26 @@ func TestPostgresBackupAndRestore(t *testing.T) {
 	}
 	if b.Status.BackupID == "" || b.Status.Size == "" || len(b.Status.Targets) != 1 || b.Status.Targets[0].SizeBytes <= 0 || b.Status.Targets[0].SHA256 == "" {
 		t.Fatalf("Backup status lacks id, sizes or checksums: %+v", b.Status)
+	}
+
+	// The runner pod meets Pod Security "restricted" (coffer-system enforces
+	// baseline and warns on restricted): a server-side dry run of enforcing
+	// restricted lists every pod that would violate it.
+	pod := runnerReady(t, ns, "shop", time.Minute)
+	ctx := context.Background()
+	out, err := kubectl(ctx, "label", "--dry-run=server", "--overwrite", "namespace", operatorNS, "pod-security.kubernetes.io/enforce=restricted")
+	if err != nil || strings.Contains(out, "violate") {
+		t.Errorf("Pod Security restricted in %s: %v\n%s", operatorNS, err, out)
+	}
+	// kubectl logs of the runner: structured, and no secret in them.
+	logs, err := kubectl(ctx, "-n", operatorNS, "logs", pod.Name)
+	if err != nil || !strings.Contains(logs, `"level"`) {
+		t.Errorf("runner logs are not structured JSON: %v\n%s", err, logs)
+	}
+	for name, secret := range map[string]string{"the S3 secret key": st.minio.SecretKey, "the age identity": st.identity.String()} {
+		if strings.Contains(logs, secret) {
+			t.Errorf("the runner's log holds %s", name)
+		}
 	}
 
 	into := testutil.UniqueName()
@@ -92,7 +116,7 @@ func TestNamesAtTheLimits(t *testing.T) {
 	}
 }
 
-// The runner pod killed mid-backup: the Backup ends Failed saying why,
+// The runner process killed mid-backup: the Backup ends Failed saying why,
 // nothing half-written is listed, and the next backup succeeds.
 func TestRunnerKilledMidBackup(t *testing.T) {
 	ns := appNamespace(t, "kill-"+randomSuffix(), nil)
@@ -114,14 +138,19 @@ func TestRunnerKilledMidBackup(t *testing.T) {
 		err := conn.QueryRow(context.Background(), "SELECT count(*) FROM pg_stat_activity WHERE datname = $1 AND application_name = 'pg_dump' AND query ILIKE 'COPY%'", db).Scan(&n)
 		return err == nil && n > 0
 	})
-	// SIGKILL, as a node losing the pod would: no drain, no failure record.
-	if out, err := kubectl(context.Background(), "-n", operatorNS, "delete", "pod", pod.Name, "--grace-period=0", "--force"); err != nil {
-		t.Fatalf("delete the runner pod: %v\n%s", err, out)
-	}
+	// SIGKILL of the runner process, as the OOM killer or a crash would: no
+	// drain, no failure record. (Deleting the pod is a graceful stop: the
+	// runner finishes the backup first, docs/operator.md.)
+	killRunner(t, pod)
 	b = waitBackup(t, ns, "killed", 5*time.Minute)
 	if b.Status.Phase != v1alpha1.BackupFailed || b.Status.Error == "" {
 		t.Fatalf("Backup after the runner was killed: %s %q, want Failed with a reason", b.Status.Phase, b.Status.Error)
 	}
+	// The failure is told as an Event on the Backup, not only in its status.
+	poll(t, "a Warning Event on the failed Backup", time.Minute, func() bool {
+		out, err := kubectl(context.Background(), "-n", ns, "get", "events", "--field-selector", "involvedObject.kind=Backup,involvedObject.name=killed,type=Warning", "-o", "name")
+		return err == nil && strings.TrimSpace(out) != ""
+	}, func() string { out, _ := kubectl(context.Background(), "-n", ns, "get", "events"); return out })
 	runnerReady(t, ns, "db", 5*time.Minute)
 	next := backupNow(t, ns, "db", "next", 10*time.Minute)
 	if next.Status.Phase != v1alpha1.BackupCompleted {
@@ -164,5 +193,23 @@ func TestFilesystemStorageRefused(t *testing.T) {
 	sts := &appsv1.StatefulSet{}
 	if err := get(sts, operatorNS, controller.RunnerName(ns, "db")); !isNotFound(err) {
 		t.Fatalf("a runner StatefulSet exists for a refused definition (err %v)", err)
+	}
+}
+
+// killRunner sends SIGKILL to the runner container's process through the
+// node's containerd; the kubelet restarts the container.
+func killRunner(t *testing.T, pod *corev1.Pod) {
+	t.Helper()
+	if len(pod.Status.ContainerStatuses) == 0 {
+		t.Fatalf("pod %s has no container status", pod.Name)
+	}
+	id := strings.TrimPrefix(pod.Status.ContainerStatuses[0].ContainerID, "containerd://")
+	args := []string{filepath.Join(testutil.RepoRoot(), "bin", "ctr"), "--address", "/run/coffer-cluster/containerd/containerd.sock",
+		"-n", "k8s.io", "tasks", "kill", "--signal", "SIGKILL", id}
+	if os.Geteuid() != 0 {
+		args = append([]string{"sudo"}, args...)
+	}
+	if out, err := exec.Command(args[0], args[1:]...).CombinedOutput(); err != nil {
+		t.Fatalf("kill the runner: %v\n%s", err, out)
 	}
 }
