@@ -64,10 +64,21 @@ func (c RunnerCalls) forDefinition(ctx context.Context, namespace, name string) 
 	}
 	hc := c.HTTP
 	if hc == nil {
-		hc = &http.Client{Timeout: 10 * time.Second}
+		hc = &http.Client{Timeout: 10 * time.Second, Transport: runnerTransport}
 	}
 	return &runnerClient{base: urlOf(c.OperatorNamespace, namespace, name), token: string(sec.Data[tokenKey]), http: hc}, nil
 }
+
+// runnerTransport opens a connection per call. A kept-alive connection
+// outlives the Service endpoint it was made to: after a runner roll, or a
+// ClusterIP given to a new runner's Service, it kept talking to whatever
+// was there before, and RunnerReachable stayed False until the controller
+// restarted. Calls are seconds apart, so new connections cost nothing.
+var runnerTransport = func() *http.Transport {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.DisableKeepAlives = true
+	return t
+}()
 
 func (c *runnerClient) backups(ctx context.Context) ([]runnerapi.Backup, error) {
 	var list runnerapi.BackupList
@@ -146,6 +157,12 @@ func (c *runnerClient) do(ctx context.Context, method, path string, in, out any)
 		case http.StatusConflict:
 			return fmt.Errorf("%w: %s", errRunnerBusy, e.Error)
 		case http.StatusNotFound:
+			if e.Error == "" {
+				// The runner always says what it does not know. A bare 404
+				// is something else at the Service's address (a stale
+				// endpoint after a roll): never evidence that work is lost.
+				return fmt.Errorf("runner %s %s: %s without the runner's error body: not the runner", method, path, resp.Status)
+			}
 			return fmt.Errorf("%w: %s", errRunnerNotFound, e.Error)
 		case http.StatusBadRequest:
 			return fmt.Errorf("%w: %s", errRunnerInvalid, e.Error)
