@@ -62,8 +62,18 @@ func (r *DefinitionReconciler) syncCatalog(ctx context.Context, def *v1alpha1.Ba
 	// runs or a volume waits.
 	if hasVolumeTargets(def) {
 		pending, err := r.syncReaders(ctx, def, rc)
+		var refused *readerRefusedError
+		if errors.As(err, &refused) {
+			meta.SetStatusCondition(&def.Status.Conditions, metav1.Condition{Type: ConditionVolumeReaders, Status: metav1.ConditionFalse,
+				Reason: "PodForbidden", Message: refused.Error(), ObservedGeneration: def.Generation})
+			return ctrl.Result{RequeueAfter: min(every, readerPoll)}, nil
+		}
 		if err != nil {
 			return ctrl.Result{RequeueAfter: every}, err
+		}
+		if pending > 0 {
+			meta.SetStatusCondition(&def.Status.Conditions, metav1.Condition{Type: ConditionVolumeReaders, Status: metav1.ConditionTrue,
+				Reason: "PodsCreated", Message: fmt.Sprintf("%d volume reader or writer pods", pending), ObservedGeneration: def.Generation})
 		}
 		if pending > 0 || running(items) {
 			every = min(every, readerPoll)

@@ -74,6 +74,7 @@ func (r *DefinitionReconciler) Reconcile(ctx context.Context, req ctrl.Request) 
 	res, err := r.render(ctx, def)
 	eventOnChange(r.Events, def, before.Conditions, def.Status.Conditions, ConditionReady)
 	eventOnChange(r.Events, def, before.Conditions, def.Status.Conditions, ConditionRunnerReachable)
+	eventOnChange(r.Events, def, before.Conditions, def.Status.Conditions, ConditionVolumeReaders)
 	if perr := r.patchStatus(ctx, def, before); perr != nil {
 		err = errors.Join(err, perr)
 	}
