@@ -338,7 +338,11 @@ state = "$run/containerd"
 EOF
   PATH=$bin:$PATH start containerd "$bin/containerd" --config "$state/etc/containerd.toml"
   wait_for containerd 60 "$bin/ctr" --address "$sock" version
-  "$bin/ctr" --address "$sock" -n k8s.io images import --no-unpack=false "$bin/images/pause.tar" >/dev/null
+  local msg
+  if ! msg=$("$bin/ctr" --address "$sock" -n k8s.io images import "$bin/images/pause.tar" 2>&1); then
+    echo "$msg" >&2
+    exit 1
+  fi
 
   start etcd "$bin/etcd" --name coffer --data-dir "$state/etcd" --unsafe-no-fsync \
     --listen-client-urls "http://127.0.0.1:$etcd_port" --advertise-client-urls "http://127.0.0.1:$etcd_port" \

@@ -89,7 +89,10 @@ log "built $registry/coffer-controller:$tag and $registry/coffer-runner:$tag in 
 
 if hack/cluster.sh status 2>/dev/null; then
   for c in coffer-controller coffer-runner; do
-    $SUDO "$bin/ctr" --address /run/coffer-cluster/containerd/containerd.sock -n k8s.io images import "$out/$c.tar" >/dev/null
+    if ! msg=$($SUDO "$bin/ctr" --address /run/coffer-cluster/containerd/containerd.sock -n k8s.io images import "$out/$c.tar" 2>&1); then
+      echo "$msg" >&2
+      exit 1
+    fi
   done
   log "imported into the local cluster"
 else
