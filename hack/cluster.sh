@@ -76,6 +76,8 @@ need_debian_packages() {
   command -v iptables >/dev/null 2>&1 || pkgs+=(iptables)
   command -v conntrack >/dev/null 2>&1 || pkgs+=(conntrack)
   command -v openssl >/dev/null 2>&1 || pkgs+=(openssl)
+  command -v curl >/dev/null 2>&1 || pkgs+=(curl)
+  command -v ss >/dev/null 2>&1 || pkgs+=(iproute2)
   command -v ip >/dev/null 2>&1 || pkgs+=(iproute2)
   command -v flock >/dev/null 2>&1 || pkgs+=(util-linux)
   if [ ${#pkgs[@]} -gt 0 ]; then

@@ -1,9 +1,10 @@
-// Module kube builds kube-apiserver from k8s.io/kubernetes for envtest, so
-// tests run a real API server without downloading release binaries. It is a
+// Module kube builds Kubernetes from k8s.io/kubernetes as one multi-call
+// binary (cmd/kube): kube-apiserver for envtest, and every component of the
+// local cluster (hack/cluster.sh), without downloading release binaries. It is a
 // separate module because k8s.io/kubernetes is not meant to be imported: its
 // go.mod points every k8s.io staging module at ./staging, which a consumer
 // must replace with the published v0.x.y version of the same release.
-// Build it with hack/envtest-assets.sh.
+// Build it with hack/envtest-assets.sh (or hack/cluster.sh build).
 module github.com/coffer-dev/coffer/hack/tools/kube
 
 go 1.26.0
