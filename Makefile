@@ -5,7 +5,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X main.version=$(VERSION)
 export GOFLAGS := -buildvcs=false
 
-.PHONY: all build demo test test-unit bench lint fmt vet clean deps generate envtest-assets deploy
+.PHONY: all build demo test test-unit bench lint fmt vet clean deps generate envtest-assets deploy cluster cluster-down images e2e
 
 CONTROLLER_GEN_VERSION := v0.21.0
 GOLANGCI_LINT_VERSION := v2.15.0
@@ -50,6 +50,20 @@ envtest-assets: ## Build kube-apiserver and etcd into bin/ for envtest (once; ku
 # Server-side apply, as test/manifests does: no last-applied annotation, and conflicts are reported.
 deploy: ## Install Coffer into the cluster of the current kubectl context
 	kubectl apply --server-side -k config/default
+
+cluster: ## Build (once, into bin/) and start a single-node Kubernetes on this machine; prints the kubeconfig path
+	hack/cluster.sh up
+
+cluster-down: ## Stop the local cluster and remove everything it made (processes, mounts, bridge, iptables rules)
+	hack/cluster.sh down
+
+images: ## Build the coffer-controller and coffer-runner images without Docker; import them into the local cluster
+	hack/images.sh
+
+# The cluster suite (test/cluster): starts the local cluster (or reuses a healthy one), imports the images,
+# installs Coffer as the README says, runs the suite, and tears the cluster down whatever the result.
+e2e: deps build ## The cluster suite on a real single-node Kubernetes (test/cluster), then cluster-down
+	hack/e2e.sh
 
 fmt:
 	gofmt -w $$(git ls-files '*.go')

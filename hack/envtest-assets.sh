@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Builds the binaries controller-runtime's envtest runs, kube-apiserver and etcd, into bin/ from the Go
 # module proxy, once, and prints that directory (envtest's BinaryAssetsDirectory) on stdout.
-#   kube-apiserver  from hack/tools/kube (k8s.io/kubernetes v1.36.3; 4-10 minutes on 2 cores)
+#   kube-apiserver  a link to bin/kube, Kubernetes as one multi-call binary from hack/tools/kube
+#                   (k8s.io/kubernetes v1.36.3; 5-10 minutes on 2 cores): the same build runs the
+#                   local cluster (hack/cluster.sh), so the project pays for one Kubernetes build
 #   etcd            from hack/tools/etcd (the same build internal/testutil's etcd tests use)
 # Binaries already present are reused. Test packages run as parallel processes, so each build holds a
 # lock (bin/.kube.lock, bin/.etcd.lock: the latter shared with internal/testutil/etcd.go) and moves the
@@ -36,7 +38,9 @@ kube_ldflags() {
   v=$(cd hack/tools/kube && go list -m -f '{{.Version}}' k8s.io/kubernetes) # v1.36.3
   IFS=. read -r major minor _ <<<"${v#v}"
   local pkg=k8s.io/component-base/version
-  echo "-X $pkg.gitVersion=$v -X $pkg.gitMajor=$major -X $pkg.gitMinor=$minor -X $pkg.gitTreeState=clean"
+  echo "-s -w -X $pkg.gitVersion=$v -X $pkg.gitMajor=$major -X $pkg.gitMinor=$minor -X $pkg.gitTreeState=clean"
 }
-[ -x "$bin/kube-apiserver" ] || build "$bin/.kube.lock" "$bin/kube-apiserver" hack/tools/kube ./cmd/kube-apiserver "$(kube_ldflags)"
+CGO_ENABLED=0 build "$bin/.kube.lock" "$bin/kube" hack/tools/kube ./cmd/kube "$(kube_ldflags)"
+# A kube-apiserver of its own (an older checkout's) is replaced by the link.
+[ "$(readlink "$bin/kube-apiserver" 2>/dev/null)" = kube ] || ln -sfn kube "$bin/kube-apiserver"
 echo "$bin"

@@ -89,7 +89,7 @@ func (r *BackupReconciler) follow(ctx context.Context, b *v1alpha1.Backup) (ctrl
 	if b.Labels == nil {
 		b.Labels = map[string]string{}
 	}
-	b.Labels[LabelDefinition] = b.Spec.DefinitionRef.Name
+	b.Labels[LabelDefinition] = LabelValue(b.Spec.DefinitionRef.Name)
 	def, res, err := r.definition(ctx, b)
 	if def == nil {
 		return res, err

@@ -45,7 +45,7 @@ func BenchmarkThousandDefinitions(b *testing.B) {
 	c := e.Client
 	mustCreateB(b, c, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: opNS}})
 	mustCreateB(b, c, &v1alpha1.BackupStorage{ObjectMeta: metav1.ObjectMeta{Namespace: opNS, Name: "fs"},
-		Spec: v1alpha1.BackupStorageSpec{Filesystem: &v1alpha1.FilesystemStorage{Path: "/backups"},
+		Spec: v1alpha1.BackupStorageSpec{S3: &v1alpha1.S3Storage{Bucket: "bench", Endpoint: "http://127.0.0.1:9"},
 			AllowedNamespaces: &metav1.LabelSelector{}}})
 	var nss []string
 	for i := range 20 {

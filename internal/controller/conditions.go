@@ -29,6 +29,7 @@ const (
 	ReasonSecretMissing     = "SecretMissing"
 	ReasonInvalid           = "InvalidSpec"
 	ReasonPathNotAllowed    = "LocalPathNotAllowed"
+	ReasonStorageUnusable   = "StorageNotUsableByRunnerPods"
 
 	// ReasonReachable: the definition's catalog was mirrored.
 	ReasonReachable      = "CatalogSynced"
@@ -52,7 +53,7 @@ const (
 // may carry. Tests hold every condition a reconciler sets to it.
 var conditionReasons = map[string][]string{
 	ConditionReady: {ReasonRendered, ReasonStorageNotFound, ReasonStorageNotAllowed, ReasonSecretMissing,
-		ReasonInvalid, ReasonPathNotAllowed},
+		ReasonInvalid, ReasonPathNotAllowed, ReasonStorageUnusable},
 	ConditionRunnerReachable: {ReasonReachable, ReasonRunnerNotReady, ReasonAnswered, ReasonUnreachable},
 	ConditionForwarded: {ReasonAccepted, ReasonRunnerBusy, ReasonRunnerNotFound, ReasonUnreachable,
 		ReasonDefinitionNotFound},

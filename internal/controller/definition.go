@@ -50,6 +50,7 @@ func (r *DefinitionReconciler) Reconcile(ctx context.Context, req ctrl.Request) 
 	res, err := r.render(ctx, def)
 	eventOnChange(r.Events, def, before.Status.Conditions, def.Status.Conditions, ConditionReady)
 	eventOnChange(r.Events, def, before.Status.Conditions, def.Status.Conditions, ConditionRunnerReachable)
+	eventOnChange(r.Events, def, before.Status.Conditions, def.Status.Conditions, ConditionVolumeReaders)
 	if perr := patchStatus(ctx, r.Client, before, def); perr != nil {
 		err = errors.Join(err, perr)
 	}

@@ -2,6 +2,7 @@ package controller
 
 import (
 	"context"
+	"strings"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -106,6 +107,11 @@ func (r *DefinitionReconciler) forRendered(_ context.Context, o client.Object) [
 	l := o.GetLabels()
 	if o.GetNamespace() != r.OperatorNamespace || l[LabelManagedBy] != managerName || l[LabelDefinitionName] == "" {
 		return nil
+	}
+	// The annotation holds the whole name: label values are cut at 63
+	// characters.
+	if ns, name, ok := strings.Cut(o.GetAnnotations()[AnnotationDefinition], "/"); ok {
+		return []reconcile.Request{{NamespacedName: types.NamespacedName{Namespace: ns, Name: name}}}
 	}
 	return []reconcile.Request{{NamespacedName: types.NamespacedName{Namespace: l[LabelDefinitionNamespace], Name: l[LabelDefinitionName]}}}
 }

@@ -9,6 +9,7 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -54,8 +55,18 @@ func (r *DefinitionReconciler) syncCatalog(ctx context.Context, def *v1alpha1.Ba
 	// runs or a volume waits.
 	if hasVolumeTargets(def) {
 		pending, err := r.syncReaders(ctx, def, rc)
+		var refused *readerRefusedError
+		if errors.As(err, &refused) {
+			meta.SetStatusCondition(&def.Status.Conditions, metav1.Condition{Type: ConditionVolumeReaders, Status: metav1.ConditionFalse,
+				Reason: "PodForbidden", Message: refused.Error(), ObservedGeneration: def.Generation})
+			return ctrl.Result{RequeueAfter: min(every, readerPoll)}, nil
+		}
 		if err != nil {
 			return ctrl.Result{RequeueAfter: every}, err
+		}
+		if pending > 0 {
+			meta.SetStatusCondition(&def.Status.Conditions, metav1.Condition{Type: ConditionVolumeReaders, Status: metav1.ConditionTrue,
+				Reason: "PodsCreated", Message: fmt.Sprintf("%d volume reader or writer pods", pending), ObservedGeneration: def.Generation})
 		}
 		if pending > 0 || running(items) {
 			every = min(every, readerPoll)
@@ -96,7 +107,7 @@ func (r *DefinitionReconciler) runnerReady(ctx context.Context, def *v1alpha1.Ba
 // Backups a user created (on-demand) are left to the Backup reconciler.
 func (r *DefinitionReconciler) mirror(ctx context.Context, def *v1alpha1.BackupDefinition, items []runnerapi.Backup) error {
 	var existing v1alpha1.BackupList
-	if err := r.Client.List(ctx, &existing, client.InNamespace(def.Namespace), client.MatchingLabels{LabelDefinition: def.Name}); err != nil {
+	if err := r.Client.List(ctx, &existing, client.InNamespace(def.Namespace), client.MatchingLabels{LabelDefinition: LabelValue(def.Name)}); err != nil {
 		return err
 	}
 	byID := map[string]*v1alpha1.Backup{}
@@ -138,7 +149,7 @@ func (r *DefinitionReconciler) upsertMirrored(ctx context.Context, def *v1alpha1
 	if b == nil {
 		b = &v1alpha1.Backup{
 			ObjectMeta: metav1.ObjectMeta{Namespace: def.Namespace, Name: mirroredBackupName(def.Name, item.ID),
-				Labels: map[string]string{LabelMirrored: "true", LabelDefinition: def.Name, LabelManagedBy: managerName}},
+				Labels: map[string]string{LabelMirrored: "true", LabelDefinition: LabelValue(def.Name), LabelManagedBy: managerName}},
 			// The first generation is the runner's own state: nothing to forward.
 			Spec: v1alpha1.BackupSpec{DefinitionRef: v1alpha1.LocalObjectReference{Name: def.Name},
 				Pinned: slices.Contains(item.Labels, retention.LabelPinned)},
@@ -184,7 +195,7 @@ func statusFromRunner(item runnerapi.Backup, conds []metav1.Condition) v1alpha1.
 func (r *DefinitionReconciler) deleteMirrored(ctx context.Context, def *v1alpha1.BackupDefinition) error {
 	var list v1alpha1.BackupList
 	if err := r.Client.List(ctx, &list, client.InNamespace(def.Namespace),
-		client.MatchingLabels{LabelMirrored: "true", LabelDefinition: def.Name}); err != nil {
+		client.MatchingLabels{LabelMirrored: "true", LabelDefinition: LabelValue(def.Name)}); err != nil {
 		return err
 	}
 	var errs []error

@@ -47,6 +47,15 @@ func (r *DefinitionReconciler) render(ctx context.Context, def *v1alpha1.BackupD
 			fmt.Sprintf("BackupStorage %s/%s does not admit namespace %s (spec.allowedNamespaces)", st.Namespace, st.Name, def.Namespace))
 		return ctrl.Result{}, r.deleteRunner(ctx, def)
 	}
+	// 2a. A filesystem storage is a directory of the machine coffer-runner
+	// runs on: a runner pod has no such directory (it crash-looped), and a
+	// path it does have is its own container's, lost with the pod.
+	if st.Spec.Filesystem != nil {
+		r.setReady(def, metav1.ConditionFalse, ReasonStorageUnusable,
+			fmt.Sprintf("BackupStorage %s/%s is a filesystem storage (%s): that is for coffer-runner run standalone; a runner pod has no such directory and would lose what it writes with the pod. Use an s3 storage",
+				st.Namespace, st.Name, st.Spec.Filesystem.Path))
+		return ctrl.Result{}, r.deleteRunner(ctx, def)
+	}
 	// 2b. Only the operator's own definitions may read the runner's filesystem.
 	if msg := r.localPathTargets(def); msg != "" {
 		r.setReady(def, metav1.ConditionFalse, ReasonPathNotAllowed, msg)

@@ -53,6 +53,7 @@ func mutateStatefulSet(sts *appsv1.StatefulSet, def *v1alpha1.BackupDefinition, 
 	name := RunnerName(def.Namespace, def.Name)
 	labels := runnerLabels(def.Namespace, def.Name)
 	sts.Labels = labels
+	definitionAnnotation(sts, def.Namespace, def.Name)
 	sts.Spec.Replicas = ptr.To[int32](1)
 	sts.Spec.ServiceName = name
 	// One runner at a time: the StatefulSet deletes the old pod before it
@@ -150,6 +151,7 @@ func runnerArgs(def *v1alpha1.BackupDefinition, s Settings) []string {
 func mutateService(svc *corev1.Service, def *v1alpha1.BackupDefinition) {
 	labels := runnerLabels(def.Namespace, def.Name)
 	svc.Labels = labels
+	definitionAnnotation(svc, def.Namespace, def.Name)
 	svc.Spec.Selector = labels
 	svc.Spec.Ports = []corev1.ServicePort{{Name: "http", Port: RunnerPort, TargetPort: intstr.FromInt32(RunnerPort), Protocol: corev1.ProtocolTCP}}
 }
@@ -157,6 +159,7 @@ func mutateService(svc *corev1.Service, def *v1alpha1.BackupDefinition) {
 // mutateConfigSecret sets the rendered config.
 func mutateConfigSecret(sec *corev1.Secret, def *v1alpha1.BackupDefinition, config []byte, token string) {
 	sec.Labels = runnerLabels(def.Namespace, def.Name)
+	definitionAnnotation(sec, def.Namespace, def.Name)
 	sec.Type = corev1.SecretTypeOpaque
 	sec.Data = map[string][]byte{configKey: config, tokenKey: []byte(token)}
 }

@@ -5,9 +5,11 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"fmt"
+	"strings"
+
 	"github.com/coffer-dev/coffer/internal/engine/all"
 	"github.com/coffer-dev/coffer/internal/engine/volume"
-	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -41,7 +43,7 @@ func (r *DefinitionReconciler) syncReaders(ctx context.Context, def *v1alpha1.Ba
 	}
 	var pods corev1.PodList
 	// Uncached: a cache would hold every pod of the cluster.
-	if err := r.Reader.List(ctx, &pods, client.InNamespace(def.Namespace), client.MatchingLabels{LabelReader: def.Name}); err != nil {
+	if err := r.Reader.List(ctx, &pods, client.InNamespace(def.Namespace), client.MatchingLabels{LabelReader: LabelValue(def.Name)}); err != nil {
 		return len(pushes), err
 	}
 	var errs []error
@@ -74,7 +76,7 @@ func readerName(definition string, p runnerapi.VolumePush) string {
 }
 
 func (r *DefinitionReconciler) createReader(ctx context.Context, def *v1alpha1.BackupDefinition, name string, p runnerapi.VolumePush) error {
-	labels := map[string]string{LabelReader: def.Name, LabelManagedBy: managerName, LabelComponent: "volume-reader"}
+	labels := map[string]string{LabelReader: LabelValue(def.Name), LabelManagedBy: managerName, LabelComponent: "volume-reader"}
 	sec := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: def.Namespace, Name: name, Labels: labels},
 		Data: map[string][]byte{volume.URLKey: []byte(p.URL)}}
 	if err := r.Client.Create(ctx, sec); err != nil && !apierrors.IsAlreadyExists(err) {
@@ -82,10 +84,34 @@ func (r *DefinitionReconciler) createReader(ctx context.Context, def *v1alpha1.B
 	}
 	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: def.Namespace, Name: name, Labels: labels}, Spec: r.readerPodSpec(def, name, p)}
 	if err := r.Client.Create(ctx, pod); err != nil && !apierrors.IsAlreadyExists(err) {
+		if apierrors.IsForbidden(err) {
+			// Refused by admission (Pod Security, a policy): no pod will
+			// ever read the Secret, so it does not stay behind.
+			_ = r.Client.Delete(ctx, sec)
+			return &readerRefusedError{pod: name, err: err}
+		}
 		return err
 	}
 	return nil
 }
+
+// ConditionVolumeReaders is False while the definition's namespace refuses
+// its volume reader or writer pods.
+const ConditionVolumeReaders = "VolumeReadersAdmitted"
+
+// readerRefusedError: the API server refused a reader or writer pod.
+type readerRefusedError struct {
+	pod string
+	err error
+}
+
+func (e *readerRefusedError) Error() string {
+	return fmt.Sprintf("volume pod %s was refused: %v. A reader runs as root with the capability DAC_OVERRIDE on a read-only mount, "+
+		"a writer as root with CHOWN, DAC_OVERRIDE, FOWNER and MKNOD: Pod Security \"baseline\" admits both, \"restricted\" neither "+
+		"(label the namespace pod-security.kubernetes.io/enforce=baseline)", e.pod, e.err)
+}
+
+func (e *readerRefusedError) Unwrap() error { return e.err }
 
 func (r *DefinitionReconciler) readerPodSpec(def *v1alpha1.BackupDefinition, secret string, p runnerapi.VolumePush) corev1.PodSpec {
 	image := r.RunnerImage
@@ -97,10 +123,13 @@ func (r *DefinitionReconciler) readerPodSpec(def *v1alpha1.BackupDefinition, sec
 		args = append(args, "--exclude", e)
 	}
 	// A reader is root that may read every file but change none: the volume
-	// is mounted read-only and every other capability is dropped. A writer
+	// is mounted read-only and every other capability is dropped.
+	// DAC_OVERRIDE rather than DAC_READ_SEARCH: on a read-only volume and root
+	// filesystem they allow the same, and Pod Security "baseline" admits
+	// only the former. A writer
 	// mounts it read-write and may set owners and modes as the backup had.
 	readOnly := true
-	caps := []corev1.Capability{"DAC_READ_SEARCH"}
+	caps := []corev1.Capability{"DAC_OVERRIDE"}
 	if p.Direction == runnerapi.DirectionRestore {
 		args = []string{"pull-dir", "--dir", p.Path, "--url-file", volume.URLFile(), "--log-format", "json"}
 		if p.Clean {

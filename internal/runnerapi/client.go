@@ -42,10 +42,21 @@ type Client struct {
 // nil means a client with DefaultClientTimeout.
 func NewClient(base, token string, hc *http.Client) *Client {
 	if hc == nil {
-		hc = &http.Client{Timeout: DefaultClientTimeout}
+		hc = &http.Client{Timeout: DefaultClientTimeout, Transport: noKeepAlive}
 	}
 	return &Client{base: base, token: token, http: hc}
 }
+
+// noKeepAlive opens a connection per call. A kept-alive connection
+// outlives the Service endpoint it was made to: after a runner roll, or a
+// ClusterIP given to a new runner's Service, it kept talking to whatever was
+// there before, and RunnerReachable stayed False until the controller
+// restarted. Calls are seconds apart, so new connections cost nothing.
+var noKeepAlive = func() *http.Transport {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.DisableKeepAlives = true
+	return t
+}()
 
 // Healthz is nil when the runner process answers.
 func (c *Client) Healthz(ctx context.Context) error {

@@ -91,6 +91,13 @@ func (e *ResponseError) Unwrap() error {
 // responseError is the Client's error for an answer of status.
 func responseError(method, path string, status int, msg string) *ResponseError {
 	e := &ResponseError{Method: method, Path: path, Status: status, Message: msg}
+	if status == http.StatusNotFound && msg == "" {
+		// The runner always says what it does not know. A bare 404 is
+		// something else at the runner's address (a stale Service endpoint
+		// after a roll): never evidence that a backup or restore is lost.
+		e.Message = "a 404 without the runner's error body: not the runner"
+		return e
+	}
 	for i := range statusErrors {
 		if statusErrors[i].status == status {
 			e.row = &statusErrors[i]

@@ -1,9 +1,14 @@
 package postgres
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
+	"os/exec"
+	"regexp"
+	"strconv"
+	"strings"
 
 	"github.com/coffer-dev/coffer/internal/engine"
 	"github.com/coffer-dev/coffer/internal/engine/tool"
@@ -61,6 +66,13 @@ func (c conn) pgRestore(ctx context.Context, restore, db string, r io.Reader, op
 		return err
 	}
 	defer s.close()
+	older, err := c.olderThanTool(ctx, restore, db)
+	if err != nil {
+		return err
+	}
+	if older {
+		return c.pgRestoreOlder(ctx, s, restore, db, r, opts)
+	}
 	args := []string{"--single-transaction", "--exit-on-error", "--no-password", "--dbname=" + c.conninfo(db)}
 	if opts.Clean {
 		args = append(args, "--clean", "--if-exists")
@@ -71,4 +83,131 @@ func (c conn) pgRestore(ctx context.Context, restore, db string, r io.Reader, op
 	cmd := s.cmd(c, restore, args)
 	cmd.Stdin = r
 	return cmd.Run(ctx)
+}
+
+// setTransactionTimeout is the line pg_restore 17 and later writes at the
+// start of every restore: a server older than 17 refuses it ("unrecognized
+// configuration parameter"), so a runner with today's client tools could not
+// restore a backup of a PostgreSQL 15 into that same server.
+const setTransactionTimeout = "SET transaction_timeout = 0;"
+
+// olderThanTool reports whether the destination server is older than 17
+// while pg_restore is 17 or later.
+func (c conn) olderThanTool(ctx context.Context, restore, db string) (bool, error) {
+	out, err := exec.CommandContext(ctx, restore, "--version").Output()
+	if err != nil {
+		return false, fmt.Errorf("%s --version: %w", restore, err)
+	}
+	m := regexp.MustCompile(`\) (\d+)`).FindStringSubmatch(string(out)) // pg_restore (PostgreSQL) 17.6 (Debian ...)
+	if m == nil {
+		return false, nil
+	}
+	if major, _ := strconv.Atoi(m[1]); major < 17 {
+		return false, nil
+	}
+	pc, err := c.connect(ctx, db)
+	if err != nil {
+		return false, err
+	}
+	defer func() { _ = pc.Close(context.Background()) }()
+	n, err := versionNum(ctx, pc)
+	if err != nil {
+		return false, err
+	}
+	return n < v17, nil
+}
+
+// pgRestoreOlder restores into a server older than pg_restore: pg_restore
+// writes the restore script, the statements the server does not know are
+// left out, and psql runs it in one transaction that stops at the first
+// error, as pg_restore --single-transaction --exit-on-error does.
+func (c conn) pgRestoreOlder(ctx context.Context, s *session, restore, db string, r io.Reader, opts engine.RestoreOptions) error {
+	psql, err := tool.Find(clientPackage, "psql")
+	if err != nil {
+		return err
+	}
+	args := []string{"--file=-"}
+	if opts.Clean {
+		args = append(args, "--clean", "--if-exists")
+	}
+	if opts.IgnoreOwnership {
+		args = append(args, "--no-owner", "--no-privileges")
+	}
+	script := s.cmd(c, restore, args)
+	script.Stdin = r
+	pr, pw := io.Pipe()
+	filter := &scriptFilter{w: pw}
+	script.Stdout = filter
+	load := s.cmd(c, psql, []string{"--no-psqlrc", "--quiet", "--no-password", "--single-transaction",
+		"--set=ON_ERROR_STOP=1", "--dbname=" + c.conninfo(db)})
+	load.Stdin = pr
+	scriptErr := make(chan error, 1)
+	go func() {
+		err := script.Run(ctx)
+		if err == nil {
+			err = filter.flush()
+		}
+		if err != nil {
+			_ = pw.CloseWithError(err)
+		} else {
+			_ = pw.Close()
+		}
+		scriptErr <- err
+	}()
+	loadErr := load.Run(ctx)
+	if loadErr != nil {
+		_ = pr.CloseWithError(loadErr) // pg_restore stops writing
+	}
+	if err := <-scriptErr; err != nil && loadErr == nil {
+		return err
+	}
+	return loadErr
+}
+
+// scriptFilter passes a restore script through, leaving out the lines an
+// older server refuses; COPY data is passed as it is.
+type scriptFilter struct {
+	w      io.Writer
+	buf    []byte
+	inCopy bool
+}
+
+func (f *scriptFilter) Write(p []byte) (int, error) {
+	f.buf = append(f.buf, p...)
+	for {
+		i := bytes.IndexByte(f.buf, '\n')
+		if i < 0 {
+			break
+		}
+		if err := f.line(f.buf[:i+1]); err != nil {
+			return 0, err
+		}
+		f.buf = f.buf[i+1:]
+	}
+	return len(p), nil
+}
+
+func (f *scriptFilter) line(l []byte) error {
+	text := string(bytes.TrimRight(l, "\r\n"))
+	switch {
+	case f.inCopy:
+		if text == `\.` {
+			f.inCopy = false
+		}
+	case text == setTransactionTimeout:
+		return nil
+	case strings.HasPrefix(text, "COPY ") && strings.HasSuffix(text, " FROM stdin;"):
+		f.inCopy = true
+	}
+	_, err := f.w.Write(l)
+	return err
+}
+
+func (f *scriptFilter) flush() error {
+	if len(f.buf) == 0 {
+		return nil
+	}
+	err := f.line(f.buf)
+	f.buf = nil
+	return err
 }
