@@ -199,8 +199,11 @@ func TestOperatorRunnerClusterWide(t *testing.T) {
 	st := uniq("store-")
 	storage(t, e, st)
 	own := uniq("own-store-") // no allowedNamespaces: the operator namespace only
+	mustCreate(t, e, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: operatorNS, Name: own + "-s3"},
+		StringData: map[string]string{"accessKeyID": "AK", "secretAccessKey": "SK"}})
 	mustCreate(t, e, &v1alpha1.BackupStorage{ObjectMeta: metav1.ObjectMeta{Namespace: operatorNS, Name: own},
-		Spec: v1alpha1.BackupStorageSpec{Filesystem: &v1alpha1.FilesystemStorage{Path: "/backups"}}})
+		Spec: v1alpha1.BackupStorageSpec{S3: &v1alpha1.S3Storage{Bucket: "b", Endpoint: "http://127.0.0.1:9",
+			CredentialsSecretRef: &v1alpha1.SecretReference{Name: own + "-s3"}}}})
 	name := uniq("cluster-")
 	kubernetesDefinition(t, e, operatorNS, name, own, v1alpha1.KubernetesTarget{IncludeClusterResources: true})
 	testutil.Eventually(t, 60*time.Second, "runner StatefulSet", func() bool { _, ok := statefulSet(t, e, operatorNS, name); return ok })

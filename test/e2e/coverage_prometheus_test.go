@@ -42,8 +42,13 @@ func TestCoveragePrometheus(t *testing.T) {
 
 	create(t, c, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: opNS}})
 	create(t, c, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns, Labels: map[string]string{"backups": "on"}}})
+	// Runner pods cannot use a filesystem storage: MinIO, as in a cluster.
+	m := testutil.StartMinIO(t)
+	create(t, c, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: opNS, Name: "minio"},
+		StringData: map[string]string{"accessKeyID": m.AccessKey, "secretAccessKey": m.SecretKey}})
 	create(t, c, &v1alpha1.BackupStorage{ObjectMeta: metav1.ObjectMeta{Namespace: opNS, Name: "local"}, Spec: v1alpha1.BackupStorageSpec{
-		Filesystem:        &v1alpha1.FilesystemStorage{Path: t.TempDir()},
+		S3: &v1alpha1.S3Storage{Bucket: m.Bucket, Prefix: "coverage", Endpoint: m.Endpoint, Region: "us-east-1", ForcePathStyle: true,
+			CredentialsSecretRef: &v1alpha1.SecretReference{Name: "minio"}},
 		AllowedNamespaces: &metav1.LabelSelector{MatchLabels: map[string]string{"backups": "on"}},
 	}})
 	for name, db := range map[string]string{"db": src, "broken": "coffer_e2e_no_such_db"} {
