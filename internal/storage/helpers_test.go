@@ -12,6 +12,8 @@ import (
 	"regexp"
 	"testing"
 
+	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/bloberror"
+	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/blockblob"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
@@ -53,6 +55,7 @@ func (f fixture) open(t *testing.T, tune func(*storage.Config)) storage.Store {
 
 // backends set up a backend once per test run and return a fixture maker.
 var backends = map[string]func(t *testing.T) func(t *testing.T) fixture{
+	"azure": azureBackend,
 	"filesystem": func(*testing.T) func(t *testing.T) fixture {
 		return func(t *testing.T) fixture {
 			dir := t.TempDir()
@@ -90,6 +93,37 @@ var backends = map[string]func(t *testing.T) func(t *testing.T) fixture{
 			}
 		}
 	},
+}
+
+// azureBackend: a real Azurite; leftovers are blocks staged but never
+// committed under the key.
+func azureBackend(t *testing.T) func(t *testing.T) fixture {
+	a := testutil.StartAzurite(t)
+	client, err := a.Client()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return func(t *testing.T) fixture {
+		prefix := "t/" + t.Name()
+		return fixture{
+			base: a.StorageConfig(prefix),
+			leftovers: func(t *testing.T, key string) []string {
+				bl, err := client.NewBlockBlobClient(prefix+"/"+key).GetBlockList(context.Background(), blockblob.BlockListTypeUncommitted, nil)
+				if bloberror.HasCode(err, bloberror.BlobNotFound) {
+					return nil
+				}
+				if err != nil {
+					t.Fatalf("GetBlockList: %v", err)
+				}
+				var ids []string
+				for _, b := range bl.UncommittedBlocks {
+					ids = append(ids, key+" block "+aws.ToString(b.Name))
+				}
+				return ids
+			},
+			partLimited: true,
+		}
+	}
 }
 
 var strayName = regexp.MustCompile(`\.tmp$|\.attrs$`)
