@@ -1,6 +1,7 @@
 package storage_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"errors"
@@ -32,6 +33,9 @@ type fixture struct {
 	leftovers func(t *testing.T, key string) []string
 	// partLimited: the backend enforces Config.MaxParts.
 	partLimited bool
+	// tamper rewrites the stored bytes of key behind the store's back, as
+	// bit rot or a careless hand would.
+	tamper func(t *testing.T, key string, edit func([]byte) []byte)
 }
 
 // open opens f's store, after tune adjusts the config.
@@ -64,6 +68,14 @@ var backends = map[string]func(t *testing.T) func(t *testing.T) fixture{
 				leftovers: func(t *testing.T, _ string) []string {
 					return strayFiles(t, dir)
 				},
+				tamper: func(t *testing.T, key string, edit func([]byte) []byte) {
+					path := filepath.Join(dir, "backups", filepath.FromSlash(key))
+					data, err := os.ReadFile(path)
+					if err != nil {
+						t.Fatal(err)
+					}
+					writeFile(t, path, edit(data))
+				},
 			}
 		}
 	},
@@ -90,6 +102,22 @@ var backends = map[string]func(t *testing.T) func(t *testing.T) fixture{
 					return ids
 				},
 				partLimited: true,
+				tamper: func(t *testing.T, key string, edit func([]byte) []byte) {
+					ctx := context.Background()
+					full := aws.String(prefix + "/" + key)
+					out, err := client.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(m.Bucket), Key: full})
+					if err != nil {
+						t.Fatal(err)
+					}
+					data, err := io.ReadAll(out.Body)
+					_ = out.Body.Close()
+					if err != nil {
+						t.Fatal(err)
+					}
+					if _, err := client.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(m.Bucket), Key: full, Body: bytes.NewReader(edit(data))}); err != nil {
+						t.Fatal(err)
+					}
+				},
 			}
 		}
 	},
@@ -122,6 +150,22 @@ func azureBackend(t *testing.T) func(t *testing.T) fixture {
 				return ids
 			},
 			partLimited: true,
+			tamper: func(t *testing.T, key string, edit func([]byte) []byte) {
+				ctx := context.Background()
+				bb := client.NewBlockBlobClient(prefix + "/" + key)
+				out, err := bb.DownloadStream(ctx, nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				data, err := io.ReadAll(out.Body)
+				_ = out.Body.Close()
+				if err != nil {
+					t.Fatal(err)
+				}
+				if _, err := bb.UploadBuffer(ctx, edit(data), nil); err != nil {
+					t.Fatal(err)
+				}
+			},
 		}
 	}
 }
