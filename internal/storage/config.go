@@ -33,6 +33,7 @@ type Config struct {
 	Filesystem *FilesystemConfig
 	S3         *S3Config
 	Azure      *AzureConfig
+	GCS        *GCSConfig
 
 	// PartSize is the number of bytes per multipart part (default 16 MiB;
 	// at least 5 MiB for S3). It bounds memory and, with MaxParts, the
@@ -82,17 +83,31 @@ type AzureConfig struct {
 	SASToken  string
 }
 
+// GCSConfig addresses a Google Cloud Storage bucket. With a service-account
+// key (JSON) it is used as given; without one, application default
+// credentials (GKE workload identity, the node's service account).
+type GCSConfig struct {
+	Bucket string
+	// Endpoint is the server's base URL, e.g. an emulator's
+	// http://127.0.0.1:4443; empty for Google.
+	Endpoint        string
+	CredentialsJSON string
+	// Anonymous sends no credentials at all; only with Endpoint (an
+	// emulator).
+	Anonymous bool
+}
+
 // withDefaults returns c with zero settings replaced by defaults and the
 // prefix normalised, or an error naming the first invalid setting.
 func (c Config) withDefaults() (Config, error) {
 	set := 0
-	for _, b := range []bool{c.Filesystem != nil, c.S3 != nil, c.Azure != nil} {
+	for _, b := range []bool{c.Filesystem != nil, c.S3 != nil, c.Azure != nil, c.GCS != nil} {
 		if b {
 			set++
 		}
 	}
 	if set != 1 {
-		return c, errors.New("storage config: set exactly one of filesystem, s3 and azure")
+		return c, errors.New("storage config: set exactly one of filesystem, s3, azure and gcs")
 	}
 	c.Prefix = strings.Trim(c.Prefix, "/")
 	if c.Prefix != "" {
@@ -142,6 +157,9 @@ func (c Config) withDefaults() (Config, error) {
 		if (c.S3.AccessKeyID == "") != (c.S3.SecretAccessKey == "") {
 			return c, errors.New("storage config: s3 needs both an access key ID and a secret access key, or neither")
 		}
+	}
+	if c.GCS != nil && c.GCS.Bucket == "" {
+		return c, errors.New("storage config: gcs bucket is empty")
 	}
 	if c.Filesystem != nil && c.Filesystem.Path == "" {
 		return c, errors.New("storage config: filesystem path is empty")

@@ -29,6 +29,8 @@ func Open(ctx context.Context, c Config) (Store, error) {
 		s, err = openS3(ctx, c)
 	case c.Azure != nil:
 		s, err = openAzure(ctx, c)
+	case c.GCS != nil:
+		s, err = openGCS(ctx, c)
 	default:
 		s, err = openFilesystem(c)
 	}
