@@ -5,8 +5,8 @@ import (
 )
 
 // BackupStorageSpec says where backups go and how they are encrypted.
-// Exactly one of S3, Filesystem or Azure is set.
-// +kubebuilder:validation:XValidation:rule="(has(self.s3) ? 1 : 0) + (has(self.filesystem) ? 1 : 0) + (has(self.azure) ? 1 : 0) == 1",message="exactly one of s3, filesystem or azure is required"
+// Exactly one of S3, Filesystem, Azure or GCS is set.
+// +kubebuilder:validation:XValidation:rule="(has(self.s3) ? 1 : 0) + (has(self.filesystem) ? 1 : 0) + (has(self.azure) ? 1 : 0) + (has(self.gcs) ? 1 : 0) == 1",message="exactly one of s3, filesystem, azure or gcs is required"
 type BackupStorageSpec struct {
 	// S3 stores backups in an S3-compatible bucket.
 	// +optional
@@ -17,6 +17,9 @@ type BackupStorageSpec struct {
 	// Azure stores backups in an Azure Blob Storage container.
 	// +optional
 	Azure *AzureStorage `json:"azure,omitempty"`
+	// GCS stores backups in a Google Cloud Storage bucket.
+	// +optional
+	GCS *GCSStorage `json:"gcs,omitempty"`
 	// Encryption of every stored object with age. Without it objects are
 	// stored compressed but in clear.
 	// +optional
@@ -79,6 +82,23 @@ type AzureStorage struct {
 	// read, add, create, write, delete and list permissions).
 	// +optional
 	SASTokenSecretRef *SecretKeySelector `json:"sasTokenSecretRef,omitempty"`
+}
+
+// GCSStorage is a Google Cloud Storage bucket. Without a credentials
+// Secret the runner uses application default credentials (GKE workload
+// identity, the node's service account).
+type GCSStorage struct {
+	Bucket string `json:"bucket"`
+	// Prefix is prepended to every object key.
+	// +optional
+	Prefix string `json:"prefix,omitempty"`
+	// Endpoint of a GCS-compatible server or emulator, e.g.
+	// http://127.0.0.1:4443; empty for Google.
+	// +optional
+	Endpoint string `json:"endpoint,omitempty"`
+	// CredentialsSecretRef points at a service-account key (JSON).
+	// +optional
+	CredentialsSecretRef *SecretKeySelector `json:"credentialsSecretRef,omitempty"`
 }
 
 // FilesystemStorage is a directory.

@@ -19,7 +19,7 @@ var ErrNoIdentity = errors.New("no age identity")
 // credentials Secret.
 func (c *Config) StorageConfig() (storage.Config, error) {
 	s := c.Storage.Spec
-	return c.storageConfig("spec", location{s.S3, s.Filesystem, s.Azure}, s.Upload)
+	return c.storageConfig("spec", location{s.S3, s.Filesystem, s.Azure, s.GCS}, s.Upload)
 }
 
 // location is one storage block's backend: the primary's at spec, the
@@ -28,6 +28,7 @@ type location struct {
 	S3         *v1alpha1.S3Storage
 	Filesystem *v1alpha1.FilesystemStorage
 	Azure      *v1alpha1.AzureStorage
+	GCS        *v1alpha1.GCSStorage
 }
 
 // storageConfig resolves one storage block (the primary at spec, the
@@ -72,8 +73,18 @@ func (c *Config) storageConfig(field string, loc location, up *v1alpha1.UploadSe
 			}
 		}
 		out.Azure = a
+	case loc.GCS != nil:
+		g := loc.GCS
+		out.Prefix = g.Prefix
+		out.GCS = &storage.GCSConfig{Bucket: g.Bucket, Endpoint: g.Endpoint}
+		if ref := g.CredentialsSecretRef; ref != nil {
+			var err error
+			if out.GCS.CredentialsJSON, err = c.Secrets.Value(ref); err != nil {
+				return out, c.storageErr(field+".gcs.credentialsSecretRef", err)
+			}
+		}
 	default:
-		return out, c.storageErr(field, errors.New("no s3, filesystem or azure"))
+		return out, c.storageErr(field, errors.New("no s3, filesystem, azure or gcs"))
 	}
 	return out, nil
 }

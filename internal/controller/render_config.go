@@ -183,6 +183,11 @@ func storageSecretRefs(spec *v1alpha1.BackupStorageSpec) []*v1alpha1.SecretKeySe
 			}
 		}
 	}
+	for _, g := range []*v1alpha1.GCSStorage{spec.GCS, offsiteGCS(spec)} {
+		if g != nil && g.CredentialsSecretRef != nil {
+			refs = append(refs, g.CredentialsSecretRef)
+		}
+	}
 	if e := spec.Encryption; e != nil && e.IdentitySecretRef != nil {
 		refs = append(refs, e.IdentitySecretRef)
 	}

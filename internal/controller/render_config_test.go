@@ -150,3 +150,35 @@ func TestRenderConfigAzure(t *testing.T) {
 		})
 	}
 }
+
+// TestRenderConfigGCS: a GCS storage's service-account key reaches the
+// runner config; without one, nothing is needed (workload identity).
+func TestRenderConfigGCS(t *testing.T) {
+	for name, ref := range map[string]*v1alpha1.SecretKeySelector{
+		"service-account key": {Name: "gcs", Key: "key.json"},
+		"workload identity":   nil,
+	} {
+		t.Run(name, func(t *testing.T) {
+			def, st, secrets := fixtures()
+			st.Spec.S3 = nil
+			st.Spec.GCS = &v1alpha1.GCSStorage{Bucket: "b", CredentialsSecretRef: ref}
+			secrets["coffer-system/gcs"] = &corev1.Secret{Data: map[string][]byte{"key.json": []byte(`{"type":"service_account"}`)}}
+			out, err := renderConfig(def, st, source(secrets), "tok")
+			if err != nil {
+				t.Fatal(err)
+			}
+			cfg, err := config.Parse("rendered", out)
+			if err != nil {
+				t.Fatalf("rendered config does not load: %v\n%s", err, out)
+			}
+			sc, err := cfg.StorageConfig()
+			want := ""
+			if ref != nil {
+				want = `{"type":"service_account"}`
+			}
+			if err != nil || sc.GCS == nil || sc.GCS.Bucket != "b" || sc.GCS.CredentialsJSON != want {
+				t.Fatalf("storage: %+v %v", sc.GCS, err)
+			}
+		})
+	}
+}

@@ -22,3 +22,11 @@ func offsiteAzure(spec *v1alpha1.BackupStorageSpec) *v1alpha1.AzureStorage {
 	}
 	return spec.Offsite.Azure
 }
+
+// offsiteGCS is the offsite copy's GCS block, if any.
+func offsiteGCS(spec *v1alpha1.BackupStorageSpec) *v1alpha1.GCSStorage {
+	if spec.Offsite == nil {
+		return nil
+	}
+	return spec.Offsite.GCS
+}
