@@ -53,10 +53,10 @@ type FilesystemConfig struct {
 	Path string
 }
 
-// S3Config addresses an S3 or S3-compatible bucket. The credentials are
-// used as given; nothing is read from the environment, the shared config
-// files or instance metadata, so a runner uses exactly the storage its
-// BackupStorage names. Both empty means anonymous access.
+// S3Config addresses an S3 or S3-compatible bucket. Keys, when given, are
+// used alone; nothing else is read. Both empty means the AWS SDK's default
+// credential chain (IRSA's web identity, EKS Pod Identity, instance
+// metadata, AWS_* variables), for credentials only.
 type S3Config struct {
 	Bucket   string
 	Endpoint string // e.g. http://127.0.0.1:9000; empty for AWS
