@@ -54,7 +54,6 @@ type S3Storage struct {
 	// +optional
 	ForcePathStyle bool `json:"forcePathStyle,omitempty"`
 	// CredentialsSecretRef names a Secret with keys accessKeyID and secretAccessKey.
-	// CredentialsSecretRef names a Secret with keys accessKeyID and secretAccessKey.
 	// Without it, the AWS SDK default credential chain is used (IRSA, Pod
 	// Identity, instance metadata, AWS_* variables).
 	CredentialsSecretRef *SecretReference `json:"credentialsSecretRef,omitempty"`
