@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Makes sure what the demo and the tests need is installed and running.
 #   hack/deps.sh demo   PostgreSQL (installed and started if missing), age
-#   hack/deps.sh test   everything: PostgreSQL, MariaDB, age, zstd, git, redis-server, GNU time, Prometheus (promtool), MinIO (built into bin/)
+#   hack/deps.sh test   everything: PostgreSQL, MariaDB, age, zstd, git, redis-server, GNU time, Prometheus (promtool), MinIO and fake-gcs-server (built into bin/), Azurite (npm, into bin/azurite)
 # Safe to run again; it only does what is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -67,6 +67,24 @@ fi
 if [ ! -x bin/minio ]; then
   echo "building MinIO into bin/ (about 2 minutes, once)"
   GOBIN="$PWD/bin" GOFLAGS=-buildvcs=false go install github.com/minio/minio@v0.0.0-20260212201848-7aac2a2c5b7c
+fi
+
+# fake-gcs-server (GCS emulator), built once from the Go module proxy (same pin as internal/testutil).
+if [ ! -x bin/fake-gcs-server ]; then
+  echo "building fake-gcs-server into bin/ (once)"
+  GOBIN="$PWD/bin" GOFLAGS=-buildvcs=false go install github.com/fsouza/fake-gcs-server@v1.56.1
+fi
+
+# Azurite (Azure Storage emulator) from the npm registry into bin/azurite, once.
+# internal/testutil installs the same pin when it is missing.
+if [ ! -x bin/azurite/node_modules/.bin/azurite-blob ]; then
+  if ! command -v npm >/dev/null 2>&1; then
+    echo "installing: nodejs npm"
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq nodejs npm >/dev/null
+  fi
+  echo "installing Azurite into bin/azurite (once)"
+  npm install --no-audit --no-fund --prefix bin/azurite azurite@3.37.0 >/dev/null
 fi
 
 # kube-apiserver and etcd for envtest, built once into bin/ (kube-apiserver takes minutes).

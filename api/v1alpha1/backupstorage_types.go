@@ -5,8 +5,8 @@ import (
 )
 
 // BackupStorageSpec says where backups go and how they are encrypted.
-// Exactly one of S3 or Filesystem is set.
-// +kubebuilder:validation:XValidation:rule="has(self.s3) != has(self.filesystem)",message="exactly one of s3 or filesystem is required"
+// Exactly one of S3, Filesystem, Azure or GCS is set.
+// +kubebuilder:validation:XValidation:rule="(has(self.s3) ? 1 : 0) + (has(self.filesystem) ? 1 : 0) + (has(self.azure) ? 1 : 0) + (has(self.gcs) ? 1 : 0) == 1",message="exactly one of s3, filesystem, azure or gcs is required"
 type BackupStorageSpec struct {
 	// S3 stores backups in an S3-compatible bucket.
 	// +optional
@@ -14,6 +14,12 @@ type BackupStorageSpec struct {
 	// Filesystem stores backups under a local directory (laptops, NFS, tests).
 	// +optional
 	Filesystem *FilesystemStorage `json:"filesystem,omitempty"`
+	// Azure stores backups in an Azure Blob Storage container.
+	// +optional
+	Azure *AzureStorage `json:"azure,omitempty"`
+	// GCS stores backups in a Google Cloud Storage bucket.
+	// +optional
+	GCS *GCSStorage `json:"gcs,omitempty"`
 	// Encryption of every stored object with age. Without it objects are
 	// stored compressed but in clear.
 	// +optional
@@ -48,8 +54,52 @@ type S3Storage struct {
 	// +optional
 	ForcePathStyle bool `json:"forcePathStyle,omitempty"`
 	// CredentialsSecretRef names a Secret with keys accessKeyID and secretAccessKey.
-	// +optional
+	// Without it, the AWS SDK default credential chain is used (IRSA, Pod
+	// Identity, instance metadata, AWS_* variables).
 	CredentialsSecretRef *SecretReference `json:"credentialsSecretRef,omitempty"`
+}
+
+// AzureStorage is an Azure Blob Storage container. Without a shared key or
+// SAS token the runner uses its pod's Azure identity (AKS workload
+// identity, a managed identity, or AZURE_* settings), so no key needs to
+// be kept in a Secret.
+type AzureStorage struct {
+	// Account is the storage account name.
+	Account string `json:"account"`
+	// Container is the blob container; it must exist.
+	Container string `json:"container"`
+	// Prefix is prepended to every object key.
+	// +optional
+	Prefix string `json:"prefix,omitempty"`
+	// Endpoint is the blob service URL when it is not
+	// https://<account>.blob.core.windows.net, e.g. Azurite's
+	// http://127.0.0.1:10000/<account>.
+	// +optional
+	Endpoint string `json:"endpoint,omitempty"`
+	// SharedKeySecretRef points at the storage account key.
+	// +optional
+	SharedKeySecretRef *SecretKeySelector `json:"sharedKeySecretRef,omitempty"`
+	// SASTokenSecretRef points at a SAS token for the container (with
+	// read, add, create, write, delete and list permissions).
+	// +optional
+	SASTokenSecretRef *SecretKeySelector `json:"sasTokenSecretRef,omitempty"`
+}
+
+// GCSStorage is a Google Cloud Storage bucket. Without a credentials
+// Secret the runner uses application default credentials (GKE workload
+// identity, the node's service account).
+type GCSStorage struct {
+	Bucket string `json:"bucket"`
+	// Prefix is prepended to every object key.
+	// +optional
+	Prefix string `json:"prefix,omitempty"`
+	// Endpoint of a GCS-compatible server or emulator, e.g.
+	// http://127.0.0.1:4443; empty for Google.
+	// +optional
+	Endpoint string `json:"endpoint,omitempty"`
+	// CredentialsSecretRef points at a service-account key (JSON).
+	// +optional
+	CredentialsSecretRef *SecretKeySelector `json:"credentialsSecretRef,omitempty"`
 }
 
 // FilesystemStorage is a directory.

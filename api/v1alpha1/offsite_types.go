@@ -6,7 +6,7 @@ package v1alpha1
 // then the manifest last, so a copy is either complete or does not exist
 // offsite. Exactly one of S3 or Filesystem is set; the keys below its
 // prefix are the same as in the primary storage (docs/offsite.md).
-// +kubebuilder:validation:XValidation:rule="has(self.s3) != has(self.filesystem)",message="exactly one of s3 or filesystem is required"
+// +kubebuilder:validation:XValidation:rule="(has(self.s3) ? 1 : 0) + (has(self.filesystem) ? 1 : 0) + (has(self.azure) ? 1 : 0) + (has(self.gcs) ? 1 : 0) == 1",message="exactly one of s3, filesystem, azure or gcs is required"
 type OffsiteStorage struct {
 	// S3 copies to an S3-compatible bucket: another endpoint, bucket or
 	// region, with its own credentials Secret.
@@ -15,6 +15,12 @@ type OffsiteStorage struct {
 	// Filesystem copies under a local directory (an NFS mount, a disk).
 	// +optional
 	Filesystem *FilesystemStorage `json:"filesystem,omitempty"`
+	// Azure copies to an Azure Blob Storage container.
+	// +optional
+	Azure *AzureStorage `json:"azure,omitempty"`
+	// GCS stores backups in a Google Cloud Storage bucket.
+	// +optional
+	GCS *GCSStorage `json:"gcs,omitempty"`
 	// Upload tunes the copy's uploads; the primary's settings when unset.
 	// +optional
 	Upload *UploadSettings `json:"upload,omitempty"`

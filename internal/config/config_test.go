@@ -87,6 +87,36 @@ func TestParseErrors(t *testing.T) {
 			func(s string) string { return strings.Replace(s, "Europe/Berlin", "Mars/Olympus", 1) },
 			[]string{"spec.timeZone", "Mars/Olympus"},
 		},
+		"azure and s3": {
+			func(s string) string {
+				return strings.Replace(s, "  encryption:", "  azure: {account: acct, container: c}\n  encryption:", 1)
+			},
+			[]string{`BackupStorage "local"`, "spec", "only one of s3, filesystem, azure or gcs"},
+		},
+		"azure without container, with two credentials": {
+			func(s string) string {
+				i := strings.Index(s, "  s3: {")
+				j := strings.Index(s, "  encryption:")
+				return s[:i] + "  azure: {account: acct, sharedKeySecretRef: {name: pg, key: password}, sasTokenSecretRef: {name: pg, key: password}}\n" + s[j:]
+			},
+			[]string{"spec.azure.container", "required", "sharedKeySecretRef and sasTokenSecretRef exclude each other"},
+		},
+		"azure key missing": {
+			func(s string) string {
+				i := strings.Index(s, "  s3: {")
+				j := strings.Index(s, "  encryption:")
+				return s[:i] + "  azure: {account: acct, container: c, sharedKeySecretRef: {name: pg, key: accountKey}}\n" + s[j:]
+			},
+			[]string{"spec.azure.sharedKeySecretRef", "accountKey"},
+		},
+		"gcs without bucket": {
+			func(s string) string {
+				i := strings.Index(s, "  s3: {")
+				j := strings.Index(s, "  encryption:")
+				return s[:i] + "  gcs: {prefix: p, credentialsSecretRef: {name: pg, key: key.json}}\n" + s[j:]
+			},
+			[]string{"spec.gcs.bucket", "required", "spec.gcs.credentialsSecretRef", "key.json"},
+		},
 		"no storage": {
 			func(s string) string { return s[strings.Index(s, "---")+4:] },
 			[]string{"valid.yaml", "no BackupStorage"},

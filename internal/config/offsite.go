@@ -22,17 +22,48 @@ func (c *Config) OffsiteStorageConfig() (storage.Config, error) {
 	if up == nil {
 		up = c.Storage.Spec.Upload
 	}
-	return c.storageConfig("spec.offsite", o.S3, o.Filesystem, up)
+	return c.storageConfig("spec.offsite", location{o.S3, o.Filesystem, o.Azure, o.GCS}, up)
 }
 
 // validateLocation checks one storage block: exactly one backend, and the
 // fields and Secret keys the backend needs.
-func (c *Config) validateLocation(f *fieldErrs, field string, s3 *v1alpha1.S3Storage, fs *v1alpha1.FilesystemStorage) {
+func (c *Config) validateLocation(f *fieldErrs, field string, loc location) {
+	s3, fs, az := loc.S3, loc.Filesystem, loc.Azure
+	set := 0
+	for _, b := range []bool{s3 != nil, fs != nil, az != nil, loc.GCS != nil} {
+		if b {
+			set++
+		}
+	}
 	switch {
-	case s3 == nil && fs == nil:
-		f.add(field, "one of s3 or filesystem is required")
-	case s3 != nil && fs != nil:
-		f.add(field, "only one of s3 or filesystem may be set")
+	case set == 0:
+		f.add(field, "one of s3, filesystem, azure or gcs is required")
+	case set > 1:
+		f.add(field, "only one of s3, filesystem, azure or gcs may be set")
+	}
+	if g := loc.GCS; g != nil {
+		if g.Bucket == "" {
+			f.add(field+".gcs.bucket", "required")
+		}
+		if g.CredentialsSecretRef != nil {
+			c.checkSecretKey(f, field+".gcs.credentialsSecretRef", g.CredentialsSecretRef)
+		}
+	}
+	if az != nil {
+		if az.Account == "" {
+			f.add(field+".azure.account", "required")
+		}
+		if az.Container == "" {
+			f.add(field+".azure.container", "required")
+		}
+		if az.SharedKeySecretRef != nil && az.SASTokenSecretRef != nil {
+			f.add(field+".azure", "sharedKeySecretRef and sasTokenSecretRef exclude each other")
+		}
+		for name, ref := range map[string]*v1alpha1.SecretKeySelector{"sharedKeySecretRef": az.SharedKeySecretRef, "sasTokenSecretRef": az.SASTokenSecretRef} {
+			if ref != nil {
+				c.checkSecretKey(f, field+".azure."+name, ref)
+			}
+		}
 	}
 	if s3 != nil {
 		if s3.Bucket == "" {
@@ -65,12 +96,16 @@ func (c *Config) validateUpload(f *fieldErrs, field string, u *v1alpha1.UploadSe
 // that is the primary storage itself: copying a backup onto itself would
 // prove nothing and retention would run twice over the same keys.
 func (c *Config) validateOffsite(f *fieldErrs, o *v1alpha1.OffsiteStorage) {
-	c.validateLocation(f, "spec.offsite", o.S3, o.Filesystem)
+	c.validateLocation(f, "spec.offsite", location{o.S3, o.Filesystem, o.Azure, o.GCS})
 	c.validateUpload(f, "spec.offsite.upload", o.Upload)
 	p := c.Storage.Spec
 	switch {
 	case o.S3 != nil && p.S3 != nil && o.S3.Bucket == p.S3.Bucket && o.S3.Endpoint == p.S3.Endpoint && o.S3.Prefix == p.S3.Prefix:
 		f.add("spec.offsite.s3", "is the primary storage itself (same endpoint, bucket and prefix)")
+	case o.Azure != nil && p.Azure != nil && o.Azure.Account == p.Azure.Account && o.Azure.Container == p.Azure.Container && o.Azure.Endpoint == p.Azure.Endpoint && o.Azure.Prefix == p.Azure.Prefix:
+		f.add("spec.offsite.azure", "is the primary storage itself (same account, container, endpoint and prefix)")
+	case o.GCS != nil && p.GCS != nil && o.GCS.Bucket == p.GCS.Bucket && o.GCS.Endpoint == p.GCS.Endpoint && o.GCS.Prefix == p.GCS.Prefix:
+		f.add("spec.offsite.gcs", "is the primary storage itself (same endpoint, bucket and prefix)")
 	case o.Filesystem != nil && p.Filesystem != nil && o.Filesystem.Path == p.Filesystem.Path && o.Filesystem.Prefix == p.Filesystem.Prefix:
 		f.add("spec.offsite.filesystem", "is the primary storage itself (same path and prefix)")
 	}

@@ -77,7 +77,7 @@ func TestParseProvingErrors(t *testing.T) {
 			func(s string) string {
 				return strings.Replace(s, "  offsite:\n", "  offsite:\n    filesystem: {path: /far}\n", 1)
 			},
-			[]string{"spec.offsite", "only one of s3 or filesystem"},
+			[]string{"spec.offsite", "only one of s3, filesystem, azure or gcs"},
 		},
 		"offsite keep-counts without an offsite copy": {
 			func(s string) string {

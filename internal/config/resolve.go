@@ -19,12 +19,22 @@ var ErrNoIdentity = errors.New("no age identity")
 // credentials Secret.
 func (c *Config) StorageConfig() (storage.Config, error) {
 	s := c.Storage.Spec
-	return c.storageConfig("spec", s.S3, s.Filesystem, s.Upload)
+	return c.storageConfig("spec", location{s.S3, s.Filesystem, s.Azure, s.GCS}, s.Upload)
+}
+
+// location is one storage block's backend: the primary's at spec, the
+// offsite copy's at spec.offsite. Exactly one field is set.
+type location struct {
+	S3         *v1alpha1.S3Storage
+	Filesystem *v1alpha1.FilesystemStorage
+	Azure      *v1alpha1.AzureStorage
+	GCS        *v1alpha1.GCSStorage
 }
 
 // storageConfig resolves one storage block (the primary at spec, the
 // offsite copy at spec.offsite).
-func (c *Config) storageConfig(field string, s3spec *v1alpha1.S3Storage, fs *v1alpha1.FilesystemStorage, up *v1alpha1.UploadSettings) (storage.Config, error) {
+func (c *Config) storageConfig(field string, loc location, up *v1alpha1.UploadSettings) (storage.Config, error) {
+	s3spec, fs, az := loc.S3, loc.Filesystem, loc.Azure
 	var out storage.Config
 	if up != nil {
 		out.PartSize = int64(up.PartSizeMiB) << 20
@@ -48,8 +58,33 @@ func (c *Config) storageConfig(field string, s3spec *v1alpha1.S3Storage, fs *v1a
 			}
 		}
 		out.S3 = s3
+	case az != nil:
+		out.Prefix = az.Prefix
+		a := &storage.AzureConfig{Account: az.Account, Container: az.Container, Endpoint: az.Endpoint}
+		var err error
+		if ref := az.SharedKeySecretRef; ref != nil {
+			if a.SharedKey, err = c.Secrets.Value(ref); err != nil {
+				return out, c.storageErr(field+".azure.sharedKeySecretRef", err)
+			}
+		}
+		if ref := az.SASTokenSecretRef; ref != nil {
+			if a.SASToken, err = c.Secrets.Value(ref); err != nil {
+				return out, c.storageErr(field+".azure.sasTokenSecretRef", err)
+			}
+		}
+		out.Azure = a
+	case loc.GCS != nil:
+		g := loc.GCS
+		out.Prefix = g.Prefix
+		out.GCS = &storage.GCSConfig{Bucket: g.Bucket, Endpoint: g.Endpoint}
+		if ref := g.CredentialsSecretRef; ref != nil {
+			var err error
+			if out.GCS.CredentialsJSON, err = c.Secrets.Value(ref); err != nil {
+				return out, c.storageErr(field+".gcs.credentialsSecretRef", err)
+			}
+		}
 	default:
-		return out, c.storageErr(field, errors.New("no s3 or filesystem"))
+		return out, c.storageErr(field, errors.New("no s3, filesystem, azure or gcs"))
 	}
 	return out, nil
 }

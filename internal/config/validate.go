@@ -34,7 +34,7 @@ func (c *Config) validate() error {
 
 func (c *Config) validateStorage(f *fieldErrs) {
 	s := c.Storage.Spec
-	c.validateLocation(f, "spec", s.S3, s.Filesystem)
+	c.validateLocation(f, "spec", location{s.S3, s.Filesystem, s.Azure, s.GCS})
 	c.validateUpload(f, "spec.upload", s.Upload)
 	if s.Offsite != nil {
 		c.validateOffsite(f, s.Offsite)

@@ -173,6 +173,21 @@ func storageSecretRefs(spec *v1alpha1.BackupStorageSpec) []*v1alpha1.SecretKeySe
 			&v1alpha1.SecretKeySelector{Name: c.Name, Key: "accessKeyID"},
 			&v1alpha1.SecretKeySelector{Name: c.Name, Key: "secretAccessKey"})
 	}
+	for _, a := range []*v1alpha1.AzureStorage{spec.Azure, offsiteAzure(spec)} {
+		if a == nil {
+			continue
+		}
+		for _, ref := range []*v1alpha1.SecretKeySelector{a.SharedKeySecretRef, a.SASTokenSecretRef} {
+			if ref != nil {
+				refs = append(refs, ref)
+			}
+		}
+	}
+	for _, g := range []*v1alpha1.GCSStorage{spec.GCS, offsiteGCS(spec)} {
+		if g != nil && g.CredentialsSecretRef != nil {
+			refs = append(refs, g.CredentialsSecretRef)
+		}
+	}
 	if e := spec.Encryption; e != nil && e.IdentitySecretRef != nil {
 		refs = append(refs, e.IdentitySecretRef)
 	}

@@ -99,3 +99,86 @@ func TestRenderMissingSecret(t *testing.T) {
 		t.Fatalf("err = %v, want it to name app/creds", err)
 	}
 }
+
+// TestRenderConfigAzure: an Azure storage's shared key and its offsite
+// copy's SAS token reach the runner config from the operator namespace,
+// and no Secret is needed when the storage uses the pod's identity.
+func TestRenderConfigAzure(t *testing.T) {
+	cases := map[string]struct {
+		primary, offsite *v1alpha1.AzureStorage
+		wantKey, wantSAS string
+	}{
+		"shared key and sas": {
+			primary: &v1alpha1.AzureStorage{Account: "acct", Container: "c",
+				SharedKeySecretRef: &v1alpha1.SecretKeySelector{Name: "azure", Key: "accountKey"}},
+			offsite: &v1alpha1.AzureStorage{Account: "far", Container: "c",
+				SASTokenSecretRef: &v1alpha1.SecretKeySelector{Name: "azure-far", Key: "sas"}},
+			wantKey: "c2hhcmVk", wantSAS: "sv=2024&sig=x",
+		},
+		"workload identity": {
+			primary: &v1alpha1.AzureStorage{Account: "acct", Container: "c"},
+			offsite: &v1alpha1.AzureStorage{Account: "far", Container: "c"},
+		},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			def, st, secrets := fixtures()
+			st.Spec.S3 = nil
+			st.Spec.Azure = tc.primary
+			st.Spec.Offsite = &v1alpha1.OffsiteStorage{Azure: tc.offsite}
+			secrets["coffer-system/azure"] = &corev1.Secret{Data: map[string][]byte{"accountKey": []byte("c2hhcmVk")}}
+			secrets["coffer-system/azure-far"] = &corev1.Secret{Data: map[string][]byte{"sas": []byte("sv=2024&sig=x")}}
+			out, err := renderConfig(def, st, source(secrets), "tok")
+			if err != nil {
+				t.Fatal(err)
+			}
+			cfg, err := config.Parse("rendered", out)
+			if err != nil {
+				t.Fatalf("rendered config does not load: %v\n%s", err, out)
+			}
+			sc, err := cfg.StorageConfig()
+			if err != nil || sc.Azure == nil || sc.Azure.SharedKey != tc.wantKey || sc.Azure.SASToken != "" {
+				t.Fatalf("primary: %+v %v", sc.Azure, err)
+			}
+			oc, err := cfg.OffsiteStorageConfig()
+			if err != nil || oc.Azure == nil || oc.Azure.SASToken != tc.wantSAS || oc.Azure.SharedKey != "" {
+				t.Fatalf("offsite: %+v %v", oc.Azure, err)
+			}
+			if tc.primary.SharedKeySecretRef != nil && tc.primary.SharedKeySecretRef.Name != "azure" {
+				t.Fatal("rendering changed the storage it was given")
+			}
+		})
+	}
+}
+
+// TestRenderConfigGCS: a GCS storage's service-account key reaches the
+// runner config; without one, nothing is needed (workload identity).
+func TestRenderConfigGCS(t *testing.T) {
+	for name, ref := range map[string]*v1alpha1.SecretKeySelector{
+		"service-account key": {Name: "gcs", Key: "key.json"},
+		"workload identity":   nil,
+	} {
+		t.Run(name, func(t *testing.T) {
+			def, st, secrets := fixtures()
+			st.Spec.S3 = nil
+			st.Spec.GCS = &v1alpha1.GCSStorage{Bucket: "b", CredentialsSecretRef: ref}
+			secrets["coffer-system/gcs"] = &corev1.Secret{Data: map[string][]byte{"key.json": []byte(`{"type":"service_account"}`)}}
+			out, err := renderConfig(def, st, source(secrets), "tok")
+			if err != nil {
+				t.Fatal(err)
+			}
+			cfg, err := config.Parse("rendered", out)
+			if err != nil {
+				t.Fatalf("rendered config does not load: %v\n%s", err, out)
+			}
+			sc, err := cfg.StorageConfig()
+			want := ""
+			if ref != nil {
+				want = `{"type":"service_account"}`
+			}
+			if err != nil || sc.GCS == nil || sc.GCS.Bucket != "b" || sc.GCS.CredentialsJSON != want {
+				t.Fatalf("storage: %+v %v", sc.GCS, err)
+			}
+		})
+	}
+}

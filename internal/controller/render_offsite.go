@@ -14,3 +14,19 @@ func s3CredentialRefs(spec *v1alpha1.BackupStorageSpec) []*v1alpha1.SecretRefere
 	}
 	return refs
 }
+
+// offsiteAzure is the offsite copy's Azure block, if any.
+func offsiteAzure(spec *v1alpha1.BackupStorageSpec) *v1alpha1.AzureStorage {
+	if spec.Offsite == nil {
+		return nil
+	}
+	return spec.Offsite.Azure
+}
+
+// offsiteGCS is the offsite copy's GCS block, if any.
+func offsiteGCS(spec *v1alpha1.BackupStorageSpec) *v1alpha1.GCSStorage {
+	if spec.Offsite == nil {
+		return nil
+	}
+	return spec.Offsite.GCS
+}

@@ -1,6 +1,7 @@
 package storage_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"errors"
@@ -12,6 +13,8 @@ import (
 	"regexp"
 	"testing"
 
+	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/bloberror"
+	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/blockblob"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
@@ -28,8 +31,14 @@ type fixture struct {
 	// leftovers lists what a failed Put of key may have left behind: temp
 	// files on a filesystem, incomplete multipart uploads on S3.
 	leftovers func(t *testing.T, key string) []string
+	// noLeftovers: an upload in progress leaves nothing that can be listed
+	// (GCS: a resumable session is not an object and no API lists them).
+	noLeftovers bool
 	// partLimited: the backend enforces Config.MaxParts.
 	partLimited bool
+	// tamper rewrites the stored bytes of key behind the store's back, as
+	// bit rot or a careless hand would.
+	tamper func(t *testing.T, key string, edit func([]byte) []byte)
 }
 
 // open opens f's store, after tune adjusts the config.
@@ -53,6 +62,8 @@ func (f fixture) open(t *testing.T, tune func(*storage.Config)) storage.Store {
 
 // backends set up a backend once per test run and return a fixture maker.
 var backends = map[string]func(t *testing.T) func(t *testing.T) fixture{
+	"azure": azureBackend,
+	"gcs":   gcsBackend,
 	"filesystem": func(*testing.T) func(t *testing.T) fixture {
 		return func(t *testing.T) fixture {
 			dir := t.TempDir()
@@ -60,6 +71,14 @@ var backends = map[string]func(t *testing.T) func(t *testing.T) fixture{
 				base: storage.Config{Prefix: "backups", Filesystem: &storage.FilesystemConfig{Path: dir}},
 				leftovers: func(t *testing.T, _ string) []string {
 					return strayFiles(t, dir)
+				},
+				tamper: func(t *testing.T, key string, edit func([]byte) []byte) {
+					path := filepath.Join(dir, "backups", filepath.FromSlash(key))
+					data, err := os.ReadFile(path)
+					if err != nil {
+						t.Fatal(err)
+					}
+					writeFile(t, path, edit(data))
 				},
 			}
 		}
@@ -87,9 +106,111 @@ var backends = map[string]func(t *testing.T) func(t *testing.T) fixture{
 					return ids
 				},
 				partLimited: true,
+				tamper: func(t *testing.T, key string, edit func([]byte) []byte) {
+					ctx := context.Background()
+					full := aws.String(prefix + "/" + key)
+					out, err := client.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(m.Bucket), Key: full})
+					if err != nil {
+						t.Fatal(err)
+					}
+					data, err := io.ReadAll(out.Body)
+					_ = out.Body.Close()
+					if err != nil {
+						t.Fatal(err)
+					}
+					if _, err := client.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(m.Bucket), Key: full, Body: bytes.NewReader(edit(data))}); err != nil {
+						t.Fatal(err)
+					}
+				},
 			}
 		}
 	},
+}
+
+// azureBackend: a real Azurite; leftovers are blocks staged but never
+// committed under the key.
+func azureBackend(t *testing.T) func(t *testing.T) fixture {
+	a := testutil.StartAzurite(t)
+	client, err := a.Client()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return func(t *testing.T) fixture {
+		prefix := "t/" + t.Name()
+		return fixture{
+			base: a.StorageConfig(prefix),
+			leftovers: func(t *testing.T, key string) []string {
+				bl, err := client.NewBlockBlobClient(prefix+"/"+key).GetBlockList(context.Background(), blockblob.BlockListTypeUncommitted, nil)
+				if bloberror.HasCode(err, bloberror.BlobNotFound) {
+					return nil
+				}
+				if err != nil {
+					t.Fatalf("GetBlockList: %v", err)
+				}
+				var ids []string
+				for _, b := range bl.UncommittedBlocks {
+					ids = append(ids, key+" block "+aws.ToString(b.Name))
+				}
+				return ids
+			},
+			partLimited: true,
+			tamper: func(t *testing.T, key string, edit func([]byte) []byte) {
+				ctx := context.Background()
+				bb := client.NewBlockBlobClient(prefix + "/" + key)
+				out, err := bb.DownloadStream(ctx, nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				data, err := io.ReadAll(out.Body)
+				_ = out.Body.Close()
+				if err != nil {
+					t.Fatal(err)
+				}
+				if _, err := bb.UploadBuffer(ctx, edit(data), nil); err != nil {
+					t.Fatal(err)
+				}
+			},
+		}
+	}
+}
+
+// gcsBackend: a real fake-gcs-server. A resumable upload session is
+// invisible to every API, so there are no leftovers to find.
+func gcsBackend(t *testing.T) func(t *testing.T) fixture {
+	g := testutil.StartFakeGCS(t)
+	client, err := g.Client(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = client.Close() })
+	return func(t *testing.T) fixture {
+		prefix := "t/" + t.Name()
+		return fixture{
+			base:        g.StorageConfig(prefix),
+			leftovers:   func(*testing.T, string) []string { return nil },
+			noLeftovers: true,
+			tamper: func(t *testing.T, key string, edit func([]byte) []byte) {
+				ctx := context.Background()
+				obj := client.Bucket(g.Bucket).Object(prefix + "/" + key)
+				r, err := obj.NewReader(ctx)
+				if err != nil {
+					t.Fatal(err)
+				}
+				data, err := io.ReadAll(r)
+				_ = r.Close()
+				if err != nil {
+					t.Fatal(err)
+				}
+				w := obj.NewWriter(ctx)
+				if _, err := w.Write(edit(data)); err != nil {
+					t.Fatal(err)
+				}
+				if err := w.Close(); err != nil {
+					t.Fatal(err)
+				}
+			},
+		}
+	}
 }
 
 var strayName = regexp.MustCompile(`\.tmp$|\.attrs$`)

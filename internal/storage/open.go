@@ -1,6 +1,7 @@
 package storage
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -23,9 +24,14 @@ func Open(ctx context.Context, c Config) (Store, error) {
 		return nil, err
 	}
 	var s *blobStore
-	if c.S3 != nil {
+	switch {
+	case c.S3 != nil:
 		s, err = openS3(ctx, c)
-	} else {
+	case c.Azure != nil:
+		s, err = openAzure(ctx, c)
+	case c.GCS != nil:
+		s, err = openGCS(ctx, c)
+	default:
 		s, err = openFilesystem(c)
 	}
 	if err != nil {
@@ -59,6 +65,13 @@ type blobStore struct {
 	// is renamed into place, so a crash cannot leave a complete-looking
 	// name over missing data.
 	syncFile bool
+	// upload makes Put hand the source to the driver in one call (gocloud's
+	// Bucket.Upload) instead of writing through a pipe: the Azure writer's
+	// pipe path panics when an upload fails mid-stream (gocloud v0.47.0).
+	upload bool
+	// afterFailedPut cleans up after a failed Put of key when the backend
+	// cannot abort an upload by itself; may be nil.
+	afterFailedPut func(key string)
 	// afterPut runs after an object is in place; may be nil.
 	afterPut func(key string) error
 	// sweepIncomplete implements SweepIncomplete for the backend.
@@ -115,6 +128,9 @@ func (s *blobStore) Put(ctx context.Context, key string, r io.Reader) error {
 			return nil
 		}
 	}
+	if s.upload {
+		return s.putUpload(writeCtx, cancel, key, r, opts)
+	}
 	w, err := s.bucket.NewWriter(writeCtx, key, opts)
 	if err != nil {
 		return fmt.Errorf("put %q in %s: %w", key, s.desc, err)
@@ -132,9 +148,38 @@ func (s *blobStore) Put(ctx context.Context, key string, r io.Reader) error {
 	if err != nil {
 		cancel()
 		_ = w.Close()
+		if s.afterFailedPut != nil {
+			s.afterFailedPut(key)
+		}
 		return fmt.Errorf("put %q in %s: %w", key, s.desc, err)
 	}
 	if err := w.Close(); err != nil {
+		if s.afterFailedPut != nil {
+			s.afterFailedPut(key)
+		}
+		return fmt.Errorf("put %q in %s: %w", key, s.desc, err)
+	}
+	if s.afterPut != nil {
+		if err := s.afterPut(key); err != nil {
+			return fmt.Errorf("put %q in %s: %w", key, s.desc, err)
+		}
+	}
+	return nil
+}
+
+// putUpload is Put through Bucket.Upload; the driver reads src to its end
+// and commits only then.
+func (s *blobStore) putUpload(ctx context.Context, cancel context.CancelFunc, key string, r io.Reader, opts *blob.WriterOptions) error {
+	src := &guardedReader{ctx: ctx, r: r, max: s.maxSize, tooLarge: s.tooLarge}
+	err := s.bucket.Upload(ctx, key, src, opts)
+	if src.err != nil {
+		err = src.err
+	}
+	if err != nil {
+		cancel()
+		if s.afterFailedPut != nil {
+			s.afterFailedPut(key)
+		}
 		return fmt.Errorf("put %q in %s: %w", key, s.desc, err)
 	}
 	if s.afterPut != nil {
@@ -222,7 +267,11 @@ func (s *blobStore) CreateExclusive(ctx context.Context, key string, data []byte
 	} else {
 		opts := s.writerOptions()
 		opts.IfNotExist = true
-		err = s.bucket.WriteAll(ctx, key, data, opts)
+		if s.upload {
+			err = s.bucket.Upload(ctx, key, bytes.NewReader(data), opts)
+		} else {
+			err = s.bucket.WriteAll(ctx, key, data, opts)
+		}
 		if gcerrors.Code(err) == gcerrors.FailedPrecondition {
 			err = ErrExists
 		}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/feature/s3/transfermanager"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -19,10 +20,12 @@ import (
 // be the thing that was cancelled.
 const abortTimeout = 30 * time.Second
 
-// openS3 builds its own S3 client from c alone. aws-sdk-go-v2's
-// config.LoadDefaultConfig is avoided on purpose: it would pick up AWS_*
-// variables, shared config files and instance roles, and a runner must
-// write only where its BackupStorage says, with the keys it was given.
+// openS3 builds its own S3 client from c. With keys, they alone are used:
+// a runner writes only where its BackupStorage says, with the keys it was
+// given. Without keys, the credentials (and only they) come from the AWS
+// SDK's default chain: AWS_* variables, the web identity token file of
+// IRSA, the container credentials of EKS Pod Identity or ECS, shared config
+// files, instance metadata. Endpoint and region stay the BackupStorage's.
 func openS3(ctx context.Context, c Config) (*blobStore, error) {
 	sc := c.S3
 	desc := "s3://" + sc.Bucket
@@ -36,9 +39,17 @@ func openS3(ctx context.Context, c Config) (*blobStore, error) {
 	if region == "" {
 		region = "us-east-1"
 	}
-	var creds aws.CredentialsProvider = aws.AnonymousCredentials{}
+	var creds aws.CredentialsProvider
 	if sc.AccessKeyID != "" {
 		creds = credentials.NewStaticCredentialsProvider(sc.AccessKeyID, sc.SecretAccessKey, "")
+	} else {
+		// Loading resolves no credentials yet: a missing identity shows
+		// at the first request, like an unreachable endpoint.
+		cfg, err := awsconfig.LoadDefaultConfig(ctx, awsconfig.WithRegion(region))
+		if err != nil {
+			return nil, fmt.Errorf("open %s: default AWS credentials: %w", desc, err)
+		}
+		creds = cfg.Credentials
 	}
 	client := s3.New(s3.Options{
 		Region:       region,

@@ -1,6 +1,6 @@
 // Package storage is Coffer's small view of object storage: put a stream,
 // get a stream, list, delete, and create-if-absent for the lease. Backends are
-// gocloud.dev/blob buckets (file, s3); Open picks one from a Config.
+// gocloud.dev/blob buckets (file, s3, azure); Open picks one from a Config.
 // docs/storage.md describes the backends, their guarantees and memory use.
 package storage
 

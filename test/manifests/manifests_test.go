@@ -324,14 +324,21 @@ func TestCRDValidationRejects(t *testing.T) {
 			invalid: func(o client.Object) {
 				o.(*v1alpha1.BackupStorage).Spec.Filesystem = &v1alpha1.FilesystemStorage{Path: "/backups"}
 			},
-			want: "exactly one of s3 or filesystem",
+			want: "exactly one of s3, filesystem, azure or gcs",
 		},
 		"storage with neither s3 nor filesystem": {
 			valid: storage(ns),
 			invalid: func(o client.Object) {
 				o.(*v1alpha1.BackupStorage).Spec.S3 = nil
 			},
-			want: "exactly one of s3 or filesystem",
+			want: "exactly one of s3, filesystem, azure or gcs",
+		},
+		"storage with s3 and azure": {
+			valid: storage(ns),
+			invalid: func(o client.Object) {
+				o.(*v1alpha1.BackupStorage).Spec.Azure = &v1alpha1.AzureStorage{Account: "acct", Container: "c"}
+			},
+			want: "exactly one of s3, filesystem, azure or gcs",
 		},
 		"offsite copy with s3 and filesystem": {
 			valid: storage(ns),
@@ -339,7 +346,7 @@ func TestCRDValidationRejects(t *testing.T) {
 				o.(*v1alpha1.BackupStorage).Spec.Offsite = &v1alpha1.OffsiteStorage{Filesystem: &v1alpha1.FilesystemStorage{Path: "/far"},
 					S3: &v1alpha1.S3Storage{Bucket: "far"}}
 			},
-			want: "exactly one of s3 or filesystem",
+			want: "exactly one of s3, filesystem, azure or gcs",
 		},
 		"verify with newest and budget": {
 			valid: definition(ns),
