@@ -1,12 +1,9 @@
 package catalog
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"sort"
 	"time"
 
@@ -33,19 +30,11 @@ type Restore struct {
 // ErrNoRestore: no restore record with that id.
 var ErrNoRestore = errors.New("no such restore")
 
+func (r *Restore) recordID() string { return r.ID }
+
 // PutRestore writes (creates or replaces) a restore record.
 func (c Catalog) PutRestore(ctx context.Context, r Restore) error {
-	if !layout.ValidID(r.ID) {
-		return fmt.Errorf("restore id %q is not an id like 20261121T103000Z-k3f9", r.ID)
-	}
-	data, err := json.MarshalIndent(r, "", "  ")
-	if err != nil {
-		return err
-	}
-	if err := c.Store.Put(ctx, c.Definition.RestoreKey(r.ID), bytes.NewReader(data)); err != nil {
-		return fmt.Errorf("recording restore %s: %w", r.ID, err)
-	}
-	return nil
+	return c.putRecord(ctx, c.Definition.RestoreKey(r.ID), &r)
 }
 
 // GetRestore reads one restore record. An id that is not a valid id, or has
@@ -55,7 +44,8 @@ func (c Catalog) GetRestore(ctx context.Context, id string) (Restore, error) {
 	if !layout.ValidID(id) {
 		return Restore{}, fmt.Errorf("%w: %q", ErrNoRestore, id)
 	}
-	r, err := c.readRestore(ctx, layout.Key{Kind: layout.Restore, Definition: c.Definition, ID: id})
+	var r Restore
+	err := c.readRecord(ctx, layout.Key{Kind: layout.Restore, Definition: c.Definition, ID: id}, &r)
 	if errors.Is(err, storage.ErrNotFound) {
 		return Restore{}, fmt.Errorf("%w: %s", ErrNoRestore, id)
 	}
@@ -70,53 +60,8 @@ func (c Catalog) DeleteRestore(ctx context.Context, id string) error {
 // ListRestores returns the restore records, oldest first. Records that
 // cannot be read are skipped and reported in the error.
 func (c Catalog) ListRestores(ctx context.Context) ([]Restore, error) {
-	dir := c.Definition.RestoresDir()
-	objs, err := c.Store.List(ctx, dir)
-	if err != nil {
-		return nil, fmt.Errorf("listing %s: %w", dir, err)
-	}
-	var out []Restore
-	var errs []error
-	for _, o := range objs {
-		k := layout.Parse(o.Key)
-		if k.Kind != layout.Restore || k.Definition != c.Definition {
-			continue
-		}
-		r, err := c.readRestore(ctx, k)
-		if err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		out = append(out, r)
-	}
-	sort.Slice(out, func(i, j int) bool {
-		if !out[i].StartTime.Equal(out[j].StartTime) {
-			return out[i].StartTime.Before(out[j].StartTime)
-		}
-		return out[i].ID < out[j].ID
-	})
-	return out, errors.Join(errs...)
-}
-
-// readRestore reads a restore record, which must name itself: a record
-// copied under another name would otherwise answer for a second restore.
-func (c Catalog) readRestore(ctx context.Context, k layout.Key) (Restore, error) {
-	key := k.String()
-	var r Restore
-	rc, err := c.Store.Get(ctx, key)
-	if err != nil {
-		return r, fmt.Errorf("reading %s: %w", key, err)
-	}
-	defer rc.Close()
-	data, err := io.ReadAll(io.LimitReader(rc, 1<<20))
-	if err != nil {
-		return r, fmt.Errorf("reading %s: %w", key, err)
-	}
-	if err := json.Unmarshal(data, &r); err != nil {
-		return r, fmt.Errorf("%s: %w", key, err)
-	}
-	if r.ID != k.ID {
-		return r, fmt.Errorf("%s: record id %q does not match its name", key, r.ID)
-	}
-	return r, nil
+	out, err := listRecords[Restore](ctx, c, c.Definition.RestoresDir(), layout.Restore)
+	// By start time: ids have one-second resolution.
+	sort.SliceStable(out, func(i, j int) bool { return out[i].StartTime.Before(out[j].StartTime) })
+	return out, err
 }

@@ -141,23 +141,11 @@ func startAzurite(t testing.TB, bin string) (*Azurite, error) {
 		"--skipApiVersionCheck", "--disableProductStyleUrl", "--disableTelemetry")
 	// The account key goes to this child only, never argv.
 	cmd.Env = append(withoutAzuriteEnv(os.Environ()), "AZURITE_ACCOUNTS="+a.Account+":"+a.Key)
-	cmd.Stdout = logFile
-	cmd.Stderr = logFile
-	killWithParent(cmd)
-	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("start %s: %w", bin, err)
+	proc, err := startServer(cmd, logFile)
+	if err != nil {
+		return nil, err
 	}
-	exited := make(chan struct{})
-	go func() { _ = cmd.Wait(); close(exited) }()
-	stop := func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-exited:
-		case <-time.After(10 * time.Second):
-			_ = cmd.Process.Kill()
-			<-exited
-		}
-	}
+	exited, stop := proc.exited, proc.stop
 	t.Cleanup(stop)
 	failed := func(err error) (*Azurite, error) {
 		stop()

@@ -119,23 +119,11 @@ func startFakeGCS(t testing.TB, bin string) (*FakeGCS, error) {
 	cmd := exec.Command(bin, "-scheme", "http", "-host", host, "-port", port,
 		"-backend", "filesystem", "-filesystem-root", filepath.Join(dir, "data"),
 		"-external-url", g.Endpoint, "-public-host", addr, "-log-level", "warn")
-	cmd.Stdout = logFile
-	cmd.Stderr = logFile
-	killWithParent(cmd)
-	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("start %s: %w", bin, err)
+	proc, err := startServer(cmd, logFile)
+	if err != nil {
+		return nil, err
 	}
-	exited := make(chan struct{})
-	go func() { _ = cmd.Wait(); close(exited) }()
-	stop := func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-exited:
-		case <-time.After(10 * time.Second):
-			_ = cmd.Process.Kill()
-			<-exited
-		}
-	}
+	exited, stop := proc.exited, proc.stop
 	t.Cleanup(stop)
 	if err := g.createBucket(exited); err != nil {
 		stop()

@@ -164,23 +164,11 @@ func startMinIO(t testing.TB, bin string) (*MinIO, error) {
 		"MINIO_BROWSER=off",
 		"MINIO_UPDATE=off",
 	)
-	cmd.Stdout = logFile
-	cmd.Stderr = logFile
-	killWithParent(cmd)
-	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("start %s: %w", bin, err)
+	proc, err := startServer(cmd, logFile)
+	if err != nil {
+		return nil, err
 	}
-	exited := make(chan struct{})
-	go func() { _ = cmd.Wait(); close(exited) }()
-	stop := func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-exited:
-		case <-time.After(10 * time.Second):
-			_ = cmd.Process.Kill()
-			<-exited
-		}
-	}
+	exited, stop := proc.exited, proc.stop
 	// Registered after t.TempDir, so it runs before the data is removed.
 	t.Cleanup(stop)
 
