@@ -28,6 +28,13 @@ const azureMaxBlockSize int64 = 4000 << 20
 // half-written blob never exists. Uncommitted blocks of an upload that
 // never commits are discarded by Azure after 7 days; SweepIncomplete
 // discards them sooner.
+// discardRounds and discardSettle bound how long a failed upload waits for
+// its in-flight block requests to land before it discards them.
+const (
+	discardRounds = 4
+	discardSettle = 250 * time.Millisecond
+)
+
 func openAzure(_ context.Context, c Config) (*blobStore, error) {
 	ac := c.Azure
 	svc := ac.Endpoint
@@ -91,9 +98,19 @@ func openAzure(_ context.Context, c Config) (*blobStore, error) {
 			// Azure has no abort: a failed upload's staged blocks stay until
 			// they are discarded or expire. Discard them now, on a fresh
 			// context, since the upload's own may be what was cancelled.
+			// A block request the cancelled upload had already sent may
+			// land after the first discard: discard again a few times
+			// (the sweeper takes anything later still).
 			ctx, cancel := context.WithTimeout(context.Background(), abortTimeout)
 			defer cancel()
-			_, _ = discardBlocks(ctx, client, full(key))
+			for round := range discardRounds {
+				if round > 0 {
+					time.Sleep(discardSettle)
+				}
+				if _, err := discardBlocks(ctx, client, full(key)); err != nil {
+					return
+				}
+			}
 		},
 		sweepIncomplete: func(ctx context.Context, prefix string, before time.Time) ([]string, error) {
 			return discardUncommitted(ctx, client, full(prefix), before)
