@@ -68,6 +68,9 @@ func (p *proving) recordOffsite(ctx context.Context, rep offsite.Report, err err
 		if run.OldestWaiting.IsZero() || m.EndTime.Before(run.OldestWaiting) {
 			run.OldestWaiting = m.EndTime
 		}
+		if m.EndTime.After(run.NewestWaiting) {
+			run.NewestWaiting = m.EndTime
+		}
 	}
 	held, lerr := p.d.offsite.Catalog().List(ctx)
 	there := map[string]bool{}
