@@ -87,28 +87,16 @@ func killMidCopy(t *testing.T, s *setup, key string) {
 	}
 	exited := make(chan struct{})
 	go func() { cmd.Wait(); close(exited) }()
-	c := s.offsite.Client()
-	deadline := time.Now().Add(2 * time.Minute)
-	for time.Now().Before(deadline) {
-		select {
-		case <-exited:
-			t.Fatalf("the copy finished before it could be killed:\n%s", out.String())
-		default:
+	defer func() {
+		if t.Failed() {
+			cmd.Process.Kill()
+			t.Logf("offsite output:\n%s", out.String())
 		}
-		ups, err := c.ListMultipartUploads(context.Background(), &s3.ListMultipartUploadsInput{Bucket: aws.String(s.offsite.Bucket), Prefix: aws.String(key)})
-		if err == nil && len(ups.Uploads) > 0 {
-			parts, err := c.ListParts(context.Background(), &s3.ListPartsInput{Bucket: aws.String(s.offsite.Bucket), Key: aws.String(key), UploadId: ups.Uploads[0].UploadId})
-			if err == nil && len(parts.Parts) > 0 {
-				cmd.Process.Kill()
-				<-exited
-				t.Logf("killed the copy after %d uploaded part(s)", len(parts.Parts))
-				return
-			}
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	}()
+	n := waitOffsiteParts(t, s, key, exited)
 	cmd.Process.Kill()
-	t.Fatal("the copy never started uploading")
+	<-exited
+	t.Logf("killed the copy after %d uploaded part(s)", n)
 }
 
 func listFrom(t *testing.T, s *setup, from string) []listed {
