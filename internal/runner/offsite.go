@@ -103,12 +103,18 @@ func (r *Runner) wantOffsite(inFlight time.Duration) offsite.Select {
 }
 
 // CopyOffsite copies the backups the offsite copy lacks and would keep
-// (docs/offsite.md). The caller holds the definition's lease.
+// (docs/offsite.md). The caller holds the definition's lease. An offsite
+// copy that belongs to another primary storage is refused with an error
+// wrapping offsite.ErrForeignOffsite: the caller must then not apply the
+// offsite retention either.
 func (r *Runner) CopyOffsite(ctx context.Context, inFlight time.Duration) (offsite.Report, error) {
 	if r.offsite == nil {
 		return offsite.Report{}, ErrNoOffsite
 	}
 	c := offsite.Copier{Src: r.catalog, Dst: *r.offsite, Log: r.opts.Log.With("offsite", r.offsite.Store.Describe())}
+	if err := c.Claim(ctx); err != nil {
+		return offsite.Report{}, err
+	}
 	return c.Sync(ctx, r.wantOffsite(inFlight))
 }
 

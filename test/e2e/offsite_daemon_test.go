@@ -41,7 +41,7 @@ func TestOffsiteDaemonKilledMidCopy(t *testing.T) {
 	if got := listFrom(t, s, "offsite"); len(got) != 0 {
 		t.Fatalf("after the daemon was killed mid-copy the offsite copy lists %v", got)
 	}
-	if keys := bucketKeys(t, s.offsite); len(keys) != 0 {
+	if keys := backupKeys(t, s.offsite); len(keys) != 0 {
 		t.Fatalf("after the daemon was killed mid-copy the offsite bucket holds %v", keys)
 	}
 
