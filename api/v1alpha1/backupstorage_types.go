@@ -62,7 +62,7 @@ type S3Storage struct {
 	// (SSE-KMS, under kmsKeyID or the bucket's default KMS key). Sent with
 	// every upload; a bucket policy that demands it then accepts Coffer's
 	// writes.
-	// +kubebuilder:validation:Enum=AES256;aws:kms
+	// +kubebuilder:validation:Enum=AES256;"aws:kms"
 	// +optional
 	ServerSideEncryption string `json:"serverSideEncryption,omitempty"`
 	// KMSKeyID is the KMS key (id, ARN or alias) of SSE-KMS; only with
