@@ -146,9 +146,15 @@ func TestVolumeRestoreTest(t *testing.T) {
 		t.Fatalf("manifest contents %+v, want %+v", got, want)
 	}
 
+	saves := 0
 	s := &saved{cat: r.Catalog(), before: func(rec catalog.RestoreTest) {
-		if d := rec.Targets[0].Directory; filepath.Dir(d) != scratch || !strings.HasPrefix(filepath.Base(d), runner.ScratchPrefix) {
+		saves++
+		d := rec.Targets[0].Directory
+		if filepath.Dir(d) != scratch || !strings.HasPrefix(filepath.Base(d), runner.ScratchPrefix) {
 			t.Errorf("scratch directory %q is not a coffer_rt_ directory under %s", d, scratch)
+		}
+		if _, err := os.Stat(d); saves == 1 && (rec.Targets[0].Created || !os.IsNotExist(err)) {
+			t.Errorf("the first record is stored after the scratch directory was made: %+v, %v", rec.Targets[0], err)
 		}
 	}}
 	rec, err := r.RestoreTest(ctx, "20261129T000000Z-vol1", s.save)
@@ -167,8 +173,8 @@ func TestVolumeRestoreTest(t *testing.T) {
 	if left := entries(t, scratch); len(left) != 0 {
 		t.Fatalf("scratch directory not removed: %v", left)
 	}
-	if first := s.records[0].Targets[0]; first.Directory == "" || first.Created {
-		t.Fatalf("the first record, stored before the directory exists, is %+v", first)
+	if saves < 3 {
+		t.Fatalf("%d records stored, want one before the directory, one after the target, one at the end", saves)
 	}
 
 	// The recorded counts say one file more than the archive holds.
