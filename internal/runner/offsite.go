@@ -112,9 +112,6 @@ func (r *Runner) CopyOffsite(ctx context.Context, inFlight time.Duration) (offsi
 		return offsite.Report{}, ErrNoOffsite
 	}
 	c := offsite.Copier{Src: r.catalog, Dst: *r.offsite, Log: r.opts.Log.With("offsite", r.offsite.Store.Describe())}
-	if err := c.Claim(ctx); err != nil {
-		return offsite.Report{}, err
-	}
 	return c.Sync(ctx, r.wantOffsite(inFlight))
 }
 
