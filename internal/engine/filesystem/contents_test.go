@@ -1,8 +1,10 @@
 package filesystem_test
 
 import (
+	"archive/tar"
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"strings"
 	"testing"
@@ -57,4 +59,34 @@ func TestCountsOfArchiveAndTree(t *testing.T) {
 	abandoned := e.NewCounter()
 	_, _ = abandoned.Write(buf.Bytes()[:1000])
 	abandoned.Abort() // returns: the goroutine ends
+}
+
+// BenchmarkCounter is the cost of counting an archive as it streams: 64
+// MiB of tar (1024 files of 64 KiB) written in 256 KiB chunks.
+func BenchmarkCounter(b *testing.B) {
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	body := bytes.Repeat([]byte{7}, 64<<10)
+	for i := range 1024 {
+		if err := tw.WriteHeader(&tar.Header{Typeflag: tar.TypeReg, Name: fmt.Sprintf("f%04d", i), Mode: 0o644, Size: int64(len(body))}); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := tw.Write(body); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if err := tw.Close(); err != nil {
+		b.Fatal(err)
+	}
+	data := buf.Bytes()
+	b.SetBytes(int64(len(data)))
+	for b.Loop() {
+		c := filesystem.NewCounter()
+		for off := 0; off < len(data); off += 256 << 10 {
+			_, _ = c.Write(data[off:min(off+256<<10, len(data))])
+		}
+		if n, err := c.Finish(); err != nil || n.Files != 1024 {
+			b.Fatal(n, err)
+		}
+	}
 }
