@@ -154,6 +154,7 @@ func TestKubernetesRestoreTest(t *testing.T) {
 		!strings.Contains(rec.Targets[0].Error, "the server refused") || !strings.Contains(rec.Targets[0].Error, "forbidden") {
 		t.Fatalf("restore test as a reader: %v, %+v", err, rec)
 	}
+	t.Logf("as a reader: %s", rec.Targets[0].Error)
 	if c := rec.Targets[0].Counts; len(c) != 2 || c[1].Restored != 0 || c[1].Backup == 0 {
 		t.Fatalf("counts as a reader: %+v", c)
 	}
