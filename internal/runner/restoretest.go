@@ -163,7 +163,8 @@ func (r *Runner) planTarget(rt v1alpha1.RestoreTestTarget, mt manifest.Target, s
 	return nil, fmt.Errorf("target %q: restore tests of kind %q are not implemented", rt.Name, entry.RestoreTest)
 }
 
-// verifyTests reads every object to test before any database is created.
+// verifyTests reads every object to test before any scratch database or
+// directory is created.
 func (r *Runner) verifyTests(ctx context.Context, m *manifest.Manifest, tests []scratchTest, ids []age.Identity) error {
 	for _, st := range tests {
 		if err := r.read(ctx, m, st.rec, ids, func(rd io.Reader) error { _, err := io.Copy(io.Discard, rd); return err }); err != nil {
@@ -177,10 +178,11 @@ func (r *Runner) verifyTests(ctx context.Context, m *manifest.Manifest, tests []
 // stopped before it ended.
 const ReasonRestoreTestInterrupted = "the runner stopped during the restore test; its scratch databases and directories were removed by the next run"
 
-// CleanRestoreTests drops the scratch databases earlier runs left behind:
-// those a record lists that are not marked dropped — and only those, only
-// with the scratch prefix, and only on the server the record names (a
-// target whose server changed since is left alone, and logged). Records
+// CleanRestoreTests removes the scratch databases and directories earlier
+// runs left behind: those a record lists that are not marked dropped — and
+// only those, only with the scratch prefix, and only on the server (in the
+// scratch directory) the record names (a target whose scratch server or
+// directory changed since is left alone, and logged). Records
 // of tests that never ended are marked Failed. The caller must not pass
 // the record of a test still running.
 func (r *Runner) CleanRestoreTests(ctx context.Context, records []catalog.RestoreTest, save func(catalog.RestoreTest) error) error {
