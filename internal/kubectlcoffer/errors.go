@@ -91,4 +91,3 @@ func apiErr(err error, what string) error {
 	return &cmdError{code: ExitError, msg: what + ": " + err.Error(),
 		next: "check that the cluster is reachable with `kubectl get backupdefinitions` (kubeconfig, --context)"}
 }
-

@@ -76,4 +76,3 @@ func (a *app) logs(ctx context.Context, definition string, f logsFlags) error {
 	}
 	return nil
 }
-

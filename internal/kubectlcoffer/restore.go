@@ -18,9 +18,9 @@ const latest = "latest"
 
 type restoreFlags struct {
 	definition, target, intoDatabase, from string
-	namespaceMappings                     []string
-	clean, ignoreDatabaseProperties       bool
-	wait                                  waitFlags
+	namespaceMappings                      []string
+	clean, ignoreDatabaseProperties        bool
+	wait                                   waitFlags
 }
 
 func (a *app) restoreCommand() *cobra.Command {

@@ -192,4 +192,3 @@ func podHealth(pod *corev1.Pod) string {
 	}
 	return s
 }
-
