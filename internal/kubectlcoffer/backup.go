@@ -10,7 +10,6 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/coffer-dev/coffer/api/v1alpha1"
-	"github.com/coffer-dev/coffer/internal/controller"
 	"github.com/coffer-dev/coffer/internal/units"
 )
 
@@ -65,7 +64,7 @@ func (a *app) backup(ctx context.Context, definition string, pin bool, wf waitFl
 	}
 	b := &v1alpha1.Backup{
 		ObjectMeta: metav1.ObjectMeta{Namespace: a.namespace, GenerateName: definition + "-ondemand-",
-			Labels: map[string]string{controller.LabelDefinition: controller.LabelValue(definition)}},
+			Labels: map[string]string{labelDefinition: labelValue(definition)}},
 		Spec: v1alpha1.BackupSpec{DefinitionRef: v1alpha1.LocalObjectReference{Name: definition}, Pinned: pin},
 	}
 	if err := a.client.Create(ctx, b); err != nil {

@@ -12,7 +12,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/coffer-dev/coffer/api/v1alpha1"
-	"github.com/coffer-dev/coffer/internal/controller"
 	"github.com/coffer-dev/coffer/internal/retention"
 )
 
@@ -164,9 +163,9 @@ func pinnedState(b *v1alpha1.Backup) string {
 // or cannot (the backup did not complete). It reads the PinForwarded
 // condition as the controller writes it (internal/controller/backup_pin.go).
 func pinSettled(b *v1alpha1.Backup) bool {
-	c := meta.FindStatusCondition(b.Status.Conditions, controller.ConditionPinForwarded)
+	c := meta.FindStatusCondition(b.Status.Conditions, conditionPinForwarded)
 	if c == nil {
 		return b.Generation <= 1 && b.Status.Phase.Final()
 	}
-	return c.ObservedGeneration >= b.Generation && (c.Status == metav1.ConditionTrue || c.Reason == controller.ReasonNothingToPin)
+	return c.ObservedGeneration >= b.Generation && (c.Status == metav1.ConditionTrue || c.Reason == reasonNothingToPin)
 }

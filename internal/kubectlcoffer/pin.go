@@ -12,7 +12,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/coffer-dev/coffer/api/v1alpha1"
-	"github.com/coffer-dev/coffer/internal/controller"
 )
 
 // pinCommand is `pin` (pin true) or `unpin`: it sets the Backup's
@@ -83,7 +82,7 @@ func (a *app) waitPin(ctx context.Context, b *v1alpha1.Backup, verb string, wf w
 			}
 			return apiErr(err, "Backup "+b.Name)
 		}
-		c := meta.FindStatusCondition(b.Status.Conditions, controller.ConditionPinForwarded)
+		c := meta.FindStatusCondition(b.Status.Conditions, conditionPinForwarded)
 		state := "waiting for the controller"
 		if c != nil && c.ObservedGeneration >= gen {
 			switch {
@@ -91,7 +90,7 @@ func (a *app) waitPin(ctx context.Context, b *v1alpha1.Backup, verb string, wf w
 				p.done()
 				_, err := fmt.Fprintf(a.opts.Out, "backup %s %s: %s\n", b.Name, verb, c.Message)
 				return err
-			case c.Reason == controller.ReasonNothingToPin:
+			case c.Reason == reasonNothingToPin:
 				p.done()
 				return failedErr("", "backup %s cannot be %s: %s", b.Name, verb, c.Message)
 			}

@@ -14,7 +14,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/coffer-dev/coffer/api/v1alpha1"
-	"github.com/coffer-dev/coffer/internal/controller"
 )
 
 func (a *app) statusCommand() *cobra.Command {
@@ -74,8 +73,8 @@ func (a *app) statusAll(ctx context.Context, all bool, output string) error {
 	}
 	now := a.opts.Now()
 	for _, d := range list.Items {
-		row := []string{d.Name, conditionStatus(d.Status.Conditions, controller.ConditionReady),
-			conditionReason(d.Status.Conditions, controller.ConditionRunnerReachable), d.Spec.Schedule,
+		row := []string{d.Name, conditionStatus(d.Status.Conditions, conditionReady),
+			conditionReason(d.Status.Conditions, conditionRunnerReachable), d.Spec.Schedule,
 			fmt.Sprint(d.Spec.Suspend), relative(now, d.Status.LastBackupTime), relative(now, d.Status.NextBackupTime), coverageCounts(&d)}
 		if all {
 			row = append([]string{d.Namespace}, row...)
@@ -164,7 +163,7 @@ func (a *app) backupCounts(ctx context.Context, d *v1alpha1.BackupDefinition) st
 // runnerHealth reads the runner's StatefulSet and pod in the operator
 // namespace; a user who may not read them is told so.
 func (a *app) runnerHealth(ctx context.Context, d *v1alpha1.BackupDefinition) string {
-	name := controller.RunnerName(d.Namespace, d.Name)
+	name := runnerName(d.Namespace, d.Name)
 	sts := &appsv1.StatefulSet{}
 	if err := a.client.Get(ctx, types.NamespacedName{Namespace: a.operatorNS, Name: name}, sts); err != nil {
 		return fmt.Sprintf("StatefulSet %s/%s: %s", a.operatorNS, name, shortErr(err))
