@@ -152,7 +152,7 @@ func makeRunner(t *testing.T, c client.Client, ns, def string) {
 	setStatus(t, c, sts)
 	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: operatorNS, Name: name + "-0", Labels: labels}, Spec: podSpec}
 	create(t, c, pod)
-	pod.Status = corev1.PodStatus{Phase: corev1.PodRunning, ContainerStatuses: []corev1.ContainerStatus{{Name: "runner", Ready: true, RestartCount: 2,
+	pod.Status = corev1.PodStatus{Phase: corev1.PodRunning, Conditions: []corev1.PodCondition{{Type: corev1.PodReady, Status: corev1.ConditionTrue}}, ContainerStatuses: []corev1.ContainerStatus{{Name: "runner", Ready: true, RestartCount: 2,
 		State: corev1.ContainerState{Running: &corev1.ContainerStateRunning{}}}}}
 	setStatus(t, c, pod)
 }

@@ -185,7 +185,11 @@ func podHealth(pod *corev1.Pod) string {
 			waiting = append(waiting, cs.State.Waiting.Reason)
 		}
 	}
-	s := fmt.Sprintf("%s %s, %d restarts", pod.Name, orNone(string(pod.Status.Phase)), restarts)
+	ready := "not ready (its /readyz checks the storage)"
+	if podReady(pod) {
+		ready = "ready (storage reachable)"
+	}
+	s := fmt.Sprintf("%s %s, %s, %d restarts", pod.Name, orNone(string(pod.Status.Phase)), ready, restarts)
 	if len(waiting) > 0 {
 		s += " (" + strings.Join(waiting, ", ") + ")"
 	}
