@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -89,8 +90,8 @@ func Run(ctx context.Context, args []string, opts Options) int {
 	}
 	code := exitCode(err)
 	var ce *cmdError
-	if !errors.As(err, &ce) && code == ExitError {
-		// cobra's own errors: unknown command, flag or argument count.
+	if !errors.As(err, &ce) && strings.HasPrefix(err.Error(), "unknown command") {
+		// cobra's own: flag and argument errors are ours already.
 		code = ExitUsage
 		err = &cmdError{code: ExitUsage, msg: err.Error(), next: "see `kubectl coffer --help`"}
 	}
@@ -215,10 +216,11 @@ func maxArgs(n int, what string) cobra.PositionalArgs {
 	}
 }
 
-// ctxErr turns a cancelled wait into ExitInterrupted and a passed
-// --timeout into ExitTimeout, saying the work goes on.
+// waitErr is the error of a wait that ended before the work: ExitTimeout
+// when --timeout passed, ExitInterrupted when the caller's ctx ended
+// (Ctrl-C); either way the work goes on.
 func waitErr(ctx context.Context, what, follow string) error {
-	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+	if ctx.Err() == nil {
 		return &cmdError{code: ExitTimeout, msg: "--timeout passed before " + what + " ended; it goes on", next: "follow it with `" + follow + "`"}
 	}
 	return &cmdError{code: ExitInterrupted, msg: "stopped waiting for " + what + "; it goes on", next: "follow it with `" + follow + "`"}

@@ -90,7 +90,7 @@ func (a *app) waitBackup(ctx context.Context, b *v1alpha1.Backup, wf waitFlags) 
 		if err := a.client.Get(wctx, key, b); err != nil {
 			p.done()
 			if wctx.Err() != nil {
-				return waitErr(wctx, "backup "+b.Name, follow)
+				return waitErr(ctx, "backup "+b.Name, follow)
 			}
 			return apiErr(err, "Backup "+b.Name)
 		}
@@ -110,7 +110,7 @@ func (a *app) waitBackup(ctx context.Context, b *v1alpha1.Backup, wf waitFlags) 
 		select {
 		case <-wctx.Done():
 			p.done()
-			return waitErr(wctx, "backup "+b.Name, follow)
+			return waitErr(ctx, "backup "+b.Name, follow)
 		case <-time.After(a.opts.Poll):
 		}
 	}

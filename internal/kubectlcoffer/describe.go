@@ -98,7 +98,10 @@ func (a *app) describeBackup(ctx context.Context, name, output string) error {
 // describeStorage says where the backup is stored and how to restore it,
 // with Coffer and without.
 func (a *app) describeStorage(ctx context.Context, w io.Writer, b *v1alpha1.Backup) {
-	dir := layout.Definition{Namespace: b.Namespace, Name: b.Spec.DefinitionRef.Name}.Backup(orNone(b.Status.BackupID)).Dir()
+	dir := "(none: the backup has no id yet)"
+	if b.Status.BackupID != "" {
+		dir = layout.Definition{Namespace: b.Namespace, Name: b.Spec.DefinitionRef.Name}.Backup(b.Status.BackupID).Dir()
+	}
 	storage := "(unknown: the BackupDefinition is gone)"
 	def := &v1alpha1.BackupDefinition{}
 	if err := a.client.Get(ctx, types.NamespacedName{Namespace: b.Namespace, Name: b.Spec.DefinitionRef.Name}, def); err == nil {

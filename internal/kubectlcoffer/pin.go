@@ -78,7 +78,7 @@ func (a *app) waitPin(ctx context.Context, b *v1alpha1.Backup, verb string, wf w
 		if err := a.client.Get(wctx, client.ObjectKeyFromObject(b), b); err != nil {
 			p.done()
 			if wctx.Err() != nil {
-				return waitErr(wctx, "the pin of "+b.Name, follow)
+				return waitErr(ctx, "the pin of "+b.Name, follow)
 			}
 			return apiErr(err, "Backup "+b.Name)
 		}
@@ -100,7 +100,7 @@ func (a *app) waitPin(ctx context.Context, b *v1alpha1.Backup, verb string, wf w
 		select {
 		case <-wctx.Done():
 			p.done()
-			return waitErr(wctx, "the pin of "+b.Name, follow)
+			return waitErr(ctx, "the pin of "+b.Name, follow)
 		case <-time.After(a.opts.Poll):
 		}
 	}

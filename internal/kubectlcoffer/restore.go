@@ -143,7 +143,7 @@ func (a *app) waitRestore(ctx context.Context, rs *v1alpha1.Restore, definition 
 		if err := a.client.Get(wctx, key, rs); err != nil {
 			p.done()
 			if wctx.Err() != nil {
-				return waitErr(wctx, "restore "+rs.Name, follow)
+				return waitErr(ctx, "restore "+rs.Name, follow)
 			}
 			return apiErr(err, "Restore "+rs.Name)
 		}
@@ -163,7 +163,7 @@ func (a *app) waitRestore(ctx context.Context, rs *v1alpha1.Restore, definition 
 		select {
 		case <-wctx.Done():
 			p.done()
-			return waitErr(wctx, "restore "+rs.Name, follow)
+			return waitErr(ctx, "restore "+rs.Name, follow)
 		case <-time.After(a.opts.Poll):
 		}
 	}

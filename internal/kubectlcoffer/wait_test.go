@@ -164,10 +164,13 @@ func TestBackupWaitTimeoutExits5AndLeavesTheBackup(t *testing.T) {
 	r := plugin(t, e, ns, "backup", "shop", "--wait", "--timeout", "300ms")
 	r.wantCode(t, kubectlcoffer.ExitTimeout)
 	contains(t, "stderr", r.errOut, "--timeout passed before backup shop-ondemand-", "it goes on", "kubectl coffer describe backup")
-	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	// Ctrl-C: the caller's context ends.
+	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
+	time.AfterFunc(500*time.Millisecond, cancel)
 	r = pluginCtx(ctx, e, ns, "backup", "shop", "--wait")
 	r.wantCode(t, kubectlcoffer.ExitInterrupted)
+	contains(t, "stderr", r.errOut, "stopped waiting for backup shop-ondemand-", "it goes on")
 	var list v1alpha1.BackupList
 	if err := e.Client.List(t.Context(), &list, client.InNamespace(ns)); err != nil {
 		t.Fatal(err)
