@@ -57,7 +57,6 @@ type app struct {
 	rules      *clientcmd.ClientConfigLoadingRules
 	overrides  *clientcmd.ConfigOverrides
 	operatorNS string
-	output     string
 
 	client    client.Client
 	clientset kubernetes.Interface
