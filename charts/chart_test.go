@@ -286,6 +286,18 @@ func TestChartValues(t *testing.T) {
 			t.Errorf("Deployment does not hold %q:\n%s", want, y)
 		}
 	}
+	crds := 0
+	for _, u := range render(t) {
+		if u.GetKind() == "CustomResourceDefinition" {
+			crds++
+			if u.GetAnnotations()["helm.sh/resource-policy"] != "keep" {
+				t.Errorf("%s lacks helm.sh/resource-policy: keep: helm uninstall would delete every Coffer object", key(u))
+			}
+		}
+	}
+	if crds != 4 {
+		t.Errorf("the chart renders %d CRDs by default, want 4", crds)
+	}
 	for _, u := range render(t, "crds.keep=false") {
 		if _, kept := u.GetAnnotations()["helm.sh/resource-policy"]; kept {
 			t.Errorf("%s keeps helm.sh/resource-policy with crds.keep=false", key(u))
