@@ -89,10 +89,12 @@ func forwarded(status metav1.ConditionStatus, reason, msg string) metav1.Conditi
 		LastTransitionTime: metav1.NewTime(now), ObservedGeneration: 1}
 }
 
+// waitNamespace is a fresh namespace with a definition "web" (not "shop":
+// the golden `list shop -A` must see only the fixture's).
 func waitNamespace(t *testing.T) (*testutil.Envtest, string) {
 	e := testutil.SharedEnvtest(t)
 	ns := e.CreateNamespace(t)
-	create(t, e.Client, definition(ns, "shop"))
+	create(t, e.Client, definition(ns, "web"))
 	return e, ns
 }
 
@@ -110,12 +112,12 @@ func TestBackupWaitCompleted(t *testing.T) {
 		func(b *v1alpha1.Backup) {
 			b.Status.Phase, b.Status.EndTime, b.Status.Size, b.Status.Targets = v1alpha1.BackupCompleted, mt(32*time.Second), "1.6 MiB", shopTargets
 		})
-	r := plugin(t, e, ns, "backup", "shop", "--wait")
+	r := plugin(t, e, ns, "backup", "web", "--wait")
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
 	r.wantCode(t, kubectlcoffer.ExitOK)
-	contains(t, "backup --wait", r.out, "backup shop-ondemand-", " created\n",
+	contains(t, "backup --wait", r.out, "backup web-ondemand-", " created\n",
 		"Pending: RunnerBusy: the runner is busy with backup 20261121T115900Z-busy",
 		"Running [20261121T120000Z-k3f9]",
 		"completed: id 20261121T120000Z-k3f9, 2 targets, 1.6 MiB stored, took 42s",
@@ -129,7 +131,7 @@ func TestBackupWaitCompleted(t *testing.T) {
 		t.Fatalf("%d Backups, want 1", len(list.Items))
 	}
 	b := list.Items[0]
-	if b.Spec.DefinitionRef.Name != "shop" || b.Spec.Pinned || b.Labels[controller.LabelMirrored] != "" || b.Labels[controller.LabelDefinition] != "shop" {
+	if b.Spec.DefinitionRef.Name != "web" || b.Spec.Pinned || b.Labels[controller.LabelMirrored] != "" || b.Labels[controller.LabelDefinition] != "web" {
 		t.Errorf("created Backup: spec %+v, labels %v", b.Spec, b.Labels)
 	}
 }
@@ -144,12 +146,12 @@ func TestBackupWaitFailedExits4WithTheReason(t *testing.T) {
 		func(b *v1alpha1.Backup) {
 			b.Status.Phase, b.Status.EndTime, b.Status.Error = v1alpha1.BackupFailed, mt(time.Second), reason
 		})
-	r := plugin(t, e, ns, "backup", "shop", "--wait", "--pin")
+	r := plugin(t, e, ns, "backup", "web", "--wait", "--pin")
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
 	r.wantCode(t, kubectlcoffer.ExitFailed)
-	contains(t, "stderr", r.errOut, "failed: "+reason, "kubectl coffer logs shop -n "+ns)
+	contains(t, "stderr", r.errOut, "failed: "+reason, "kubectl coffer logs web -n "+ns)
 	var list v1alpha1.BackupList
 	if err := e.Client.List(t.Context(), &list, client.InNamespace(ns)); err != nil {
 		t.Fatal(err)
@@ -161,16 +163,16 @@ func TestBackupWaitFailedExits4WithTheReason(t *testing.T) {
 
 func TestBackupWaitTimeoutExits5AndLeavesTheBackup(t *testing.T) {
 	e, ns := waitNamespace(t)
-	r := plugin(t, e, ns, "backup", "shop", "--wait", "--timeout", "300ms")
+	r := plugin(t, e, ns, "backup", "web", "--wait", "--timeout", "300ms")
 	r.wantCode(t, kubectlcoffer.ExitTimeout)
-	contains(t, "stderr", r.errOut, "--timeout passed before backup shop-ondemand-", "it goes on", "kubectl coffer describe backup")
+	contains(t, "stderr", r.errOut, "--timeout passed before backup web-ondemand-", "it goes on", "kubectl coffer describe backup")
 	// Ctrl-C: the caller's context ends.
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	time.AfterFunc(500*time.Millisecond, cancel)
-	r = pluginCtx(ctx, e, ns, "backup", "shop", "--wait")
+	r = pluginCtx(ctx, e, ns, "backup", "web", "--wait")
 	r.wantCode(t, kubectlcoffer.ExitInterrupted)
-	contains(t, "stderr", r.errOut, "stopped waiting for backup shop-ondemand-", "it goes on")
+	contains(t, "stderr", r.errOut, "stopped waiting for backup web-ondemand-", "it goes on")
 	var list v1alpha1.BackupList
 	if err := e.Client.List(t.Context(), &list, client.InNamespace(ns)); err != nil {
 		t.Fatal(err)
@@ -189,12 +191,12 @@ func TestRestoreLatestWait(t *testing.T) {
 		func(rs *v1alpha1.Restore) {
 			rs.Status.Phase, rs.Status.EndTime = v1alpha1.RestoreCompleted, mt(12*time.Second)
 		})
-	r := plugin(t, e, ns, "restore", "latest", "--definition", "shop", "--target", "main", "--into-database", "shop_copy", "--clean", "--wait")
+	r := plugin(t, e, ns, "restore", "latest", "--definition", "web", "--target", "main", "--into-database", "shop_copy", "--clean", "--wait")
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
 	r.wantCode(t, kubectlcoffer.ExitOK)
-	contains(t, "restore --wait", r.out, "(the latest backup of shop)", "Running [backup 20261121T110000Z-aaaa]",
+	contains(t, "restore --wait", r.out, "(the latest backup of web)", "Running [backup 20261121T110000Z-aaaa]",
 		"completed: backup 20261121T110000Z-aaaa restored, took 12s")
 	var list v1alpha1.RestoreList
 	if err := e.Client.List(t.Context(), &list, client.InNamespace(ns)); err != nil {
@@ -204,16 +206,16 @@ func TestRestoreLatestWait(t *testing.T) {
 		t.Fatalf("%d Restores, want 1", len(list.Items))
 	}
 	s := list.Items[0].Spec
-	if s.LatestOf == nil || s.LatestOf.Name != "shop" || s.BackupRef != nil || s.Target != "main" || s.IntoDatabase != "shop_copy" || !s.Clean {
+	if s.LatestOf == nil || s.LatestOf.Name != "web" || s.BackupRef != nil || s.Target != "main" || s.IntoDatabase != "shop_copy" || !s.Clean {
 		t.Errorf("Restore spec %+v", s)
 	}
 }
 
 func TestRestoreBackupWaitFailedExits4WithTheReason(t *testing.T) {
 	e, ns := waitNamespace(t)
-	makeBackup(t, e.Client, backupFixture{ns: ns, name: "shop-20261121t110000z-aaaa", def: "shop", phase: v1alpha1.BackupCompleted,
+	makeBackup(t, e.Client, backupFixture{ns: ns, name: "web-20261121t110000z-aaaa", def: "web", phase: v1alpha1.BackupCompleted,
 		start: -time.Hour, took: time.Minute, targets: shopTargets})
-	const reason = "target main: the database shop has tables: restore with clean to overwrite it"
+	const reason = "target main: the database web has tables: restore with clean to overwrite it"
 	done := driveRestore(t, e.Client, ns,
 		func(rs *v1alpha1.Restore) {
 			rs.Status.Phase, rs.Status.StartTime = v1alpha1.RestoreRunning, mt(0)
@@ -221,25 +223,25 @@ func TestRestoreBackupWaitFailedExits4WithTheReason(t *testing.T) {
 		func(rs *v1alpha1.Restore) {
 			rs.Status.Phase, rs.Status.EndTime, rs.Status.Error = v1alpha1.RestoreFailed, mt(time.Second), reason
 		})
-	r := plugin(t, e, ns, "restore", "shop-20261121t110000z-aaaa", "--definition", "shop", "--wait")
+	r := plugin(t, e, ns, "restore", "web-20261121t110000z-aaaa", "--definition", "web", "--wait")
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
 	r.wantCode(t, kubectlcoffer.ExitFailed)
-	contains(t, "stderr", r.errOut, "failed: "+reason, "kubectl coffer describe restore shop-restore-")
+	contains(t, "stderr", r.errOut, "failed: "+reason, "kubectl coffer describe restore web-restore-")
 	var list v1alpha1.RestoreList
 	if err := e.Client.List(t.Context(), &list, client.InNamespace(ns)); err != nil {
 		t.Fatal(err)
 	}
-	if len(list.Items) != 1 || list.Items[0].Spec.BackupRef == nil || list.Items[0].Spec.BackupRef.Name != "shop-20261121t110000z-aaaa" {
+	if len(list.Items) != 1 || list.Items[0].Spec.BackupRef == nil || list.Items[0].Spec.BackupRef.Name != "web-20261121t110000z-aaaa" {
 		t.Fatalf("Restores %+v, want one with backupRef", list.Items)
 	}
 }
 
 func TestPinAndUnpin(t *testing.T) {
 	e, ns := waitNamespace(t)
-	name := "shop-20261121t110000z-aaaa"
-	makeBackup(t, e.Client, backupFixture{ns: ns, name: name, def: "shop", phase: v1alpha1.BackupCompleted, start: -time.Hour, took: time.Minute,
+	name := "web-20261121t110000z-aaaa"
+	makeBackup(t, e.Client, backupFixture{ns: ns, name: name, def: "web", phase: v1alpha1.BackupCompleted, start: -time.Hour, took: time.Minute,
 		labels: []string{"hourly"}, targets: shopTargets})
 	// The controller's answer to the pin: the condition at generation 2
 	// and the runner's labels.
@@ -258,7 +260,7 @@ func TestPinAndUnpin(t *testing.T) {
 	}
 	r.wantCode(t, kubectlcoffer.ExitOK)
 	contains(t, "pin --wait", r.out, "pinned (spec.pinned=true", "retention keeps it until it is unpinned")
-	r = plugin(t, e, ns, "list", "shop")
+	r = plugin(t, e, ns, "list", "web")
 	if !strings.Contains(r.out, "hourly,pinned   yes") {
 		t.Errorf("list after pin:\n%s", r.out)
 	}
@@ -273,7 +275,7 @@ func TestPinAndUnpin(t *testing.T) {
 	if b.Spec.Pinned || b.Generation != 3 {
 		t.Errorf("after unpin: spec.pinned %t at generation %d", b.Spec.Pinned, b.Generation)
 	}
-	if r = plugin(t, e, ns, "list", "shop"); !strings.Contains(r.out, "unpinning") {
+	if r = plugin(t, e, ns, "list", "web"); !strings.Contains(r.out, "unpinning") {
 		t.Errorf("list while the unpin is not forwarded:\n%s", r.out)
 	}
 }
