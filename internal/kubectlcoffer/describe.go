@@ -148,7 +148,7 @@ func (a *app) storageLocation(ctx context.Context, name string) string {
 	}
 	enc := "not encrypted"
 	if s.Encryption != nil {
-		enc = fmt.Sprintf("age-encrypted to %d recipients", len(s.Encryption.Recipients))
+		enc = fmt.Sprintf("age-encrypted, recipients: %d", len(s.Encryption.Recipients))
 	}
 	return fmt.Sprintf("%s/%s: %s (%s)", a.operatorNS, name, loc, enc)
 }
@@ -217,7 +217,7 @@ func provenText(now time.Time, t *metav1.Time) string {
 	if t == nil {
 		return "never (no restore test has restored it)"
 	}
-	return timestamp(t) + " (" + relative(now, t) + ")"
+	return when(now, t)
 }
 
 func writeConditions(w io.Writer, now time.Time, conds []metav1.Condition) {

@@ -101,6 +101,14 @@ func relative(now time.Time, t *metav1.Time) string {
 	return duration.HumanDuration(now.Sub(t.Time)) + " ago"
 }
 
+// when is "2026-11-21T11:00:00Z (60m ago)", or "-" when unset.
+func when(now time.Time, t *metav1.Time) string {
+	if t == nil || t.IsZero() {
+		return none
+	}
+	return timestamp(t) + " (" + relative(now, t) + ")"
+}
+
 // timestamp is an absolute time in UTC, RFC 3339.
 func timestamp(t *metav1.Time) string {
 	if t == nil || t.IsZero() {

@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -127,9 +128,13 @@ func (a *app) statusOne(ctx context.Context, name, output string) error {
 	field(w, "Suspended", fmt.Sprint(d.Spec.Suspend))
 	field(w, "Targets", targetNames(d))
 	field(w, "Storage", a.storageLocation(ctx, d.Spec.StorageRef.Name))
-	field(w, "Last backup", timestamp(d.Status.LastBackupTime)+" ("+relative(now, d.Status.LastBackupTime)+")")
-	field(w, "Next backup", timestamp(d.Status.NextBackupTime)+" ("+relative(now, d.Status.NextBackupTime)+")")
-	field(w, "Coverage", coverageCounts(d)+" PVCs protected/covered")
+	field(w, "Last backup", when(now, d.Status.LastBackupTime))
+	field(w, "Next backup", when(now, d.Status.NextBackupTime))
+	if d.Status.Coverage != nil {
+		field(w, "Coverage", coverageCounts(d)+" PVCs protected/covered")
+	} else {
+		field(w, "Coverage", "")
+	}
 	field(w, "Backups", a.backupCounts(ctx, d))
 	field(w, "Runner", a.runnerHealth(ctx, d))
 	writeConditions(w, now, d.Status.Conditions)
@@ -165,7 +170,11 @@ func (a *app) backupCounts(ctx context.Context, d *v1alpha1.BackupDefinition) st
 func (a *app) runnerHealth(ctx context.Context, d *v1alpha1.BackupDefinition) string {
 	name := runnerName(d.Namespace, d.Name)
 	sts := &appsv1.StatefulSet{}
-	if err := a.client.Get(ctx, types.NamespacedName{Namespace: a.operatorNS, Name: name}, sts); err != nil {
+	err := a.client.Get(ctx, types.NamespacedName{Namespace: a.operatorNS, Name: name}, sts)
+	if apierrors.IsNotFound(err) {
+		return fmt.Sprintf("StatefulSet %s/%s does not exist: not rendered (the Ready condition says why)", a.operatorNS, name)
+	}
+	if err != nil {
 		return fmt.Sprintf("StatefulSet %s/%s: %s", a.operatorNS, name, shortErr(err))
 	}
 	s := fmt.Sprintf("StatefulSet %s/%s: %d/1 ready", a.operatorNS, name, sts.Status.ReadyReplicas)
