@@ -115,8 +115,10 @@ func (a *app) describeStorage(ctx context.Context, w io.Writer, b *v1alpha1.Back
 	}
 	fmt.Fprintln(w, "Restore:")
 	fmt.Fprintf(w, "  With Coffer: kubectl coffer restore %s --definition %s -n %s --wait\n", b.Name, b.Spec.DefinitionRef.Name, b.Namespace)
-	fmt.Fprintln(w, "  By hand:     fetch the objects under Key, then per target `age -d -i key.txt OBJECT | zstd -d | pg_restore ...`")
-	fmt.Fprintln(w, "               (docs/format.md, \"Restoring by hand\": the manifest names each target's object and tool)")
+	fmt.Fprintln(w, "  By hand:     fetch the objects under Key; manifest.json names each target's object (docs/format.md, \"Restoring by hand\")")
+	for _, tg := range b.Status.Targets {
+		fmt.Fprintf(w, "               %s: %s\n", tg.Name, byHand(tg.Engine))
+	}
 }
 
 // storageLocation describes a BackupStorage as a URL, or says why it cannot.
@@ -227,4 +229,15 @@ func writeConditions(w io.Writer, now time.Time, conds []metav1.Condition) {
 		t.add("  "+c.Type, string(c.Status), c.Reason, age(now, &c.LastTransitionTime), c.Message)
 	}
 	_ = t.write(w)
+}
+
+// byHand is how a target of engine is restored without Coffer.
+func byHand(engine string) string {
+	switch engine {
+	case "postgres":
+		return "age -d -i key.txt OBJECT | zstd -d | pg_restore --no-owner -d DATABASE"
+	case "mysql":
+		return "age -d -i key.txt OBJECT | zstd -d | mariadb DATABASE"
+	}
+	return "age -d -i key.txt OBJECT | zstd -d, then as docs/engines.md says for " + engine
 }
