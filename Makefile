@@ -12,8 +12,9 @@ GOLANGCI_LINT_VERSION := v2.15.0
 
 all: build
 
-build: ## Build coffer-runner into bin/
+build: ## Build coffer-runner and the kubectl plugin kubectl-coffer into bin/
 	$(GO) build -ldflags '$(LDFLAGS)' -o bin/coffer-runner ./cmd/coffer-runner
+	$(GO) build -ldflags '$(LDFLAGS)' -o bin/kubectl-coffer ./cmd/kubectl-coffer
 
 demo: build ## Back up, restore and compare a sample PostgreSQL database into ./demo-data
 	hack/deps.sh demo
@@ -69,4 +70,4 @@ fmt:
 	gofmt -w $$(git ls-files '*.go')
 
 clean:
-	rm -rf bin/coffer-runner demo-data
+	rm -rf bin/coffer-runner bin/kubectl-coffer demo-data

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Makes sure what the demo and the tests need is installed and running.
 #   hack/deps.sh demo   PostgreSQL (installed and started if missing), age
-#   hack/deps.sh test   everything: PostgreSQL, MariaDB, age, zstd, git, redis-server, GNU time, Prometheus (promtool), MinIO and fake-gcs-server (built into bin/), Azurite (npm, into bin/azurite)
+#   hack/deps.sh test   everything: PostgreSQL, MariaDB, age, zstd, git, redis-server, GNU time, Prometheus (promtool), MinIO, fake-gcs-server and Helm (built into bin/), Azurite (npm, into bin/azurite)
 # Safe to run again; it only does what is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -73,6 +73,12 @@ fi
 if [ ! -x bin/fake-gcs-server ]; then
   echo "building fake-gcs-server into bin/ (once)"
   GOBIN="$PWD/bin" GOFLAGS=-buildvcs=false go install github.com/fsouza/fake-gcs-server@v1.56.1
+fi
+
+# Helm, built once from the Go module proxy: charts/ runs helm lint and helm template on charts/coffer.
+if [ ! -x bin/helm ]; then
+  echo "building Helm into bin/ (once)"
+  GOBIN="$PWD/bin" GOFLAGS=-buildvcs=false go install helm.sh/helm/v3/cmd/helm@v3.22.0
 fi
 
 # Azurite (Azure Storage emulator) from the npm registry into bin/azurite, once.
