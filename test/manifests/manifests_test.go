@@ -213,9 +213,9 @@ func TestControllerRBAC(t *testing.T) {
 		{"update", "rbac.authorization.k8s.io", "clusterrolebindings", "", ""}: false,
 		{"create", "authorization.k8s.io", "subjectaccessreviews", "", ""}:     true,
 		// Nothing cluster-wide beyond that.
-		{"create", "rbac.authorization.k8s.io", "clusterroles", "", ""}:        false,
-		{"escalate", "rbac.authorization.k8s.io", "roles", "", operator}:       false,
-		{"create", "", "serviceaccounts", "token", operator}:                   false,
+		{"create", "rbac.authorization.k8s.io", "clusterroles", "", ""}:  false,
+		{"escalate", "rbac.authorization.k8s.io", "roles", "", operator}: false,
+		{"create", "", "serviceaccounts", "token", operator}:             false,
 	}
 	const sa = "system:serviceaccount:coffer-system:coffer-controller"
 	checkRunnerReader(ctx, t, env)
