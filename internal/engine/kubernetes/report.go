@@ -95,3 +95,5 @@ func (e *PartialError) Error() string {
 }
 
 func (e *PartialError) Unwrap() error { return engine.ErrPartiallyFailed }
+
+var _ engine.PartialFailure = (*PartialError)(nil)
