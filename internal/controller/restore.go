@@ -93,6 +93,7 @@ func (r *RestoreReconciler) steps(ctx context.Context, rs *v1alpha1.Restore) (ct
 				return r.failOn(rs, err)
 			}
 			if !ready {
+				rs.Status.Phase = v1alpha1.RestorePending
 				return ctrl.Result{RequeueAfter: grantRetry}, nil
 			}
 		}

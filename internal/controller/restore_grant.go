@@ -54,6 +54,9 @@ const (
 	// grantRetry is how soon a grant the authorizer does not show yet is
 	// checked again.
 	grantRetry = time.Second
+	// grantTimeout bounds the wait for a grant to be in force: RBAC's
+	// authorizer takes moments; longer means the ClusterRole is missing.
+	grantTimeout = 2 * time.Minute
 )
 
 // errNotOurs wraps a binding that has a grant's name but is not Coffer's.
@@ -144,7 +147,7 @@ func (r *RestoreReconciler) grant(ctx context.Context, rs *v1alpha1.Restore, def
 			Name: rs.Name, UID: rs.UID, Controller: ptr.To(true)}}
 		obj = &rbacv1.RoleBinding{ObjectMeta: meta, RoleRef: roleRef, Subjects: []rbacv1.Subject{subject}}
 	}
-	if err := r.createGrant(ctx, obj, rs); err != nil {
+	if err := r.createGrant(ctx, obj, rs, roleRef, subject); err != nil {
 		return false, err
 	}
 	c.set(ConditionWriteAccess, metav1.ConditionTrue, ReasonGranted, fmt.Sprintf("%s %s binds %s to ServiceAccount %s/%s in %s until the restore ends",
@@ -153,12 +156,23 @@ func (r *RestoreReconciler) grant(ctx context.Context, rs *v1alpha1.Restore, def
 	if def.Namespace == r.OperatorNamespace {
 		namespace = "" // every namespace
 	}
-	return r.mayWrite(ctx, subject, namespace)
+	ok, err := r.mayWrite(ctx, subject, namespace)
+	if err != nil || ok {
+		return ok, err
+	}
+	if since := r.Clock.Now().Sub(c.get(ConditionWriteAccess).LastTransitionTime.Time); since > grantTimeout {
+		return false, fmt.Errorf("%w: the runner's ServiceAccount %s/%s still may not write in %s %v after %s %s was created: "+
+			"is the ClusterRole %s installed (config/rbac/runner_restorer.yaml)?", errCannotServe, subject.Namespace, subject.Name,
+			scope, since.Round(time.Second), kindOf(obj), obj.GetName(), RunnerRestorerRole)
+	}
+	return false, nil
 }
 
 // createGrant creates the binding, or accepts the one a previous
-// reconcile created for the same Restore.
-func (r *RestoreReconciler) createGrant(ctx context.Context, obj client.Object, rs *v1alpha1.Restore) error {
+// reconcile created for the same Restore. A binding of that name that is not exactly the
+// grant (someone else's, or one edited) fails the Restore: the controller
+// never deletes or widens what it did not make.
+func (r *RestoreReconciler) createGrant(ctx context.Context, obj client.Object, rs *v1alpha1.Restore, roleRef rbacv1.RoleRef, subject rbacv1.Subject) error {
 	err := r.Client.Create(ctx, obj)
 	if !apierrors.IsAlreadyExists(err) {
 		return err
@@ -167,7 +181,16 @@ func (r *RestoreReconciler) createGrant(ctx context.Context, obj client.Object, 
 	if err := r.Reader.Get(ctx, client.ObjectKeyFromObject(obj), live); err != nil {
 		return err
 	}
-	if live.GetLabels()[LabelRestoreGrant] != "true" || live.GetAnnotations()[AnnotationRestore] != rs.Namespace+"/"+rs.Name {
+	var liveRef rbacv1.RoleRef
+	var liveSubjects []rbacv1.Subject
+	switch b := live.(type) {
+	case *rbacv1.RoleBinding:
+		liveRef, liveSubjects = b.RoleRef, b.Subjects
+	case *rbacv1.ClusterRoleBinding:
+		liveRef, liveSubjects = b.RoleRef, b.Subjects
+	}
+	if live.GetLabels()[LabelRestoreGrant] != "true" || live.GetAnnotations()[AnnotationRestore] != rs.Namespace+"/"+rs.Name ||
+		liveRef != roleRef || len(liveSubjects) != 1 || liveSubjects[0] != subject {
 		return fmt.Errorf("%w: %s %s %s", errCannotServe, kindOf(obj), client.ObjectKeyFromObject(obj), errNotOurs)
 	}
 	return nil
@@ -209,7 +232,12 @@ func (r *RestoreReconciler) deleteGrant(ctx context.Context, restore types.Names
 	}
 	var errs []error
 	for _, o := range objs {
-		if err := r.Client.Delete(ctx, o); err != nil && !apierrors.IsNotFound(err) {
+		// Only Coffer's: a binding of that name someone else made stays.
+		err := r.Reader.Get(ctx, client.ObjectKeyFromObject(o), o)
+		if err == nil && o.GetLabels()[LabelRestoreGrant] == "true" && o.GetAnnotations()[AnnotationRestore] == restore.String() {
+			err = r.Client.Delete(ctx, o, client.Preconditions{UID: ptr.To(o.GetUID())})
+		}
+		if err != nil && !apierrors.IsNotFound(err) {
 			errs = append(errs, fmt.Errorf("revoking the restore grant %s %s: %w", kindOf(o), client.ObjectKeyFromObject(o), err))
 		}
 	}
