@@ -71,6 +71,9 @@ func startPodRunner(t *testing.T, e *testutil.Envtest, ns, name string) *podRunn
 	testutil.Eventually(t, 60*time.Second, "runner config Secret and ServiceAccount", func() bool {
 		return e.Client.Get(ctx, runnerKey(ns, name), sec) == nil && e.Client.Get(ctx, runnerKey(ns, name), &corev1.ServiceAccount{}) == nil
 	})
+	testutil.Eventually(t, 60*time.Second, "the runner's read binding in force", func() bool {
+		return can(t, e, ns, name, "list", "", "configmaps", ns)
+	})
 	cs, err := kubernetes.NewForConfig(e.Config)
 	if err != nil {
 		t.Fatal(err)
@@ -319,4 +322,52 @@ func TestSweepRestoreGrants(t *testing.T) {
 	if err := e.Client.Get(ctx, types.NamespacedName{Name: crb.Name}, &rbacv1.ClusterRoleBinding{}); !apierrors.IsNotFound(err) {
 		t.Errorf("the ClusterRoleBinding of a gone Restore stays: %v", err)
 	}
+}
+
+// TestOperatorRestoreGrantClusterWide: a Restore of a kubernetes target of
+// the operator namespace grants the shared runner identity write rights
+// across the cluster by a ClusterRoleBinding, in force before the restore
+// is asked for (the runner does not answer here, so the Restore waits,
+// Pending, holding the grant); deleting the Restore revokes it.
+func TestOperatorRestoreGrantClusterWide(t *testing.T) {
+	e := cluster(t)
+	ctx := context.Background()
+	installRBACFile(t, e, "runner_reader.yaml")
+	installRBACFile(t, e, "runner_restorer.yaml")
+	own := uniq("own-store-")
+	mustCreate(t, e, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: operatorNS, Name: own + "-s3"},
+		StringData: map[string]string{"accessKeyID": "AK", "secretAccessKey": "SK"}})
+	mustCreate(t, e, &v1alpha1.BackupStorage{ObjectMeta: metav1.ObjectMeta{Namespace: operatorNS, Name: own},
+		Spec: v1alpha1.BackupStorageSpec{S3: &v1alpha1.S3Storage{Bucket: "b", Endpoint: "http://127.0.0.1:9",
+			CredentialsSecretRef: &v1alpha1.SecretReference{Name: own + "-s3"}}}})
+	name := uniq("cluster-")
+	kubernetesDefinition(t, e, operatorNS, name, own, v1alpha1.KubernetesTarget{IncludeClusterResources: true})
+	other := appNamespace(t, e, false)
+	if can(t, e, operatorNS, name, "create", "", "configmaps", other) {
+		t.Fatal("the shared runner identity may write before any Restore")
+	}
+	rs := &v1alpha1.Restore{ObjectMeta: metav1.ObjectMeta{Namespace: operatorNS, Name: uniq("r-")},
+		Spec: v1alpha1.RestoreSpec{LatestOf: &v1alpha1.LocalObjectReference{Name: name},
+			Kubernetes: &v1alpha1.KubernetesRestoreOptions{NamespaceMapping: map[string]string{"shop": other}}}}
+	mustCreate(t, e, rs)
+	crb := &rbacv1.ClusterRoleBinding{}
+	testutil.Eventually(t, 60*time.Second, "the Restore Pending with a ClusterRoleBinding", func() bool {
+		_ = e.Client.Get(ctx, types.NamespacedName{Namespace: operatorNS, Name: rs.Name}, rs)
+		c := meta.FindStatusCondition(rs.Status.Conditions, controller.ConditionWriteAccess)
+		return rs.Status.Phase == v1alpha1.RestorePending && c != nil && c.Status == metav1.ConditionTrue &&
+			e.Client.Get(ctx, types.NamespacedName{Name: "coffer-restore-" + rs.Name}, crb) == nil
+	})
+	if crb.RoleRef.Name != controller.RunnerRestorerRole || len(crb.Subjects) != 1 || crb.Subjects[0].Name != controller.RunnerClusterServiceAccount {
+		t.Fatalf("grant %+v", crb)
+	}
+	if !can(t, e, operatorNS, name, "create", "", "configmaps", other) || can(t, e, operatorNS, name, "delete", "", "configmaps", other) {
+		t.Error("while the grant stands the shared identity should create (and never delete) anywhere")
+	}
+	if err := e.Client.Delete(ctx, rs); err != nil {
+		t.Fatal(err)
+	}
+	testutil.Eventually(t, 30*time.Second, "grant revoked with the Restore", func() bool {
+		return apierrors.IsNotFound(e.Client.Get(ctx, types.NamespacedName{Name: "coffer-restore-" + rs.Name}, &rbacv1.ClusterRoleBinding{})) &&
+			!can(t, e, operatorNS, name, "create", "", "configmaps", other)
+	})
 }
