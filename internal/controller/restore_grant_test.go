@@ -371,3 +371,61 @@ func TestOperatorRestoreGrantClusterWide(t *testing.T) {
 			!can(t, e, operatorNS, name, "create", "", "configmaps", other)
 	})
 }
+
+// TestTenantGrantScope: while a tenant's Restore holds its grant (its
+// runner does not answer here, so the Restore waits, Pending), the runner
+// may create and patch in the tenant's namespace and nowhere else: not in
+// another tenant's, not in the operator's, no cluster resources, no
+// namespaces, and never delete. The grant is a RoleBinding owned by the
+// Restore.
+func TestTenantGrantScope(t *testing.T) {
+	e := cluster(t)
+	ctx := context.Background()
+	installRBACFile(t, e, "runner_reader.yaml")
+	installRBACFile(t, e, "runner_restorer.yaml")
+	st := uniq("store-")
+	storage(t, e, st)
+	ns, other := appNamespace(t, e, true), appNamespace(t, e, true)
+	kubernetesDefinition(t, e, ns, "res", st, v1alpha1.KubernetesTarget{})
+	testutil.Eventually(t, 60*time.Second, "runner config Secret", func() bool {
+		return e.Client.Get(ctx, runnerKey(ns, "res"), &corev1.Secret{}) == nil
+	})
+	rs := &v1alpha1.Restore{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "held"},
+		Spec: v1alpha1.RestoreSpec{LatestOf: &v1alpha1.LocalObjectReference{Name: "res"}}}
+	mustCreate(t, e, rs)
+	testutil.Eventually(t, 60*time.Second, "the Restore Pending, its grant in force", func() bool {
+		_ = e.Client.Get(ctx, types.NamespacedName{Namespace: ns, Name: rs.Name}, rs)
+		return rs.Status.Phase == v1alpha1.RestorePending && can(t, e, ns, "res", "create", "", "configmaps", ns)
+	})
+	rb := &rbacv1.RoleBinding{}
+	if err := e.Client.Get(ctx, types.NamespacedName{Namespace: ns, Name: "coffer-restore-held"}, rb); err != nil {
+		t.Fatal(err)
+	}
+	if len(rb.OwnerReferences) != 1 || rb.OwnerReferences[0].UID != rs.UID || rb.RoleRef.Name != controller.RunnerRestorerRole {
+		t.Errorf("grant %+v", rb)
+	}
+	for _, c := range []struct {
+		verb, group, resource, namespace string
+		want                             bool
+	}{
+		{"create", "", "secrets", ns, true},
+		{"patch", "apps", "deployments", ns, true},
+		{"delete", "", "configmaps", ns, false},
+		{"create", "", "configmaps", other, false},
+		{"patch", "apps", "deployments", other, false},
+		{"create", "", "configmaps", operatorNS, false},
+		{"create", "", "namespaces", "", false},
+		{"create", "rbac.authorization.k8s.io", "clusterrolebindings", "", false},
+		{"create", "", "persistentvolumes", "", false},
+	} {
+		if got := can(t, e, ns, "res", c.verb, c.group, c.resource, c.namespace); got != c.want {
+			t.Errorf("with its grant, the runner may %s %s.%s in %q: %v, want %v", c.verb, c.resource, c.group, c.namespace, got, c.want)
+		}
+	}
+	if err := e.Client.Delete(ctx, rs); err != nil {
+		t.Fatal(err)
+	}
+	testutil.Eventually(t, 30*time.Second, "grant revoked with the Restore", func() bool {
+		return !grantExists(t, e, ns, "held") && !can(t, e, ns, "res", "create", "", "configmaps", ns)
+	})
+}
