@@ -6,8 +6,10 @@ import (
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/coffer-dev/coffer/api/v1alpha1"
 	"github.com/coffer-dev/coffer/internal/testutil"
@@ -62,8 +64,33 @@ func TestClaimsBringTheirVolumes(t *testing.T) {
 		}
 	}
 
-	spec := v1alpha1.KubernetesTarget{IncludedNamespaces: []string{ns}, IncludedResources: []string{"persistentvolumeclaims"}}
+	// Restored, the claim keeps its volume: the volume came with it.
+	spec := v1alpha1.KubernetesTarget{IncludedNamespaces: []string{ns}, IncludedResources: []string{"persistentvolumeclaims"}, IncludeClusterResources: true}
 	data := backupBytes(t, &Engine{}, target(t, env, spec))
+	ctx := context.Background()
+	if err := env.Client.Delete(ctx, pvc(ns, mine)); err != nil {
+		t.Fatal(err)
+	}
+	gone := &corev1.PersistentVolumeClaim{}
+	if err := env.Client.Get(ctx, client.ObjectKey{Namespace: ns, Name: "data"}, gone); err == nil { // held by pvc-protection
+		gone.Finalizers = nil
+		if err := env.Client.Update(ctx, gone); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := env.Client.Get(ctx, client.ObjectKey{Namespace: ns, Name: "data"}, gone); !apierrors.IsNotFound(err) {
+		t.Fatalf("the claim is still there before the restore: %v", err)
+	}
+	if err := restore(t, &Engine{}, target(t, env, spec), data, nil); err != nil {
+		t.Fatal(err)
+	}
+	got := &corev1.PersistentVolumeClaim{}
+	if err := env.Client.Get(ctx, client.ObjectKey{Namespace: ns, Name: "data"}, got); err != nil || got.Spec.VolumeName != mine {
+		t.Fatalf("restored claim: volumeName %q, %v", got.Spec.VolumeName, err)
+	}
+
+	spec = v1alpha1.KubernetesTarget{IncludedNamespaces: []string{ns}, IncludedResources: []string{"persistentvolumeclaims"}}
+	data = backupBytes(t, &Engine{}, target(t, env, spec))
 	if names, _ := tarEntries(t, data); slices.Contains(names, volume(mine)) || !slices.Contains(names, claim) {
 		t.Fatalf("without includeClusterResources: %v", names)
 	}
