@@ -88,6 +88,18 @@ type S3Storage struct {
 	// Without it, the AWS SDK default credential chain is used (IRSA, Pod
 	// Identity, instance metadata, AWS_* variables).
 	CredentialsSecretRef *SecretReference `json:"credentialsSecretRef,omitempty"`
+	// ServerSideEncryption asks S3 to encrypt every object it stores, on
+	// top of Coffer's own age encryption: AES256 (SSE-S3) or aws:kms
+	// (SSE-KMS, under kmsKeyID or the bucket's default KMS key). Sent with
+	// every upload; a bucket policy that demands it then accepts Coffer's
+	// writes.
+	// +kubebuilder:validation:Enum=AES256;"aws:kms"
+	// +optional
+	ServerSideEncryption string `json:"serverSideEncryption,omitempty"`
+	// KMSKeyID is the KMS key (id, ARN or alias) of SSE-KMS; only with
+	// serverSideEncryption aws:kms.
+	// +optional
+	KMSKeyID string `json:"kmsKeyID,omitempty"`
 }
 
 // AzureStorage is an Azure Blob Storage container. Without a shared key or
@@ -161,7 +173,8 @@ type Compression struct {
 
 // UploadSettings bound the memory of one upload: PartSizeMiB × Concurrency.
 type UploadSettings struct {
-	// PartSizeMiB is the multipart part size; 5..5120. Default 16.
+	// PartSizeMiB is the multipart part size; 5..5120 (at most 4000 on
+	// Azure, its block limit). Default 16.
 	// +optional
 	PartSizeMiB int `json:"partSizeMiB,omitempty"`
 	// Concurrency is the number of parts in flight; 1..16. Default 2.

@@ -31,31 +31,44 @@ type VerifySpec struct {
 // database target is restored into a scratch database (named
 // coffer_rt_..., recorded in storage before it is created), the checks
 // run against it, the result and the restore's duration are recorded, and
-// the scratch database is always dropped.
+// the scratch database is always dropped. A filesystem (volume) target is
+// restored into a scratch directory whose counts of files, directories,
+// symbolic links and bytes must equal those its backup recorded, and the
+// directory is always removed; a kubernetes target is restored as a
+// server-side dry run whose per-object results must account for every
+// object the backup's index lists.
 type RestoreTestSpec struct {
 	// Schedule is a five-field cron expression, in the definition's time zone.
 	Schedule string `json:"schedule"`
 	// Targets are the targets to test, each with its server and checks.
 	// Empty tests every postgres and mysql target on its own server with
-	// no checks beyond a complete restore.
+	// no checks beyond a complete restore; filesystem and kubernetes
+	// targets are tested only when listed.
 	// +listType=map
 	// +listMapKey=name
 	// +optional
 	Targets []RestoreTestTarget `json:"targets,omitempty"`
 }
 
-// RestoreTestTarget is one database target's restore test.
+// RestoreTestTarget is one target's restore test.
 type RestoreTestTarget struct {
-	// Name of a postgres or mysql target of the definition.
+	// Name of a postgres, mysql, filesystem or kubernetes target of the
+	// definition.
 	Name string `json:"name"`
 	// Server is where the scratch database is created; the target's own
-	// server and credentials when unset.
+	// server and credentials when unset (postgres and mysql only).
 	// +optional
 	Server *ScratchServer `json:"server,omitempty"`
+	// ScratchDirectory is the existing directory in which a filesystem
+	// target's scratch directory (coffer_rt_...) is created; the runner's
+	// temporary directory when unset (filesystem only). It needs room
+	// for the whole restored tree.
+	// +optional
+	ScratchDirectory string `json:"scratchDirectory,omitempty"`
 	// Checks are SQL statements run in the scratch database, each of which
 	// must return one row whose first column is true, e.g.
 	// "select count(*) > 1000 from orders". They run in a read-only
-	// transaction.
+	// transaction (postgres and mysql only).
 	// +optional
 	Checks []string `json:"checks,omitempty"`
 }

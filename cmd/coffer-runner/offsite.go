@@ -9,6 +9,7 @@ import (
 
 	"github.com/coffer-dev/coffer/api/v1alpha1"
 	"github.com/coffer-dev/coffer/internal/lease"
+	"github.com/coffer-dev/coffer/internal/offsite"
 	"github.com/coffer-dev/coffer/internal/retention"
 	"github.com/coffer-dev/coffer/internal/runner"
 )
@@ -49,7 +50,7 @@ It takes the definition's lease.`,
 				fmt.Fprintf(g.stdout, "waiting  %s\n", m.ID)
 			}
 			fmt.Fprintf(g.stdout, "offsite holds %d backup(s); %d copied, %d waiting\n", rep.Offsite, len(rep.Copied), len(rep.Waiting))
-			if noPrune {
+			if noPrune || errors.Is(cerr, offsite.ErrForeignOffsite) {
 				return cerr
 			}
 			g.from = v1alpha1.FromOffsite

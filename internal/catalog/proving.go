@@ -90,13 +90,27 @@ type RestoreTestTarget struct {
 	// database; both recorded before the database is created.
 	Server   string `json:"server"`
 	Database string `json:"database"`
-	// Created: the restore may have created Database; Dropped: it is gone.
+	// Directory is the scratch directory of a filesystem target (absolute),
+	// recorded before it is created.
+	Directory string `json:"directory,omitempty"`
+	// Created: the restore may have created Database or Directory;
+	// Dropped: it is gone.
 	Created bool `json:"created,omitempty"`
 	Dropped bool `json:"dropped,omitempty"`
 	// RestoreSeconds is how long the restore took.
 	RestoreSeconds float64       `json:"restoreSeconds,omitempty"`
 	Checks         []CheckResult `json:"checks,omitempty"`
-	Error          string        `json:"error,omitempty"`
+	// Counts are what a filesystem or kubernetes target's test compared.
+	Counts []CountResult `json:"counts,omitempty"`
+	Error  string        `json:"error,omitempty"`
+}
+
+// CountResult is one count a restore test compared: what the backup
+// recorded and what the restore produced. It passed when they are equal.
+type CountResult struct {
+	What     string `json:"what"`
+	Backup   int64  `json:"backup"`
+	Restored int64  `json:"restored"`
 }
 
 // CheckResult is one check of a restore test.

@@ -74,18 +74,31 @@ func (c *Config) validateLocation(f *fieldErrs, field string, loc location) {
 				c.checkSecretKey(f, field+".s3.credentialsSecretRef", &v1alpha1.SecretKeySelector{Name: ref.Name, Key: key})
 			}
 		}
+		switch sse := s3.ServerSideEncryption; {
+		case sse != "" && sse != storage.SSES3 && sse != storage.SSEKMS:
+			f.add(field+".s3.serverSideEncryption", "%q is not %s (SSE-S3) or %s (SSE-KMS)", sse, storage.SSES3, storage.SSEKMS)
+		case s3.KMSKeyID != "" && sse != storage.SSEKMS:
+			f.add(field+".s3.kmsKeyID", "needs serverSideEncryption %s", storage.SSEKMS)
+		}
 	}
 	if fs != nil && fs.Path == "" {
 		f.add(field+".filesystem.path", "required")
 	}
 }
 
-func (c *Config) validateUpload(f *fieldErrs, field string, u *v1alpha1.UploadSettings) {
+// validateUpload checks the upload settings of a storage block; azure
+// says whether the block is Azure's, whose blocks are smaller than S3's
+// parts may be.
+func (c *Config) validateUpload(f *fieldErrs, field string, u *v1alpha1.UploadSettings, azure bool) {
 	if u == nil {
 		return
 	}
-	if u.PartSizeMiB != 0 && (u.PartSizeMiB < 5 || u.PartSizeMiB > 5120) {
+	azureMax := int(storage.AzureMaxBlockSize >> 20)
+	switch {
+	case u.PartSizeMiB != 0 && (u.PartSizeMiB < 5 || u.PartSizeMiB > 5120):
 		f.add(field+".partSizeMiB", "%d is outside 5..5120", u.PartSizeMiB)
+	case azure && u.PartSizeMiB > azureMax:
+		f.add(field+".partSizeMiB", "%d is above Azure's block limit of %d MiB", u.PartSizeMiB, azureMax)
 	}
 	if u.Concurrency != 0 && (u.Concurrency < 1 || u.Concurrency > 16) {
 		f.add(field+".concurrency", "%d is outside 1..16", u.Concurrency)
@@ -97,7 +110,12 @@ func (c *Config) validateUpload(f *fieldErrs, field string, u *v1alpha1.UploadSe
 // prove nothing and retention would run twice over the same keys.
 func (c *Config) validateOffsite(f *fieldErrs, o *v1alpha1.OffsiteStorage) {
 	c.validateLocation(f, "spec.offsite", location{o.S3, o.Filesystem, o.Azure, o.GCS})
-	c.validateUpload(f, "spec.offsite.upload", o.Upload)
+	if o.Upload != nil {
+		c.validateUpload(f, "spec.offsite.upload", o.Upload, o.Azure != nil)
+	} else if o.Azure != nil && c.Storage.Spec.Upload != nil {
+		// The offsite copy takes the primary's settings: they must suit Azure too.
+		c.validateUpload(f, "spec.upload (which spec.offsite.azure uses, having no upload of its own)", c.Storage.Spec.Upload, true)
+	}
 	p := c.Storage.Spec
 	switch {
 	case o.S3 != nil && p.S3 != nil && o.S3.Bucket == p.S3.Bucket && o.S3.Endpoint == p.S3.Endpoint && o.S3.Prefix == p.S3.Prefix:

@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"path/filepath"
 	"strings"
 
 	"github.com/coffer-dev/coffer/api/v1alpha1"
@@ -54,12 +55,14 @@ func (c *Config) validateRestoreTest(f *fieldErrs, rt *v1alpha1.RestoreTestSpec)
 		}
 		seen[t.Name] = true
 		target, ok := c.Target(t.Name)
+		kind := restoreTestKind(target.Spec)
 		switch {
 		case !ok:
 			f.add(field+".name", "%q is not a target of this definition", t.Name)
-		case !restoreTestable(target.Spec):
-			f.add(field+".name", "target %q is not a database target restore tests can use (postgres, mysql)", t.Name)
+		case kind == "":
+			f.add(field+".name", "target %q is not a target restore tests can use (postgres, mysql, filesystem, kubernetes)", t.Name)
 		}
+		validateRestoreTestKind(f, field, t, kind)
 		if s := t.Server; s != nil {
 			if s.Host == "" {
 				f.add(field+".server.host", "required")
@@ -85,14 +88,43 @@ func (c *Config) validateRestoreTest(f *fieldErrs, rt *v1alpha1.RestoreTestSpec)
 	}
 }
 
-func restoreTestable(t v1alpha1.Target) bool {
-	_, ok := all.RestoreTestable(&t)
-	return ok
+// validateRestoreTestKind refuses the fields a target's kind of restore
+// test does not use: a server and checks are for database targets, a
+// scratch directory for filesystem targets.
+func validateRestoreTestKind(f *fieldErrs, field string, t v1alpha1.RestoreTestTarget, kind all.RestoreTestKind) {
+	if kind == "" {
+		return
+	}
+	if kind != all.RestoreTestDatabase && t.Server != nil {
+		f.add(field+".server", "only postgres and mysql targets restore into a scratch server; target %q is tested by %s", t.Name, kind)
+	}
+	if kind != all.RestoreTestDatabase && len(t.Checks) > 0 {
+		f.add(field+".checks", "checks are SQL statements for postgres and mysql targets; target %q is tested by %s", t.Name, kind)
+	}
+	if kind != all.RestoreTestDirectory && t.ScratchDirectory != "" {
+		f.add(field+".scratchDirectory", "only filesystem targets restore into a scratch directory; target %q is tested by %s", t.Name, kind)
+	}
+	if d := t.ScratchDirectory; d != "" && !filepath.IsAbs(d) {
+		f.add(field+".scratchDirectory", "%q is not an absolute path", d)
+	}
+}
+
+// restoreTestKind is how restore tests prove t's backups; empty when
+// they cannot.
+func restoreTestKind(t v1alpha1.Target) all.RestoreTestKind {
+	e, ok := all.RestoreTestable(&t)
+	if !ok {
+		return ""
+	}
+	return e.RestoreTest
 }
 
 // RestoreTestTargets are the restore test's targets: those it lists, or,
-// when it lists none, every target restore tests can use, each on its own
-// server without checks. Nil without spec.restoreTest.
+// when it lists none, every postgres and mysql target, each on its own
+// server without checks (filesystem and kubernetes targets are tested
+// only when listed: their tests need room, or write rights, a definition
+// written before they existed did not ask for). Nil without
+// spec.restoreTest.
 func (c *Config) RestoreTestTargets() []v1alpha1.RestoreTestTarget {
 	rt := c.Definition.Spec.RestoreTest
 	if rt == nil {
@@ -103,7 +135,7 @@ func (c *Config) RestoreTestTargets() []v1alpha1.RestoreTestTarget {
 	}
 	var out []v1alpha1.RestoreTestTarget
 	for _, t := range c.Definition.Spec.Targets {
-		if restoreTestable(t) {
+		if restoreTestKind(t) == all.RestoreTestDatabase {
 			out = append(out, v1alpha1.RestoreTestTarget{Name: t.Name})
 		}
 	}

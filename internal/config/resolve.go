@@ -46,7 +46,8 @@ func (c *Config) storageConfig(field string, loc location, up *v1alpha1.UploadSe
 		out.Filesystem = &storage.FilesystemConfig{Path: fs.Path}
 	case s3spec != nil:
 		out.Prefix = s3spec.Prefix
-		s3 := &storage.S3Config{Bucket: s3spec.Bucket, Endpoint: s3spec.Endpoint, Region: s3spec.Region, ForcePathStyle: s3spec.ForcePathStyle}
+		s3 := &storage.S3Config{Bucket: s3spec.Bucket, Endpoint: s3spec.Endpoint, Region: s3spec.Region, ForcePathStyle: s3spec.ForcePathStyle,
+			ServerSideEncryption: s3spec.ServerSideEncryption, KMSKeyID: s3spec.KMSKeyID}
 		if ref := s3spec.CredentialsSecretRef; ref != nil {
 			var err error
 			credField := field + ".s3.credentialsSecretRef"

@@ -35,7 +35,7 @@ func (c *Config) validate() error {
 func (c *Config) validateStorage(f *fieldErrs) {
 	s := c.Storage.Spec
 	c.validateLocation(f, "spec", location{s.S3, s.Filesystem, s.Azure, s.GCS})
-	c.validateUpload(f, "spec.upload", s.Upload)
+	c.validateUpload(f, "spec.upload", s.Upload, s.Azure != nil)
 	if s.Offsite != nil {
 		c.validateOffsite(f, s.Offsite)
 	}

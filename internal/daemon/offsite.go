@@ -44,6 +44,10 @@ func (p *proving) offsiteRun(ctx context.Context) error {
 	if err != nil && ctx.Err() == nil {
 		d.log.Error("offsite copy incomplete; retrying later", "copied", len(rep.Copied), "waiting", len(rep.Waiting), "error", err)
 	}
+	if errors.Is(err, offsite.ErrForeignOffsite) { // its retention would delete another primary's backups
+		p.recordOffsite(ctx, rep, err)
+		return err
+	}
 	prep, perr := d.offsite.Prune(ctx, false, d.opts.OrphanGrace, d.opts.InFlightWindow)
 	if prep != nil && perr == nil {
 		d.pmetrics.OffsiteRetentionDeleted(len(prep.Plan.Delete))
@@ -67,6 +71,9 @@ func (p *proving) recordOffsite(ctx context.Context, rep offsite.Report, err err
 		ids = append(ids, m.ID)
 		if run.OldestWaiting.IsZero() || m.EndTime.Before(run.OldestWaiting) {
 			run.OldestWaiting = m.EndTime
+		}
+		if m.EndTime.After(run.NewestWaiting) {
+			run.NewestWaiting = m.EndTime
 		}
 	}
 	held, lerr := p.d.offsite.Catalog().List(ctx)

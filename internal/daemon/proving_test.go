@@ -88,8 +88,12 @@ func TestOffsiteCopyIsRetriedAndRestorable(t *testing.T) {
 		t.Fatalf("backup offsite state %q, want Waiting", got)
 	}
 	clock.Advance(10 * time.Second) // the copy lag grows while the copy waits
-	if lag := r.metric(t, "coffer_offsite_copy_lag_seconds"+labels); lag < 10 {
+	lag := r.metric(t, "coffer_offsite_oldest_pending_age_seconds"+labels)
+	if lag < 10 {
 		t.Fatalf("copy lag %v, want at least 10s", lag)
+	}
+	if newest := r.metric(t, "coffer_offsite_newest_pending_age_seconds"+labels); newest != lag { // one backup waits
+		t.Fatalf("newest pending age %v, want the oldest's %v", newest, lag)
 	}
 	if n := r.metric(t, `coffer_offsite_copies_total{definition="shop",namespace="test",result="failure"}`); n != 1 {
 		t.Fatalf("failed copies %v", n)
@@ -107,8 +111,11 @@ func TestOffsiteCopyIsRetriedAndRestorable(t *testing.T) {
 	if got := r.backupRecord(t, b.ID).Offsite; got != runnerapi.OffsiteCopied {
 		t.Fatalf("backup offsite state %q, want Copied", got)
 	}
-	if lag := r.metric(t, "coffer_offsite_copy_lag_seconds"+labels); lag != 0 {
+	if lag := r.metric(t, "coffer_offsite_oldest_pending_age_seconds"+labels); lag != 0 {
 		t.Fatalf("copy lag %v after the copy", lag)
+	}
+	if newest := r.metric(t, "coffer_offsite_newest_pending_age_seconds"+labels); newest != 0 {
+		t.Fatalf("newest pending age %v after the copy", newest)
 	}
 	m, _ := openCatalog(t, primary).Get(context.Background(), b.ID)
 	for _, tg := range m.Targets {

@@ -108,10 +108,13 @@ func apiRestoreTest(r catalog.RestoreTest) runnerapi.RestoreTest {
 	out := runnerapi.RestoreTest{ID: r.ID, BackupID: r.BackupID, Status: string(r.Status), StartTime: r.StartTime,
 		EndTime: r.EndTime, Error: r.Error, Targets: []runnerapi.RestoreTestTarget{}}
 	for _, t := range r.Targets {
-		at := runnerapi.RestoreTestTarget{Name: t.Name, Server: t.Server, Database: t.Database, Dropped: t.Dropped,
-			RestoreSeconds: t.RestoreSeconds, Error: t.Error}
+		at := runnerapi.RestoreTestTarget{Name: t.Name, Server: t.Server, Database: t.Database, Directory: t.Directory,
+			Dropped: t.Dropped, RestoreSeconds: t.RestoreSeconds, Error: t.Error}
 		for _, c := range t.Checks {
 			at.Checks = append(at.Checks, runnerapi.CheckResult(c))
+		}
+		for _, c := range t.Counts {
+			at.Counts = append(at.Counts, runnerapi.CountResult(c))
 		}
 		out.Targets = append(out.Targets, at)
 	}

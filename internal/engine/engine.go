@@ -164,3 +164,20 @@ var ErrPartiallyFailed = errors.New("restore partially failed")
 
 // ErrToolMissing wraps a missing client binary; the message names the package.
 var ErrToolMissing = errors.New("client tool not found")
+
+// Counting is implemented by engines whose dump is an archive of a file
+// tree: the runner passes the dump through a counter on its way to
+// storage and records the counts in the manifest (manifest.Contents), so
+// a restore test can compare what it restored.
+type Counting interface {
+	NewCounter() ArchiveCounter
+}
+
+// ArchiveCounter counts the entries of a dump written into it. Its Write
+// never fails; Finish, called after the dump ended, returns the counts or
+// why the archive could not be read; Abort ends it when the dump failed.
+type ArchiveCounter interface {
+	io.Writer
+	Finish() (manifest.Contents, error)
+	Abort()
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 )
 
@@ -64,4 +65,29 @@ func shorten(s string) string {
 		return s[:80] + "…"
 	}
 	return s
+}
+
+// DryRunner is implemented by engines whose restore tests are a
+// server-side dry run (kubernetes): every object of the backup is sent to
+// the server, which checks and admits it without storing it, and the
+// per-object results are counted against the backup's own index.
+type DryRunner interface {
+	DryRunRestore(ctx context.Context, t Target, r io.Reader) (DryRunResult, error)
+}
+
+// DryRunResult counts a dry-run restore's per-object results. The test
+// passes when Read equals Indexed, Mismatches and Failed are empty, and
+// Accepted plus Unchecked equals Read.
+type DryRunResult struct {
+	// Indexed are the objects the backup's index lists, Read those its
+	// archive holds.
+	Indexed, Read int
+	// Accepted are the objects the server admitted (it would create or
+	// update them, or found them as backed up); Unchecked those it could
+	// not be asked about, because their namespace or CustomResourceDefinition
+	// is created by the same restore.
+	Accepted, Unchecked int
+	// Failed describes each object the server refused, Mismatches each
+	// resource whose object count in the archive differs from the index's.
+	Failed, Mismatches []string
 }

@@ -43,6 +43,11 @@ const (
 	RestoreTestsDir  = "restore-tests"
 	// recordSuffix ends failure and restore records.
 	recordSuffix = ".json"
+	// storageIDFile and offsiteOwnerFile sit beside the backups: a storage's
+	// id, and which primary an offsite copy belongs to. They parse as
+	// Foreign keys, which nothing lists or sweeps.
+	storageIDFile    = "storage-id.json"
+	offsiteOwnerFile = "offsite-owner.json"
 	// lockPrefix starts a lock object's name; GenerationDigits zero-pads the
 	// generation so that lock objects sort like numbers.
 	lockPrefix       = "lock-"
@@ -112,6 +117,15 @@ func (d Definition) RestoreTestsDir() string { return d.Dir() + RestoreTestsDir 
 // names the scratch databases of the test before any is created, so what a
 // killed runner leaves behind is found, and only that is dropped.
 func (d Definition) RestoreTestKey(id string) string { return d.RestoreTestsDir() + id + recordSuffix }
+
+// StorageIDKey is the key of the object that names this definition's
+// storage (a random id, written once): the offsite copy records whose
+// copy it is by it.
+func (d Definition) StorageIDKey() string { return d.Dir() + storageIDFile }
+
+// OffsiteOwnerKey is the key, in an offsite copy, of the object that says
+// which primary storage (by its StorageIDKey id) the copy belongs to.
+func (d Definition) OffsiteOwnerKey() string { return d.Dir() + offsiteOwnerFile }
 
 // LockPrefix is the List prefix of the lease's lock objects: listing it
 // reads the lease without listing every backup.

@@ -93,6 +93,22 @@ type Target struct {
 	Source *Source `json:"source,omitempty"`
 	// Database holds the source database's properties (database engines).
 	Database *DatabaseProperties `json:"database,omitempty"`
+	// Contents counts what a file tree's archive holds (filesystem
+	// engine), so a restore test can compare what it restored; absent in
+	// backups written before it was recorded and for other engines.
+	Contents *Contents `json:"contents,omitempty"`
+}
+
+// Contents counts the entries of a file tree's archive: regular files
+// (every name, hard links included), directories (the root not counted),
+// symbolic links, special files (FIFOs, device nodes) and the bytes of
+// the regular files' content (each inode once).
+type Contents struct {
+	Files       int64 `json:"files"`
+	Directories int64 `json:"directories"`
+	Symlinks    int64 `json:"symlinks"`
+	Special     int64 `json:"special"`
+	Bytes       int64 `json:"bytes"`
 }
 
 // Source kinds: what a target reads at backup and writes at restore.

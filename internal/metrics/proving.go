@@ -47,9 +47,9 @@ type Proving struct {
 	restoreTestDuration    *prometheus.GaugeVec
 
 	mu sync.Mutex
-	// oldestWaiting is the end of the oldest backup the offsite copy
-	// still lacks; zero when it lacks none.
-	oldestWaiting time.Time
+	// oldestWaiting and newestWaiting are the ends of the oldest and the
+	// newest backup the offsite copy still lacks; zero when it lacks none.
+	oldestWaiting, newestWaiting time.Time
 }
 
 // NewProving registers the proving metrics of namespace/definition on reg
@@ -100,10 +100,14 @@ func NewProving(reg prometheus.Registerer, namespace, definition string, now fun
 		restoreTestDuration: f.gaugeVec("restore_test_restore_duration_seconds",
 			"How long the target's restore took in the last restore test that restored it.", LabelTarget),
 	}
-	lag := prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: Namespace, Name: "offsite_copy_lag_seconds",
-		Help:        "Age of the oldest backup the offsite copy lacks and would keep (0 when it lacks none): how far the offsite copy is behind.",
-		ConstLabels: f.constLabels}, p.lag)
-	f.add(lag)
+	f.add(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: Namespace, Name: "offsite_oldest_pending_age_seconds",
+		Help: "Age of the oldest backup the offsite copy lacks and would keep (0 when it lacks none): " +
+			"how long the offsite copy has been behind. It grows while copies fail, whatever new backups arrive; alerts use it.",
+		ConstLabels: f.constLabels}, func() float64 { return p.age(func() time.Time { return p.oldestWaiting }) }))
+	f.add(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: Namespace, Name: "offsite_newest_pending_age_seconds",
+		Help: "Age of the newest backup the offsite copy lacks and would keep (0 when it lacks none). " +
+			"A new backup resets it, even while every copy fails: do not alert on it alone.",
+		ConstLabels: f.constLabels}, func() float64 { return p.age(func() time.Time { return p.newestWaiting }) }))
 	reg.MustRegister(f.collectors...)
 	for _, r := range []string{ResultSuccess, ResultFailure} {
 		p.offsiteCopies.WithLabelValues(r)
@@ -113,13 +117,16 @@ func NewProving(reg prometheus.Registerer, namespace, definition string, now fun
 	return p
 }
 
-func (p *Proving) lag() float64 {
+// age is how long ago the time end returns was, read under the lock; 0
+// for a zero time.
+func (p *Proving) age(end func() time.Time) float64 {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.oldestWaiting.IsZero() {
+	t := end()
+	if t.IsZero() {
 		return 0
 	}
-	return max(p.now().Sub(p.oldestWaiting).Seconds(), 0)
+	return max(p.now().Sub(t).Seconds(), 0)
 }
 
 // OffsiteRun is what one offsite run did, for OffsiteRun.
@@ -129,9 +136,10 @@ type OffsiteRun struct {
 	Copied, Failed int
 	Bytes          int64
 	// Waiting backups the offsite copy still lacks and would keep; the
-	// oldest of them ended at OldestWaiting (zero when none).
-	Waiting       int
-	OldestWaiting time.Time
+	// oldest of them ended at OldestWaiting, the newest at NewestWaiting
+	// (zero when none).
+	Waiting                      int
+	OldestWaiting, NewestWaiting time.Time
 	// Held is how many backups the offsite copy holds.
 	Held int
 	// OK: the run had no error. With none waiting it is a success.
@@ -149,7 +157,7 @@ func (p *Proving) OffsiteRun(r OffsiteRun) {
 		p.offsiteLastSuccess.Set(unix(r.End))
 	}
 	p.mu.Lock()
-	p.oldestWaiting = r.OldestWaiting
+	p.oldestWaiting, p.newestWaiting = r.OldestWaiting, r.NewestWaiting
 	p.mu.Unlock()
 }
 

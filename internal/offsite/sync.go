@@ -41,8 +41,9 @@ func (r Report) Bytes() int64 {
 	return n
 }
 
-// Sync brings the offsite copy up to date: it copies each selected backup
-// the offsite copy lacks, oldest first, and rewrites offsite manifests
+// Sync brings the offsite copy up to date, once Claim says it is this
+// primary's copy (before that, nothing is written offsite): it copies each
+// selected backup the offsite copy lacks, oldest first, and rewrites offsite manifests
 // whose user labels differ from the primary's, so a pin keeps a backup
 // offsite too. A failed copy does not stop the others; the error joins
 // every failure. Listing errors of the primary (unreadable manifests) are
@@ -63,7 +64,7 @@ func (c Copier) Sync(ctx context.Context, sel Select) (Report, error) {
 	for _, m := range dst {
 		have[m.ID] = m
 	}
-	var pending, offsite []*manifest.Manifest
+	var pending, offsite, relabel []*manifest.Manifest
 	errs := []error{listErr("the primary", srcErr)}
 	for _, m := range src {
 		o, ok := have[m.ID]
@@ -73,17 +74,26 @@ func (c Copier) Sync(ctx context.Context, sel Select) (Report, error) {
 		}
 		offsite = append(offsite, o)
 		if !slices.Equal(sortedLabels(o.Labels), sortedLabels(m.Labels)) {
-			if err := c.copyManifest(ctx, c.Src.Definition.Backup(m.ID)); err != nil {
-				errs = append(errs, err)
-			} else {
-				rep.Relabelled = append(rep.Relabelled, m.ID)
-			}
+			relabel = append(relabel, m)
 		}
 	}
 	if sel != nil {
 		pending = sel(pending, offsite)
 	}
 	rep.Offsite = len(dst)
+	// Nothing is written offsite before the copy is known to be this
+	// primary's: the selected backups wait, each counted as a failed copy.
+	if err := c.Claim(ctx); err != nil {
+		rep.Waiting, rep.Failed = pending, len(pending)
+		return rep, errors.Join(append(errs, err)...)
+	}
+	for _, m := range relabel {
+		if err := c.copyManifest(ctx, c.Src.Definition.Backup(m.ID)); err != nil {
+			errs = append(errs, err)
+		} else {
+			rep.Relabelled = append(rep.Relabelled, m.ID)
+		}
+	}
 	for i, m := range pending {
 		if ctx.Err() != nil {
 			rep.Waiting = append(rep.Waiting, pending[i:]...)

@@ -175,13 +175,24 @@ func (r *Runner) backupTarget(ctx context.Context, log *slog.Logger, id string, 
 	log = log.With("target", t.Name(), "engine", eng.Name())
 	log.Info("target started")
 	var res engine.Result
+	var counter engine.ArchiveCounter
 	sums, err := pipeline.Backup(ctx, r.store, key, popts, func(ctx context.Context, w io.Writer) error {
+		if c, ok := eng.(engine.Counting); ok {
+			counter = c.NewCounter()
+			w = io.MultiWriter(w, counter)
+		}
 		var err error
 		res, err = eng.Backup(ctx, t, w)
 		return err
 	})
 	if err != nil {
+		if counter != nil {
+			counter.Abort()
+		}
 		return rec, fmt.Errorf("target %q: %w", t.Name(), err)
+	}
+	if counter != nil {
+		rec.Contents = finishCount(log, counter)
 	}
 	rec.EndTime = r.opts.Now().UTC()
 	rec.Size, rec.SHA256, rec.PlainSize, rec.PlainSHA256 = sums.Size, sums.SHA256, sums.PlainSize, sums.PlainSHA256
@@ -214,4 +225,16 @@ func (r *Runner) newManifest(req BackupRequest, targets []manifest.Target, encry
 	}
 	m.StartSkew = manifest.Duration(last.Sub(first))
 	return m
+}
+
+// finishCount returns an archive's counts for the manifest, or nil (and a
+// warning) when the archive could not be counted: the backup itself is
+// whole, only a restore test cannot compare counts with it.
+func finishCount(log *slog.Logger, c engine.ArchiveCounter) *manifest.Contents {
+	n, err := c.Finish()
+	if err != nil {
+		log.Warn("the archive's entries could not be counted: a restore test will not compare counts", "error", err)
+		return nil
+	}
+	return &n
 }

@@ -103,7 +103,10 @@ func (r *Runner) wantOffsite(inFlight time.Duration) offsite.Select {
 }
 
 // CopyOffsite copies the backups the offsite copy lacks and would keep
-// (docs/offsite.md). The caller holds the definition's lease.
+// (docs/offsite.md). The caller holds the definition's lease. An offsite
+// copy that belongs to another primary storage is refused with an error
+// wrapping offsite.ErrForeignOffsite: the caller must then not apply the
+// offsite retention either.
 func (r *Runner) CopyOffsite(ctx context.Context, inFlight time.Duration) (offsite.Report, error) {
 	if r.offsite == nil {
 		return offsite.Report{}, ErrNoOffsite

@@ -12,14 +12,15 @@ import (
 
 	"github.com/coffer-dev/coffer/api/v1alpha1"
 	"github.com/coffer-dev/coffer/internal/catalog"
-	"github.com/coffer-dev/coffer/internal/engine"
 	"github.com/coffer-dev/coffer/internal/engine/all"
 	"github.com/coffer-dev/coffer/internal/manifest"
+	"github.com/coffer-dev/coffer/internal/pipeline"
 )
 
-// ScratchPrefix starts the name of every scratch database a restore test
-// creates, so a database administrator can tell them apart; the cleanup of
-// leftovers drops only names with this prefix that a record lists.
+// ScratchPrefix starts the name of every scratch database and directory a
+// restore test creates, so an administrator can tell them apart; the
+// cleanup of leftovers removes only names with this prefix that a record
+// lists.
 const ScratchPrefix = "coffer_rt_"
 
 // checkTimeout bounds one check of a restore test.
@@ -31,11 +32,19 @@ var ErrRestoreTest = errors.New("restore test failed")
 
 // scratchTest is one target of a restore test, ready to run.
 type scratchTest struct {
-	rec     manifest.Target
-	target  engine.Target // pointed at the scratch server
-	engine  engine.Engine
-	scratch engine.Scratch
-	checks  []string
+	rec manifest.Target
+	reh rehearsal
+}
+
+// rehearsal is how one target's backup is proven: restored into a scratch
+// database, a scratch directory, or a server-side dry run.
+type rehearsal interface {
+	// run restores the object read passes it, checks what the restore
+	// produced, and fills out's results.
+	run(ctx context.Context, read func(pipeline.ConsumeFunc) error, out *catalog.RestoreTestTarget) error
+	// cleanup removes what run created, also when ctx has ended, and
+	// reports whether nothing of it is left.
+	cleanup(ctx context.Context, out *catalog.RestoreTestTarget) bool
 }
 
 // ScratchName is the scratch database of target i in restore test id.
@@ -43,49 +52,16 @@ func ScratchName(id string, i int) string {
 	return fmt.Sprintf("%s%s_%d", ScratchPrefix, strings.ToLower(strings.ReplaceAll(id, "-", "_")), i)
 }
 
-// scratchTarget is the config's target pointed at the restore test's
-// server (its own server when the test names none).
-func (r *Runner) scratchTarget(rt v1alpha1.RestoreTestTarget) (engine.Target, engine.Engine, engine.Scratch, error) {
-	t, ok := r.cfg.Target(rt.Name)
-	if !ok {
-		return t, nil, nil, fmt.Errorf("target %q is not in %s", rt.Name, r.cfg.Path)
-	}
-	entry, ok := all.RestoreTestable(&t.Spec)
-	if !ok {
-		return t, nil, nil, fmt.Errorf("target %q is not a database target restore tests can use", rt.Name)
-	}
-	t.Spec = *t.Spec.DeepCopy()
-	if rt.Server != nil {
-		entry.UseServer(&t.Spec, rt.Server)
-	}
-	eng, err := r.opts.Engine(t.Spec)
-	if err != nil {
-		return t, nil, nil, err
-	}
-	scr, ok := eng.(engine.Scratch)
-	if !ok {
-		return t, nil, nil, fmt.Errorf("target %q: engine %s cannot create scratch databases", rt.Name, eng.Name())
-	}
-	return t, eng, scr, nil
-}
-
-// scratchServer names the server of a scratch target for records and
-// messages: the engine's source identity without its database.
-func scratchServer(eng engine.Engine, t engine.Target) string {
-	id := eng.Source(t).Identity
-	if i := strings.LastIndex(id, "/"); i > 0 {
-		return id[:i]
-	}
-	return id
-}
-
-// RestoreTest restores the newest backup's database targets into scratch
-// databases, runs each target's checks and drops the scratch databases,
-// always. Every object is verified before the first scratch database is
-// created, so a corrupt backup fails without one; the record, naming each
-// scratch database, is stored (through save) before any is created and
-// after every step. The returned record is final; the error, when the
-// test did not pass, wraps ErrRestoreTest.
+// RestoreTest restores the newest backup's tested targets — database
+// targets into scratch databases, where each target's checks run;
+// filesystem targets into scratch directories, whose counts must equal
+// the backup's; kubernetes targets as a server-side dry run, whose
+// results must account for every indexed object — and removes every
+// scratch database and directory, always. Every object is verified before
+// the first scratch is created, so a corrupt backup fails without one; the
+// record, naming each scratch, is stored (through save) before any is
+// created and after every step. The returned record is final; the error,
+// when the test did not pass, wraps ErrRestoreTest.
 func (r *Runner) RestoreTest(ctx context.Context, id string, save func(catalog.RestoreTest) error) (catalog.RestoreTest, error) {
 	rec := catalog.RestoreTest{ID: id, Status: catalog.RestoreTestRunning, StartTime: r.opts.Now().UTC()}
 	tests, m, ids, err := r.planRestoreTest(ctx, &rec)
@@ -100,8 +76,16 @@ func (r *Runner) RestoreTest(ctx context.Context, id string, save func(catalog.R
 	}
 	var errs []error
 	for i, st := range tests {
-		err := r.runScratchTest(ctx, m, st, ids, &rec.Targets[i])
-		rec.Targets[i].Dropped = r.dropScratch(ctx, st, &rec.Targets[i])
+		out := &rec.Targets[i]
+		read := func(consume pipeline.ConsumeFunc) error {
+			start := r.opts.Now()
+			defer func() { out.RestoreSeconds = r.opts.Now().Sub(start).Seconds() }()
+			return r.read(ctx, m, st.rec, ids, consume)
+		}
+		err := st.reh.run(ctx, read, out)
+		if out.Created {
+			out.Dropped = st.reh.cleanup(ctx, out)
+		}
 		if err != nil {
 			rec.Targets[i].Error = err.Error()
 			errs = append(errs, fmt.Errorf("target %q: %w", st.rec.Name, err))
@@ -143,24 +127,44 @@ func (r *Runner) planRestoreTest(ctx context.Context, rec *catalog.RestoreTest) 
 		if !ok {
 			return nil, m, nil, fmt.Errorf("backup %s has no target %q", m.ID, rt.Name)
 		}
-		t, eng, scr, err := r.scratchTarget(rt)
+		out := catalog.RestoreTestTarget{Name: rt.Name}
+		reh, err := r.planTarget(rt, mt, ScratchName(rec.ID, i), &out)
 		if err != nil {
 			return nil, m, nil, err
 		}
-		if eng.Name() != mt.Engine {
-			return nil, m, nil, fmt.Errorf("target %q was backed up with engine %s but the config now says %s", rt.Name, mt.Engine, eng.Name())
-		}
-		db := ScratchName(rec.ID, i)
-		if len(db) > scr.MaxDatabaseName() {
-			return nil, m, nil, fmt.Errorf("scratch database name %q is too long for %s", db, eng.Name())
-		}
-		tests = append(tests, scratchTest{rec: mt, target: t, engine: eng, scratch: scr, checks: rt.Checks})
-		rec.Targets = append(rec.Targets, catalog.RestoreTestTarget{Name: rt.Name, Server: scratchServer(eng, t), Database: db})
+		tests = append(tests, scratchTest{rec: mt, reh: reh})
+		rec.Targets = append(rec.Targets, out)
 	}
 	return tests, m, ids, nil
 }
 
-// verifyTests reads every object to test before any database is created.
+// planTarget prepares one target's rehearsal, by its engine's kind,
+// recording in out where its scratch database or directory will be.
+func (r *Runner) planTarget(rt v1alpha1.RestoreTestTarget, mt manifest.Target, scratch string, out *catalog.RestoreTestTarget) (rehearsal, error) {
+	t, ok := r.cfg.Target(rt.Name)
+	if !ok {
+		return nil, fmt.Errorf("target %q is not in %s", rt.Name, r.cfg.Path)
+	}
+	entry, ok := all.RestoreTestable(&t.Spec)
+	if !ok {
+		return nil, fmt.Errorf("target %q is not a target restore tests can use", rt.Name)
+	}
+	if entry.Block != mt.Engine {
+		return nil, fmt.Errorf("target %q was backed up with engine %s but the config now says %s", rt.Name, mt.Engine, entry.Block)
+	}
+	switch entry.RestoreTest {
+	case all.RestoreTestDatabase:
+		return r.planDatabase(rt, mt, scratch, out)
+	case all.RestoreTestDirectory:
+		return r.planDirectory(rt, t, mt, scratch, out)
+	case all.RestoreTestDryRun:
+		return r.planDryRun(t, out)
+	}
+	return nil, fmt.Errorf("target %q: restore tests of kind %q are not implemented", rt.Name, entry.RestoreTest)
+}
+
+// verifyTests reads every object to test before any scratch database or
+// directory is created.
 func (r *Runner) verifyTests(ctx context.Context, m *manifest.Manifest, tests []scratchTest, ids []age.Identity) error {
 	for _, st := range tests {
 		if err := r.read(ctx, m, st.rec, ids, func(rd io.Reader) error { _, err := io.Copy(io.Discard, rd); return err }); err != nil {
@@ -170,55 +174,15 @@ func (r *Runner) verifyTests(ctx context.Context, m *manifest.Manifest, tests []
 	return nil
 }
 
-// runScratchTest restores one target into its scratch database and runs
-// its checks, recording the restore's duration and each check's result.
-func (r *Runner) runScratchTest(ctx context.Context, m *manifest.Manifest, st scratchTest, ids []age.Identity, out *catalog.RestoreTestTarget) error {
-	start := r.opts.Now()
-	out.Created = true
-	err := r.read(ctx, m, st.rec, ids, func(rd io.Reader) error {
-		return st.engine.Restore(ctx, st.target, rd, engine.RestoreOptions{IntoDatabase: out.Database,
-			Database: st.rec.Database, IgnoreDatabaseProperties: true, IgnoreOwnership: true})
-	})
-	out.RestoreSeconds = r.opts.Now().Sub(start).Seconds()
-	if err != nil {
-		return fmt.Errorf("restoring into scratch database %q: %w", out.Database, err)
-	}
-	var errs []error
-	for _, stmt := range st.checks {
-		cctx, cancel := context.WithTimeout(ctx, checkTimeout)
-		err := st.scratch.Check(cctx, st.target, out.Database, stmt)
-		cancel()
-		res := catalog.CheckResult{SQL: stmt, Passed: err == nil}
-		if err != nil {
-			res.Error = err.Error()
-			errs = append(errs, fmt.Errorf("check %q: %w", stmt, err))
-		}
-		out.Checks = append(out.Checks, res)
-	}
-	return errors.Join(errs...)
-}
-
-// dropScratch drops a target's scratch database, even when ctx has ended,
-// and reports whether it is gone.
-func (r *Runner) dropScratch(ctx context.Context, st scratchTest, out *catalog.RestoreTestTarget) bool {
-	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
-	defer cancel()
-	if err := st.scratch.DropDatabase(dctx, st.target, out.Database); err != nil {
-		r.opts.Log.Error("dropping a scratch database failed; the next restore test tries again",
-			"database", out.Database, "server", out.Server, "error", err)
-		return false
-	}
-	return true
-}
-
 // ReasonRestoreTestInterrupted is the error of a restore test whose runner
 // stopped before it ended.
-const ReasonRestoreTestInterrupted = "the runner stopped during the restore test; its scratch databases were dropped by the next run"
+const ReasonRestoreTestInterrupted = "the runner stopped during the restore test; its scratch databases and directories were removed by the next run"
 
-// CleanRestoreTests drops the scratch databases earlier runs left behind:
-// those a record lists that are not marked dropped — and only those, only
-// with the scratch prefix, and only on the server the record names (a
-// target whose server changed since is left alone, and logged). Records
+// CleanRestoreTests removes the scratch databases and directories earlier
+// runs left behind: those a record lists that are not marked dropped — and
+// only those, only with the scratch prefix, and only on the server (in the
+// scratch directory) the record names (a target whose scratch server or
+// directory changed since is left alone, and logged). Records
 // of tests that never ended are marked Failed. The caller must not pass
 // the record of a test still running.
 func (r *Runner) CleanRestoreTests(ctx context.Context, records []catalog.RestoreTest, save func(catalog.RestoreTest) error) error {
@@ -240,38 +204,28 @@ func (r *Runner) CleanRestoreTests(ctx context.Context, records []catalog.Restor
 	return errors.Join(errs...)
 }
 
-// cleanTarget drops one leftover scratch database and reports whether the
-// record changed.
+// cleanTarget removes one leftover scratch database or directory and
+// reports whether the record changed.
 func (r *Runner) cleanTarget(ctx context.Context, id string, t *catalog.RestoreTestTarget) bool {
-	if t.Dropped || !strings.HasPrefix(t.Database, ScratchPrefix) {
+	switch {
+	case t.Dropped:
 		return false
+	case t.Directory != "":
+		return r.cleanDirectory(id, t)
+	case strings.HasPrefix(t.Database, ScratchPrefix):
+		return r.cleanDatabase(ctx, id, t)
 	}
-	log := r.opts.Log.With("restore_test", id, "database", t.Database, "server", t.Server)
-	var rt v1alpha1.RestoreTestTarget
+	return false
+}
+
+// configuredTest is the restore test's config for a target; a target no
+// longer tested gets the defaults (its own server, the temporary
+// directory), which is where its scratch was if it had no override.
+func (r *Runner) configuredTest(name string) v1alpha1.RestoreTestTarget {
 	for _, c := range r.cfg.RestoreTestTargets() {
-		if c.Name == t.Name {
-			rt = c
+		if c.Name == name {
+			return c
 		}
 	}
-	if rt.Name == "" {
-		rt.Name = t.Name // no longer tested: its own server, if that is where it was
-	}
-	target, eng, scr, err := r.scratchTarget(rt)
-	if err != nil {
-		log.Warn("cannot drop a leftover scratch database: its target is gone from the config; drop it by hand", "error", err)
-		return false
-	}
-	if now := scratchServer(eng, target); now != t.Server {
-		log.Warn("not dropping a leftover scratch database: the target's scratch server changed; drop it by hand", "now", now)
-		return false
-	}
-	dctx, cancel := context.WithTimeout(ctx, cleanupTimeout)
-	defer cancel()
-	if err := scr.DropDatabase(dctx, target, t.Database); err != nil {
-		log.Error("dropping a leftover scratch database failed; the next run tries again", "error", err)
-		return false
-	}
-	log.Info("dropped a scratch database a stopped restore test left")
-	t.Dropped = true
-	return true
+	return v1alpha1.RestoreTestTarget{Name: name}
 }

@@ -87,10 +87,20 @@ type RestoreTestTarget struct {
 	Name           string        `json:"name"`
 	Server         string        `json:"server"`
 	Database       string        `json:"database"`
+	Directory      string        `json:"directory,omitempty"`
 	Dropped        bool          `json:"dropped"`
 	RestoreSeconds float64       `json:"restoreSeconds"`
 	Checks         []CheckResult `json:"checks,omitempty"`
+	Counts         []CountResult `json:"counts,omitempty"`
 	Error          string        `json:"error,omitempty"`
+}
+
+// CountResult is one count a restore test compared (filesystem and
+// kubernetes targets): it passed when Backup equals Restored.
+type CountResult struct {
+	What     string `json:"what"`
+	Backup   int64  `json:"backup"`
+	Restored int64  `json:"restored"`
 }
 
 // CheckResult is one check of a restore test.

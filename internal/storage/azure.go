@@ -19,8 +19,9 @@ import (
 // azureMaxBlocks is Azure's limit on committed blocks per block blob.
 const azureMaxBlocks = 50000
 
-// azureMaxBlockSize is Azure's limit on one staged block (4000 MiB).
-const azureMaxBlockSize int64 = 4000 << 20
+// AzureMaxBlockSize is Azure's limit on one staged block (4000 MiB): the
+// largest part size an Azure storage takes.
+const AzureMaxBlockSize int64 = 4000 << 20
 
 // openAzure builds a container client from c alone. A Put stages blocks
 // (Put Block) and commits them with one Put Block List at the end: staged

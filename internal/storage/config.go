@@ -66,7 +66,19 @@ type S3Config struct {
 	ForcePathStyle  bool
 	AccessKeyID     string
 	SecretAccessKey string
+	// ServerSideEncryption, when set, asks S3 to encrypt every object it
+	// stores: "AES256" (SSE-S3) or "aws:kms" (SSE-KMS, under KMSKeyID or
+	// the bucket's default key). It is sent with every upload, single or
+	// multipart.
+	ServerSideEncryption string
+	KMSKeyID             string
 }
+
+// Server-side encryption of S3 objects.
+const (
+	SSES3  = "AES256"
+	SSEKMS = "aws:kms"
+)
 
 // AzureConfig addresses an Azure Blob Storage container. Credentials are
 // used as given: a shared key, or a SAS token, or neither, and then the
@@ -137,8 +149,8 @@ func (c Config) withDefaults() (Config, error) {
 		return c, fmt.Errorf("storage config: max parts %d is outside 1..%d", c.MaxParts, maxParts)
 	}
 	if c.Azure != nil {
-		if c.PartSize > azureMaxBlockSize {
-			return c, fmt.Errorf("storage config: azure part size %d is above Azure's block limit %d", c.PartSize, azureMaxBlockSize)
+		if c.PartSize > AzureMaxBlockSize {
+			return c, fmt.Errorf("storage config: azure part size %d is above Azure's block limit %d", c.PartSize, AzureMaxBlockSize)
 		}
 		if c.Azure.Account == "" || c.Azure.Container == "" {
 			return c, errors.New("storage config: azure needs an account and a container")
@@ -156,6 +168,12 @@ func (c Config) withDefaults() (Config, error) {
 		}
 		if (c.S3.AccessKeyID == "") != (c.S3.SecretAccessKey == "") {
 			return c, errors.New("storage config: s3 needs both an access key ID and a secret access key, or neither")
+		}
+		switch sse := c.S3.ServerSideEncryption; {
+		case sse != "" && sse != SSES3 && sse != SSEKMS:
+			return c, fmt.Errorf("storage config: s3 server-side encryption %q is not %s or %s", sse, SSES3, SSEKMS)
+		case c.S3.KMSKeyID != "" && sse != SSEKMS:
+			return c, fmt.Errorf("storage config: s3 KMS key id needs server-side encryption %s", SSEKMS)
 		}
 	}
 	if c.GCS != nil && c.GCS.Bucket == "" {

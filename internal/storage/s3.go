@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/feature/s3/transfermanager"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"gocloud.dev/blob/s3blob"
 )
 
@@ -57,7 +58,10 @@ func openS3(ctx context.Context, c Config) (*blobStore, error) {
 		UsePathStyle: sc.ForcePathStyle,
 		BaseEndpoint: optional(sc.Endpoint),
 	})
-	bucket, err := s3blob.OpenBucket(ctx, client, sc.Bucket, nil)
+	// gocloud sends the encryption settings with every write it makes:
+	// the single PutObject and the multipart CreateMultipartUpload alike.
+	bucket, err := s3blob.OpenBucket(ctx, client, sc.Bucket, &s3blob.Options{
+		EncryptionType: s3types.ServerSideEncryption(sc.ServerSideEncryption), KMSEncryptionID: sc.KMSKeyID})
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", desc, err)
 	}

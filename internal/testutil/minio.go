@@ -3,6 +3,7 @@ package testutil
 import (
 	"context"
 	"crypto/rand"
+	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -41,7 +42,21 @@ type MinIO struct {
 
 // StartMinIO starts a MinIO server for t and stops it, removing its data,
 // when t ends. A MinIO that cannot be built or started is Unavailable.
-func StartMinIO(t testing.TB) *MinIO {
+func StartMinIO(t testing.TB) *MinIO { return startMinIOWith(t) }
+
+// StartMinIOWithKMS starts a MinIO server, as StartMinIO does, whose KMS is
+// one static key named keyName (MINIO_KMS_SECRET_KEY, random material):
+// it can store objects with SSE-S3 (AES256) and SSE-KMS under that key id.
+func StartMinIOWithKMS(t testing.TB, keyName string) *MinIO {
+	key := make([]byte, 32)
+	if _, err := rand.Read(key); err != nil {
+		t.Fatal(err)
+	}
+	return startMinIOWith(t, "MINIO_KMS_SECRET_KEY="+keyName+":"+base64.StdEncoding.EncodeToString(key))
+}
+
+// startMinIOWith starts MinIO with extra environment settings.
+func startMinIOWith(t testing.TB, env ...string) *MinIO {
 	t.Helper()
 	NeedsServer(t, "MinIO")
 	bin, err := minioBinary()
@@ -52,7 +67,7 @@ func StartMinIO(t testing.TB) *MinIO {
 	// The free port we pick can be taken before MinIO binds it.
 	for range 3 {
 		var m *MinIO
-		m, err = startMinIO(t, bin)
+		m, err = startMinIO(t, bin, env)
 		if err == nil {
 			return m
 		}
@@ -131,7 +146,7 @@ func minioBinary() (string, error) {
 	return bin, nil
 }
 
-func startMinIO(t testing.TB, bin string) (*MinIO, error) {
+func startMinIO(t testing.TB, bin string, env []string) (*MinIO, error) {
 	dir := t.TempDir()
 	addr, err := freeAddr()
 	if err != nil {
@@ -164,6 +179,7 @@ func startMinIO(t testing.TB, bin string) (*MinIO, error) {
 		"MINIO_BROWSER=off",
 		"MINIO_UPDATE=off",
 	)
+	cmd.Env = append(cmd.Env, env...)
 	proc, err := startServer(cmd, logFile)
 	if err != nil {
 		return nil, err

@@ -38,7 +38,7 @@ func TestOffsite(t *testing.T) {
 	if got := listFrom(t, s, "offsite"); len(got) != 0 {
 		t.Fatalf("after a killed copy the offsite copy lists %v", got)
 	}
-	if keys := bucketKeys(t, s.offsite); len(keys) != 0 {
+	if keys := backupKeys(t, s.offsite); len(keys) != 0 {
 		t.Fatalf("after a killed copy the offsite bucket holds %v", keys)
 	}
 	time.Sleep(3 * time.Second) // the killed runner's lease lapses
@@ -87,28 +87,16 @@ func killMidCopy(t *testing.T, s *setup, key string) {
 	}
 	exited := make(chan struct{})
 	go func() { cmd.Wait(); close(exited) }()
-	c := s.offsite.Client()
-	deadline := time.Now().Add(2 * time.Minute)
-	for time.Now().Before(deadline) {
-		select {
-		case <-exited:
-			t.Fatalf("the copy finished before it could be killed:\n%s", out.String())
-		default:
+	defer func() {
+		if t.Failed() {
+			cmd.Process.Kill()
+			t.Logf("offsite output:\n%s", out.String())
 		}
-		ups, err := c.ListMultipartUploads(context.Background(), &s3.ListMultipartUploadsInput{Bucket: aws.String(s.offsite.Bucket), Prefix: aws.String(key)})
-		if err == nil && len(ups.Uploads) > 0 {
-			parts, err := c.ListParts(context.Background(), &s3.ListPartsInput{Bucket: aws.String(s.offsite.Bucket), Key: aws.String(key), UploadId: ups.Uploads[0].UploadId})
-			if err == nil && len(parts.Parts) > 0 {
-				cmd.Process.Kill()
-				<-exited
-				t.Logf("killed the copy after %d uploaded part(s)", len(parts.Parts))
-				return
-			}
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	}()
+	n := waitOffsiteParts(t, s, key, exited)
 	cmd.Process.Kill()
-	t.Fatal("the copy never started uploading")
+	<-exited
+	t.Logf("killed the copy after %d uploaded part(s)", n)
 }
 
 func listFrom(t *testing.T, s *setup, from string) []listed {
@@ -125,6 +113,19 @@ func bucketKeys(t *testing.T, m *testutil.MinIO) []string {
 	var keys []string
 	for _, o := range out.Contents {
 		keys = append(keys, *o.Key)
+	}
+	return keys
+}
+
+// backupKeys are the bucket's keys but the markers that say whose storage
+// it is (storage-id.json, offsite-owner.json): what a backup put there.
+func backupKeys(t *testing.T, m *testutil.MinIO) []string {
+	t.Helper()
+	var keys []string
+	for _, k := range bucketKeys(t, m) {
+		if !strings.HasSuffix(k, "/storage-id.json") && !strings.HasSuffix(k, "/offsite-owner.json") {
+			keys = append(keys, k)
+		}
 	}
 	return keys
 }

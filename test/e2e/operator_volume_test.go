@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -10,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -17,6 +20,7 @@ import (
 
 	"github.com/coffer-dev/coffer/api/v1alpha1"
 	"github.com/coffer-dev/coffer/internal/controller"
+	"github.com/coffer-dev/coffer/internal/manifest"
 	"github.com/coffer-dev/coffer/internal/testutil"
 )
 
@@ -91,6 +95,18 @@ func TestOperatorVolumeBackup(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dst, "cache")); err == nil {
 		t.Error("the excluded directory was backed up")
+	}
+	// The runner counted the tar the reader pod pushed, for restore tests.
+	obj, err := m.Client().GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(m.Bucket), Key: aws.String("shop/files/" + b.Status.BackupID + "/manifest.json")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mf manifest.Manifest
+	err = json.NewDecoder(obj.Body).Decode(&mf)
+	obj.Body.Close()
+	want := manifest.Contents{Files: 3, Directories: 2, Bytes: int64(len("alpha") + len("\x00\x01\x02 beta") + len("gamma ✓"))}
+	if err != nil || mf.Targets[0].Contents == nil || *mf.Targets[0].Contents != want {
+		t.Errorf("the volume backup's recorded contents: %+v (%v), want %+v", mf.Targets[0].Contents, err, want)
 	}
 
 	// Restore through the cluster: a writer pod extracts into the claim.

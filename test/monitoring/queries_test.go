@@ -78,7 +78,8 @@ func queries(t *testing.T) []query {
 }
 
 // exported are the names of every series family Coffer exports: the
-// controller's coverage metrics and a runner's, histograms expanded.
+// controller's coverage metrics and a runner's (its proving metrics
+// included), histograms expanded.
 func exported(t *testing.T) map[string]bool {
 	t.Helper()
 	reg := prometheus.NewRegistry()
@@ -97,6 +98,7 @@ func exported(t *testing.T) map[string]bool {
 	m.BackupSetSucceeded(now.Add(-time.Minute), now)
 	m.RetentionApplied(map[string]int{"daily": 1}, 0)
 	m.RestoreFinished(false)
+	metrics.NewProving(reg, "shop", "db", nil) // offsite copy, verification, restore tests
 	mfs, err := reg.Gather()
 	if err != nil {
 		t.Fatal(err)

@@ -65,7 +65,29 @@ type Entry struct {
 	// implements engine.Scratch), points the block at a restore test's
 	// scratch server.
 	UseServer func(t *v1alpha1.Target, s *v1alpha1.ScratchServer)
+	// RestoreTest says how a restore test proves the engine's backups;
+	// empty when it cannot.
+	RestoreTest RestoreTestKind
 }
+
+// RestoreTestKind is how a restore test proves a target's backups.
+type RestoreTestKind string
+
+// Restore test kinds.
+const (
+	// RestoreTestDatabase restores into a scratch database and runs the
+	// user's checks there (the engine implements engine.Scratch and the
+	// entry sets UseServer).
+	RestoreTestDatabase RestoreTestKind = "database"
+	// RestoreTestDirectory restores into a scratch directory and compares
+	// its counts with the manifest's (the engine implements
+	// engine.Counting).
+	RestoreTestDirectory RestoreTestKind = "directory"
+	// RestoreTestDryRun restores as a server-side dry run and counts its
+	// per-object results against the backup's index (the engine
+	// implements engine.DryRunner).
+	RestoreTestDryRun RestoreTestKind = "dry run"
+)
 
 // PushNeed says whether a target's data arrives through the runner's push
 // endpoint, and how its sources find the runner.
@@ -92,9 +114,11 @@ type Services struct {
 func Entries() []Entry {
 	return []Entry{
 		{Block: "postgres", Selects: func(t *v1alpha1.Target) bool { return t.Postgres != nil },
-			SecretRefs: postgres.SecretRefs, Validate: postgres.Validate, New: always(postgres.New()), UseServer: postgres.UseServer},
+			SecretRefs: postgres.SecretRefs, Validate: postgres.Validate, New: always(postgres.New()), UseServer: postgres.UseServer,
+			RestoreTest: RestoreTestDatabase},
 		{Block: "mysql", Selects: func(t *v1alpha1.Target) bool { return t.MySQL != nil },
-			SecretRefs: mysql.SecretRefs, Validate: mysql.Validate, New: always(mysql.New()), UseServer: mysql.UseServer},
+			SecretRefs: mysql.SecretRefs, Validate: mysql.Validate, New: always(mysql.New()), UseServer: mysql.UseServer,
+			RestoreTest: RestoreTestDatabase},
 		{Block: "cockroach", Selects: func(t *v1alpha1.Target) bool { return t.Cockroach != nil },
 			SecretRefs: cockroach.SecretRefs, Validate: cockroach.Validate, Push: cockroachPush, New: newCockroach,
 			InCluster: cockroachInCluster},
@@ -103,12 +127,13 @@ func Entries() []Entry {
 		{Block: "redis", Selects: func(t *v1alpha1.Target) bool { return t.Redis != nil },
 			SecretRefs: redis.SecretRefs, Validate: redis.Validate, New: always(redis.New())},
 		{Block: "filesystem", Selects: func(t *v1alpha1.Target) bool { return t.Filesystem != nil },
-			SecretRefs: filesystem.SecretRefs, Validate: filesystem.Validate, Push: volumePush, New: newFilesystem},
+			SecretRefs: filesystem.SecretRefs, Validate: filesystem.Validate, Push: volumePush, New: newFilesystem,
+			RestoreTest: RestoreTestDirectory},
 		{Block: "git", Selects: func(t *v1alpha1.Target) bool { return t.Git != nil },
 			SecretRefs: git.SecretRefs, Validate: git.Validate, New: always(git.New())},
 		{Block: "kubernetes", Selects: func(t *v1alpha1.Target) bool { return t.Kubernetes != nil },
 			SecretRefs: kubernetes.SecretRefs, Validate: kubernetes.Validate, ValidateStorage: kubernetes.ValidateStorage,
-			Namespaced: kubernetes.Namespaced, ReadsAPI: func(*v1alpha1.Target) bool { return true },
+			Namespaced: kubernetes.Namespaced, ReadsAPI: func(*v1alpha1.Target) bool { return true }, RestoreTest: RestoreTestDryRun,
 			RestoresThroughPod: func(t *v1alpha1.Target) bool { return t.Kubernetes.KubeconfigSecretRef == nil },
 			New:                func(_ *v1alpha1.Target, s Services) engine.Engine { return kubernetes.New(s.Log) }},
 	}
@@ -218,10 +243,10 @@ func With(s Services) func(v1alpha1.Target) (engine.Engine, error) {
 }
 
 // RestoreTestable returns the entry of t's engine when restore tests can
-// use it (exactly one block set, and the engine takes a scratch server).
+// use it (exactly one block set, and the entry names a restore test kind).
 func RestoreTestable(t *v1alpha1.Target) (Entry, bool) {
 	found := Selected(t)
-	if len(found) != 1 || found[0].UseServer == nil {
+	if len(found) != 1 || found[0].RestoreTest == "" {
 		return Entry{}, false
 	}
 	return found[0], true

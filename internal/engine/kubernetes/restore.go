@@ -40,6 +40,9 @@ type restorer struct {
 	// checked against the server.
 	pendingCRDs map[string]bool
 	report      Report
+	// tally, when set (restore tests), also counts the archive's objects
+	// and reads its index.
+	tally *tally
 }
 
 type nsState int
@@ -124,6 +127,9 @@ func (rs *restorer) run(ctx context.Context, tr *tar.Reader) error {
 			return err
 		}
 		if !ok {
+			if err := rs.tally.readIndex(hdr.Name, tr); err != nil {
+				return err
+			}
 			continue
 		}
 		dec := json.NewDecoder(io.LimitReader(tr, maxObjectBytes))
@@ -150,6 +156,7 @@ func (rs *restorer) item(ctx context.Context, ent entry, obj object) error {
 		return ctx.Err()
 	}
 	rs.report.add(res)
+	rs.tally.item(ent, res)
 	level := slog.LevelInfo
 	if res.Action == ActionFailed {
 		level = slog.LevelWarn

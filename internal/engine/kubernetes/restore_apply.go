@@ -27,7 +27,7 @@ func (rs *restorer) apply(ctx context.Context, ent entry, obj object, res *ItemR
 		return ActionFailed, err.Error()
 	}
 	if rs.pendingCRDs[ent.resource] {
-		return ActionCreated, "not checked: its CustomResourceDefinition is created by this restore"
+		return ActionCreated, notChecked + "its CustomResourceDefinition is created by this restore"
 	}
 	if r.Namespaced {
 		state, err := rs.ensureNamespace(ctx, res.Namespace)
@@ -35,7 +35,7 @@ func (rs *restorer) apply(ctx context.Context, ent entry, obj object, res *ItemR
 			return ActionFailed, "namespace " + res.Namespace + ": " + shortReason(err)
 		}
 		if state == nsWouldCreate {
-			return ActionCreated, "not checked: namespace " + res.Namespace + " is created by this restore"
+			return ActionCreated, notChecked + "namespace " + res.Namespace + " is created by this restore"
 		}
 	}
 	oldUID := str(metadata(obj), "uid")

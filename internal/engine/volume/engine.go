@@ -27,6 +27,13 @@ type Engine struct {
 func (e *Engine) Name() string      { return e.fs.Name() }
 func (e *Engine) Extension() string { return e.fs.Extension() }
 
+// A claim-backed target's archive is counted like a directory's, so its
+// restore test compares counts too.
+var _ engine.Counting = (*Engine)(nil)
+
+// NewCounter counts the pushed tar as the filesystem engine counts its own.
+func (e *Engine) NewCounter() engine.ArchiveCounter { return e.fs.NewCounter() }
+
 // Destinations: none; a volume is restored into its own claim, through a
 // writer pod in the claim's namespace.
 func (e *Engine) Destinations() []engine.Destination { return nil }
