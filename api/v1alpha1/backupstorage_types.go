@@ -37,6 +37,37 @@ type BackupStorageSpec struct {
 	// AllowedNamespaces selects the namespaces whose definitions may use this storage.
 	// +optional
 	AllowedNamespaces *metav1.LabelSelector `json:"allowedNamespaces,omitempty"`
+	// WorkloadIdentity gives the runner pods of the definitions using this
+	// storage a cloud identity, so credentialsSecretRef can be left out:
+	// the controller annotates each runner's own ServiceAccount (and, for
+	// Azure, labels its pod) as the cloud's webhook or metadata server
+	// expects (docs/storage.md, "Credentials without static keys").
+	// +optional
+	WorkloadIdentity *WorkloadIdentity `json:"workloadIdentity,omitempty"`
+}
+
+// WorkloadIdentity names the cloud identity runner pods run as. It is on
+// the storage, not the definition: which cloud role may write a bucket is
+// the storage owner's decision, and a tenant must not pick a role.
+// +kubebuilder:validation:XValidation:rule="has(self.awsRoleARN) || has(self.gcpServiceAccount) || has(self.azureClientID)",message="set awsRoleARN, gcpServiceAccount or azureClientID"
+type WorkloadIdentity struct {
+	// AWSRoleARN is an IAM role for IRSA: the ServiceAccount annotation
+	// eks.amazonaws.com/role-arn.
+	// +kubebuilder:validation:Pattern=`^arn:aws[a-z-]*:iam::[0-9]{12}:role/.+$`
+	// +optional
+	AWSRoleARN string `json:"awsRoleARN,omitempty"`
+	// GCPServiceAccount is a Google service account for GKE workload
+	// identity: the ServiceAccount annotation iam.gke.io/gcp-service-account.
+	// +kubebuilder:validation:Pattern=`^[^@\s]+@[^@\s]+$`
+	// +optional
+	GCPServiceAccount string `json:"gcpServiceAccount,omitempty"`
+	// AzureClientID is a managed identity's or application's client id for
+	// Azure workload identity: the ServiceAccount annotation
+	// azure.workload.identity/client-id, and the pod label
+	// azure.workload.identity/use: "true".
+	// +kubebuilder:validation:Pattern=`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`
+	// +optional
+	AzureClientID string `json:"azureClientID,omitempty"`
 }
 
 // S3Storage is an S3-compatible bucket.

@@ -35,8 +35,9 @@ type KubernetesTarget struct {
 	// IncludeClusterResources backs up cluster-scoped resources as well
 	// (subject to the resource filters and the label selector), and the
 	// CustomResourceDefinition of every included custom resource, whatever
-	// the filters say. Without it only the included namespaces themselves
-	// are backed up of what is cluster-scoped.
+	// the filters say, and the PersistentVolume of every backed-up claim.
+	// Without it only the included namespaces themselves are backed up of
+	// what is cluster-scoped.
 	// +optional
 	IncludeClusterResources bool `json:"includeClusterResources,omitempty"`
 	// IncludeOwnedPods backs up pods that a controller owns (ReplicaSet,

@@ -35,19 +35,39 @@ type RestoreSpec struct {
 	// +kubebuilder:validation:Enum=primary;offsite
 	// +optional
 	From string `json:"from,omitempty"`
+	// Kubernetes tunes the restore of kubernetes targets (namespace
+	// mapping, filters, existing objects, dry run). A definition outside
+	// the operator namespace restores into its own namespace only: a
+	// mapping to another namespace is refused (docs/operator.md).
+	// +optional
+	Kubernetes *KubernetesRestoreOptions `json:"kubernetes,omitempty"`
 }
 
 // RestorePhase is where a restore is in its life.
-// +kubebuilder:validation:Enum=Pending;Running;Completed;Failed
+// +kubebuilder:validation:Enum=Pending;Running;Completed;PartiallyFailed;Failed
 type RestorePhase string
 
 // Phases of a Restore: the runner's phases (internal/phase).
+// PartiallyFailed: every target was restored, but some items of a
+// kubernetes target failed (status.failedItems lists them).
 const (
-	RestorePending   = RestorePhase(phase.Pending)
-	RestoreRunning   = RestorePhase(phase.Running)
-	RestoreCompleted = RestorePhase(phase.Completed)
-	RestoreFailed    = RestorePhase(phase.Failed)
+	RestorePending         = RestorePhase(phase.Pending)
+	RestoreRunning         = RestorePhase(phase.Running)
+	RestoreCompleted       = RestorePhase(phase.Completed)
+	RestorePartiallyFailed = RestorePhase(phase.PartiallyFailed)
+	RestoreFailed          = RestorePhase(phase.Failed)
 )
+
+// RestoreFailedItem is one item a restore could not restore.
+type RestoreFailedItem struct {
+	// Target is the backup target the item belongs to.
+	Target string `json:"target"`
+	// Item names it: "<resource> <namespace>/<name>" at its destination.
+	Item string `json:"item"`
+	// Reason is the API server's answer.
+	// +optional
+	Reason string `json:"reason,omitempty"`
+}
 
 // RestoreStatus reports progress and result.
 type RestoreStatus struct {
@@ -65,6 +85,12 @@ type RestoreStatus struct {
 	EndTime *metav1.Time `json:"endTime,omitempty"`
 	// +optional
 	Error string `json:"error,omitempty"`
+	// FailedItems are the first 50 items a PartiallyFailed restore could
+	// not restore; FailedItemCount counts them all.
+	// +optional
+	FailedItems []RestoreFailedItem `json:"failedItems,omitempty"`
+	// +optional
+	FailedItemCount int `json:"failedItemCount,omitempty"`
 	// +optional
 	Conditions []metav1.Condition `json:"conditions,omitempty"`
 }

@@ -19,6 +19,7 @@ import (
 
 	"github.com/coffer-dev/coffer/api/v1alpha1"
 	"github.com/coffer-dev/coffer/internal/config"
+	"github.com/coffer-dev/coffer/internal/engine"
 	"github.com/coffer-dev/coffer/internal/runner"
 )
 
@@ -32,8 +33,13 @@ func main() {
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "Error:", err)
 		var u usageError
-		if errors.As(err, &u) || errors.Is(err, runner.ErrRequest) {
+		switch {
+		case errors.As(err, &u) || errors.Is(err, runner.ErrRequest):
 			os.Exit(2)
+		case errors.Is(err, engine.ErrPartiallyFailed):
+			// Only partial failures are returned once every target was
+			// restored: a script tells "some objects failed" from "failed".
+			os.Exit(exitPartiallyFailed)
 		}
 		os.Exit(1)
 	}
@@ -54,6 +60,10 @@ type globals struct {
 }
 
 type usageError struct{ error }
+
+// exitPartiallyFailed is restore's exit code when every target was
+// restored but some items of a kubernetes target failed (docs/engines.md).
+const exitPartiallyFailed = 3
 
 // errNeedBackup: verify, restore and label act on one backup.
 var errNeedBackup = usageError{errors.New("--backup is required: a backup id (see list) or latest")}

@@ -7,6 +7,7 @@ import (
 	"sort"
 	"time"
 
+	"github.com/coffer-dev/coffer/internal/engine"
 	"github.com/coffer-dev/coffer/internal/layout"
 	"github.com/coffer-dev/coffer/internal/phase"
 	"github.com/coffer-dev/coffer/internal/storage"
@@ -23,8 +24,26 @@ type Restore struct {
 	Status    phase.Phase `json:"status"`
 	StartTime time.Time   `json:"startTime"`
 	EndTime   time.Time   `json:"endTime,omitzero"`
-	// Error says why a Failed restore failed.
+	// Error says why a Failed or PartiallyFailed restore failed.
 	Error string `json:"error,omitempty"`
+	// FailedItems are the first MaxFailedItems items a PartiallyFailed
+	// restore could not restore; FailedItemCount counts them all.
+	FailedItems     []engine.FailedItem `json:"failedItems,omitempty"`
+	FailedItemCount int                 `json:"failedItemCount,omitempty"`
+}
+
+// MaxFailedItems bounds the failed items a restore record keeps: a restore
+// of 5,000 objects into a namespace it may not write fails every one, and
+// a record (and the Restore object's status) must stay small.
+const MaxFailedItems = 50
+
+// SetFailedItems records the failed items, bounded, and their count.
+func (r *Restore) SetFailedItems(items []engine.FailedItem) {
+	r.FailedItemCount = len(items)
+	r.FailedItems = append([]engine.FailedItem(nil), items[:min(len(items), MaxFailedItems)]...)
+	if len(r.FailedItems) == 0 {
+		r.FailedItems = nil
+	}
 }
 
 // ErrNoRestore: no restore record with that id.

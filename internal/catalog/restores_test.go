@@ -3,10 +3,13 @@ package catalog_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"reflect"
 	"testing"
 	"time"
 
 	"github.com/coffer-dev/coffer/internal/catalog"
+	"github.com/coffer-dev/coffer/internal/engine"
 	"github.com/coffer-dev/coffer/internal/layout"
 	"github.com/coffer-dev/coffer/internal/phase"
 	"github.com/coffer-dev/coffer/internal/storage"
@@ -56,12 +59,13 @@ func checkRestoreRecords(t *testing.T, cat catalog.Catalog) {
 	if objs, err := cat.Store.List(ctx, "ns/def/restores/20261121T103000Z-cccc.json"); err != nil || len(objs) != 1 {
 		t.Errorf("record not stored at ns/def/restores/20261121T103000Z-cccc.json: %v, %v", objs, err)
 	}
-	r.Status, r.Error, r.EndTime = phase.Failed, "pg_restore exited 1", t0.Add(time.Minute)
+	r.Status, r.Error, r.EndTime = phase.PartiallyFailed, "2 of 3 objects failed", t0.Add(time.Minute)
+	r.SetFailedItems([]engine.FailedItem{{Target: "k", Item: "configmaps ns/a", Reason: "forbidden"}, {Target: "k", Item: "secrets ns/b"}})
 	if err := cat.PutRestore(ctx, r); err != nil {
 		t.Fatal(err)
 	}
 	got, err := cat.GetRestore(ctx, r.ID)
-	if err != nil || got != r {
+	if err != nil || !reflect.DeepEqual(got, r) || got.FailedItemCount != 2 {
 		t.Fatalf("GetRestore = %+v, %v; want %+v", got, err, r)
 	}
 	list, err := cat.ListRestores(ctx)
@@ -87,5 +91,27 @@ func checkRestoreRecords(t *testing.T, cat catalog.Catalog) {
 	}
 	if _, err := cat.GetRestore(ctx, older.ID); !errors.Is(err, catalog.ErrNoRestore) {
 		t.Errorf("deleted record still read: %v", err)
+	}
+}
+
+// TestSetFailedItemsBounded: a record keeps the first MaxFailedItems failed
+// items, in order, and counts them all.
+func TestSetFailedItemsBounded(t *testing.T) {
+	var items []engine.FailedItem
+	for i := range 5000 {
+		items = append(items, engine.FailedItem{Target: "k", Item: fmt.Sprintf("configmaps ns/c%d", i)})
+	}
+	var r catalog.Restore
+	r.SetFailedItems(items)
+	if r.FailedItemCount != 5000 || len(r.FailedItems) != catalog.MaxFailedItems || r.FailedItems[49].Item != "configmaps ns/c49" {
+		t.Fatalf("count %d, kept %d, last kept %+v", r.FailedItemCount, len(r.FailedItems), r.FailedItems[len(r.FailedItems)-1])
+	}
+	items[0].Item = "changed"
+	if r.FailedItems[0].Item == "changed" {
+		t.Error("the record shares the caller's slice")
+	}
+	r.SetFailedItems(nil)
+	if r.FailedItems != nil || r.FailedItemCount != 0 {
+		t.Errorf("no failures: %+v", r)
 	}
 }

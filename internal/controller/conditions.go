@@ -59,6 +59,7 @@ var conditionReasons = map[string][]string{
 		ReasonDefinitionNotFound},
 	ConditionPinForwarded: {ReasonPinned, ReasonUnpinned, ReasonNothingToPin, ReasonRunnerBusy,
 		ReasonRunnerNotFound, ReasonBackupNotFound, ReasonUnreachable},
+	ConditionWriteAccess: {ReasonGranted, ReasonRevoked}, // restore_grant.go
 }
 
 // conditions sets one object's conditions in one reconcile: at its

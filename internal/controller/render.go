@@ -83,7 +83,7 @@ func (r *DefinitionReconciler) render(ctx context.Context, def *v1alpha1.BackupD
 		return ctrl.Result{}, nil
 	}
 	// 4. The runner objects.
-	if err := r.applyRunner(ctx, def, cfg, token); err != nil {
+	if err := r.applyRunner(ctx, def, st, cfg, token); err != nil {
 		return ctrl.Result{}, err
 	}
 	r.setReady(def, metav1.ConditionTrue, ReasonRendered, "runner "+r.OperatorNamespace+"/"+RunnerName(def.Namespace, def.Name)+" rendered")
@@ -140,18 +140,19 @@ func (r *DefinitionReconciler) apiToken(ctx context.Context, def *v1alpha1.Backu
 	return hex.EncodeToString(b), nil
 }
 
-func (r *DefinitionReconciler) applyRunner(ctx context.Context, def *v1alpha1.BackupDefinition, cfg []byte, token string) error {
+func (r *DefinitionReconciler) applyRunner(ctx context.Context, def *v1alpha1.BackupDefinition, st *v1alpha1.BackupStorage, cfg []byte, token string) error {
 	name := RunnerName(def.Namespace, def.Name)
 	key := types.NamespacedName{Namespace: r.OperatorNamespace, Name: name}
 	if err := r.applySecret(ctx, key, def, cfg, token); err != nil {
 		return fmt.Errorf("config Secret %s: %w", key, err)
 	}
-	if err := r.applyRunnerRBAC(ctx, def); err != nil {
+	if err := r.applyRunnerRBAC(ctx, def, st); err != nil {
 		return err
 	}
 	sts := &appsv1.StatefulSet{ObjectMeta: metav1.ObjectMeta{Namespace: key.Namespace, Name: key.Name}}
 	if _, err := controllerutil.CreateOrUpdate(ctx, r.Client, sts, func() error {
 		mutateStatefulSet(sts, def, r.Settings, configHash(cfg))
+		applyCloudIdentity(&sts.Spec.Template, def, st, r.Settings)
 		return nil
 	}); err != nil {
 		return fmt.Errorf("StatefulSet %s: %w", key, err)

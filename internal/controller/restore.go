@@ -21,25 +21,41 @@ import (
 // RestoreReconciler forwards Restores to the definition's runner and
 // reports progress and result in their status.
 type RestoreReconciler struct {
-	Client  client.Client
+	Client client.Client
+	// Reader reads restore grants uncached (restore_grant.go).
+	Reader  client.Reader
 	Runners RunnerCalls
 	Events  events.EventRecorder
 	Clock   Clock
+	// OperatorNamespace: its definitions restore across namespaces.
+	OperatorNamespace string
 }
 
 // Reconcile: fetch, leave a finished Restore alone, the steps, then write
 // what changed.
 func (r *RestoreReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	rs := &v1alpha1.Restore{}
-	if err := r.Client.Get(ctx, req.NamespacedName, rs); err != nil {
-		return ctrl.Result{}, client.IgnoreNotFound(err)
-	}
-	if rs.Status.Phase.Final() {
-		return ctrl.Result{}, nil
+	if err := r.Client.Get(ctx, req.NamespacedName, rs); apierrors.IsNotFound(err) {
+		// A deleted Restore leaves no write rights behind.
+		return ctrl.Result{}, r.deleteGrant(ctx, req.NamespacedName)
+	} else if err != nil {
+		return ctrl.Result{}, err
 	}
 	before := rs.DeepCopy()
-	res, err := r.steps(ctx, rs)
-	eventOnPhase(r.Events, rs, string(before.Status.Phase), string(rs.Status.Phase), string(v1alpha1.RestoreCompleted), string(v1alpha1.RestoreFailed),
+	var res ctrl.Result
+	var err error
+	if !rs.Status.Phase.Final() {
+		res, err = r.steps(ctx, rs)
+	}
+	if rs.Status.Phase.Final() {
+		// Whatever the phase, also after a restart: the grant ends with it.
+		err = errors.Join(err, r.revoke(ctx, rs))
+	}
+	failed := v1alpha1.RestoreFailed
+	if rs.Status.Phase == v1alpha1.RestorePartiallyFailed {
+		failed = v1alpha1.RestorePartiallyFailed // a Warning too
+	}
+	eventOnPhase(r.Events, rs, string(before.Status.Phase), string(rs.Status.Phase), string(v1alpha1.RestoreCompleted), string(failed),
 		"restore of backup "+rs.Status.BackupID+" "+strings.ToLower(string(rs.Status.Phase))+" "+rs.Status.Error)
 	if perr := patchStatus(ctx, r.Client, before, rs); perr != nil {
 		err = errors.Join(err, perr)
@@ -65,9 +81,23 @@ func (r *RestoreReconciler) steps(ctx context.Context, rs *v1alpha1.Restore) (ct
 		c.set(ConditionForwarded, metav1.ConditionFalse, ReasonRunnerNotFound, err.Error())
 		return r.runnerOutOfReach(rs, c, def, err, noRunnerRetry)
 	}
-	// 3. Start the restore once.
+	// 3. Start the restore once, with write rights when it writes to the API.
 	if rs.Status.RunnerRestoreID == "" {
-		return r.start(ctx, rs, c, def, rc, backupID)
+		ko, err := r.kubernetesOptions(rs, def)
+		if err != nil {
+			return r.failOn(rs, err)
+		}
+		if restoresThroughPod(def, rs.Spec.Target) {
+			ready, err := r.grant(ctx, rs, def, c)
+			if err != nil {
+				return r.failOn(rs, err)
+			}
+			if !ready {
+				rs.Status.Phase = v1alpha1.RestorePending
+				return ctrl.Result{RequeueAfter: grantRetry}, nil
+			}
+		}
+		return r.start(ctx, rs, c, def, rc, backupID, ko)
 	}
 	// 4. Follow it to the end.
 	return r.poll(ctx, rs, c, def, rc)
@@ -76,9 +106,9 @@ func (r *RestoreReconciler) steps(ctx context.Context, rs *v1alpha1.Restore) (ct
 // start asks the runner for the restore. A request the runner refuses
 // fails at once; a busy runner is asked again.
 func (r *RestoreReconciler) start(ctx context.Context, rs *v1alpha1.Restore, c conditions, def *v1alpha1.BackupDefinition,
-	rc *runnerapi.Client, backupID string) (ctrl.Result, error) {
+	rc *runnerapi.Client, backupID string, ko *v1alpha1.KubernetesRestoreOptions) (ctrl.Result, error) {
 	rec, err := rc.StartRestore(ctx, runnerapi.RestoreRequest{BackupID: backupID, Target: rs.Spec.Target, IntoDatabase: rs.Spec.IntoDatabase,
-		Clean: rs.Spec.Clean, IgnoreDatabaseProperties: rs.Spec.IgnoreDatabaseProperties, From: rs.Spec.From})
+		Clean: rs.Spec.Clean, IgnoreDatabaseProperties: rs.Spec.IgnoreDatabaseProperties, From: rs.Spec.From, Kubernetes: ko})
 	switch {
 	case errors.Is(err, runnerapi.ErrInvalid) || errors.Is(err, runnerapi.ErrNotFound):
 		r.fail(rs, err.Error())
@@ -185,6 +215,11 @@ func applyRestore(rs *v1alpha1.Restore, rec runnerapi.Restore) {
 	rs.Status.Phase = v1alpha1.RestorePhaseOf(rec.Status)
 	rs.Status.BackupID = rec.BackupID
 	rs.Status.Error = rec.Error
+	rs.Status.FailedItemCount = rec.FailedItemCount
+	rs.Status.FailedItems = nil
+	for _, f := range rec.FailedItems {
+		rs.Status.FailedItems = append(rs.Status.FailedItems, v1alpha1.RestoreFailedItem{Target: f.Target, Item: f.Item, Reason: f.Reason})
+	}
 	if !rec.StartTime.IsZero() {
 		rs.Status.StartTime = &metav1.Time{Time: rec.StartTime}
 	}

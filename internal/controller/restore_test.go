@@ -164,7 +164,7 @@ func (tc restoreCase) run(t *testing.T) {
 		svc = tc.runner
 	}
 	f := newFixture(t, svc, append(tc.others, tc.restore)...)
-	r := &RestoreReconciler{Client: f.client, Runners: f.runners, Clock: f.clock}
+	r := &RestoreReconciler{Client: f.client, Reader: f.client, Runners: f.runners, Clock: f.clock, OperatorNamespace: testOperatorNS}
 	key := types.NamespacedName{Namespace: testNS, Name: tc.restore.Name}
 	res := reconcileTimes(t, r, f, key, tc.reconciles, tc.advance)
 	got := &v1alpha1.Restore{}
@@ -199,7 +199,7 @@ func TestFinishedRestoreIsLeftAlone(t *testing.T) {
 	if err := f.client.Get(context.Background(), key, before); err != nil {
 		t.Fatal(err)
 	}
-	reconcileTimes(t, &RestoreReconciler{Client: f.client, Runners: f.runners, Clock: f.clock}, f, key, 1, 0)
+	reconcileTimes(t, &RestoreReconciler{Client: f.client, Reader: f.client, Runners: f.runners, Clock: f.clock, OperatorNamespace: testOperatorNS}, f, key, 1, 0)
 	after := &v1alpha1.Restore{}
 	if err := f.client.Get(context.Background(), key, after); err != nil {
 		t.Fatal(err)

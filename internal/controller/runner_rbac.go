@@ -73,20 +73,30 @@ func runnerIdentity(spec *corev1.PodSpec, def *v1alpha1.BackupDefinition, s Sett
 	spec.AutomountServiceAccountToken = ptr.To(true)
 }
 
-// applyRunnerRBAC creates or updates a tenant runner's ServiceAccount and
-// RoleBinding, or removes them when no target reads the API. The operator
-// namespace's runners use the shared, pre-bound ServiceAccount.
-func (r *DefinitionReconciler) applyRunnerRBAC(ctx context.Context, def *v1alpha1.BackupDefinition) error {
-	if !readsAPI(def) || def.Namespace == r.OperatorNamespace {
+// applyRunnerRBAC creates or updates the runner's own ServiceAccount (a
+// tenant's runner that reads the API, or any runner whose storage gives it
+// a workload identity: runner_cloud_identity.go) and a tenant runner's
+// RoleBinding, and removes what is not needed any more. The operator
+// namespace's runners that read the API use the shared, pre-bound
+// ServiceAccount.
+func (r *DefinitionReconciler) applyRunnerRBAC(ctx context.Context, def *v1alpha1.BackupDefinition, st *v1alpha1.BackupStorage) error {
+	if !ownServiceAccount(def, st, r.OperatorNamespace) {
 		return r.deleteRunnerRBAC(ctx, def)
 	}
 	name := RunnerName(def.Namespace, def.Name)
 	labels := runnerLabels(def.Namespace, def.Name)
 	sa := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Namespace: r.OperatorNamespace, Name: name}}
-	if err := r.upsert(ctx, sa, func() error { sa.Labels = labels; return nil }); err != nil {
+	annotations := identityAnnotations(st)
+	if err := r.upsert(ctx, sa, func() error { sa.Labels, sa.Annotations = labels, annotations; return nil }); err != nil {
 		return fmt.Errorf("ServiceAccount %s/%s: %w", r.OperatorNamespace, name, err)
 	}
 	rb := runnerBinding(def)
+	if !readsAPI(def) || def.Namespace == r.OperatorNamespace {
+		if err := r.Client.Delete(ctx, rb); err != nil && !apierrors.IsNotFound(err) {
+			return fmt.Errorf("RoleBinding %s/%s: %w", rb.Namespace, rb.Name, err)
+		}
+		return nil
+	}
 	err := r.upsert(ctx, rb, func() error {
 		rb.Labels = labels
 		rb.RoleRef = rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: RunnerReaderRole}
@@ -104,14 +114,16 @@ func runnerBinding(def *v1alpha1.BackupDefinition) *rbacv1.RoleBinding {
 	return &rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Namespace: def.Namespace, Name: runnerBindingPrefix + def.Name}}
 }
 
-// deleteRunnerRBAC removes a tenant runner's ServiceAccount and RoleBinding.
+// deleteRunnerRBAC removes a runner's own ServiceAccount and a tenant
+// runner's RoleBinding.
 func (r *DefinitionReconciler) deleteRunnerRBAC(ctx context.Context, def *v1alpha1.BackupDefinition) error {
-	if def.Namespace == r.OperatorNamespace {
-		return nil
-	}
 	sa := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Namespace: r.OperatorNamespace, Name: RunnerName(def.Namespace, def.Name)}}
+	objs := []client.Object{sa}
+	if def.Namespace != r.OperatorNamespace {
+		objs = append(objs, runnerBinding(def))
+	}
 	var errs []error
-	for _, obj := range []client.Object{runnerBinding(def), sa} {
+	for _, obj := range objs {
 		if err := r.Client.Delete(ctx, obj); err != nil && !apierrors.IsNotFound(err) {
 			errs = append(errs, err)
 		}

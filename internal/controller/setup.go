@@ -46,7 +46,11 @@ func Setup(ctx context.Context, mgr ctrl.Manager, c Config) error {
 	if err := (&BackupReconciler{Client: mgr.GetClient(), Runners: runners, Events: rec, Clock: c.Clock}).SetupWithManager(mgr); err != nil {
 		return err
 	}
-	if err := (&RestoreReconciler{Client: mgr.GetClient(), Runners: runners, Events: rec, Clock: c.Clock}).SetupWithManager(mgr); err != nil {
+	if err := (&RestoreReconciler{Client: mgr.GetClient(), Reader: mgr.GetAPIReader(), Runners: runners, Events: rec, Clock: c.Clock,
+		OperatorNamespace: c.OperatorNamespace}).SetupWithManager(mgr); err != nil {
+		return err
+	}
+	if err := mgr.Add(restoreGrantSweep{client: mgr.GetClient(), reader: mgr.GetAPIReader()}); err != nil {
 		return err
 	}
 	return setupCoverage(mgr, c)

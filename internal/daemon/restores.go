@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 	"time"
 
 	"github.com/coffer-dev/coffer/internal/catalog"
+	"github.com/coffer-dev/coffer/internal/engine"
 	"github.com/coffer-dev/coffer/internal/layout"
 	"github.com/coffer-dev/coffer/internal/manifest"
 	"github.com/coffer-dev/coffer/internal/phase"
@@ -91,7 +93,13 @@ func (j *jobs) StartRestore(ctx context.Context, req runnerapi.RestoreRequest) (
 			err = fmt.Errorf("%w; the destination may be partly restored — see docs/engines.md", context.Cause(leaderCtx))
 		}
 		rec.EndTime, rec.Status = j.d.now(), phase.Completed
-		if err != nil {
+		switch {
+		case errors.Is(err, engine.ErrPartiallyFailed) && leaderCtx.Err() == nil:
+			// runner.Restore returns only partial failures once it has
+			// restored every target; anything else ended it.
+			rec.Status, rec.Error = phase.PartiallyFailed, err.Error()
+			rec.SetFailedItems(engine.FailedItems(err))
+		case err != nil:
 			rec.Status, rec.Error = phase.Failed, err.Error()
 		}
 		// Stored before the API tells it, on a fresh context: an aborted
@@ -153,7 +161,7 @@ func (d *Daemon) tidyRestores(ctx context.Context) {
 	for _, r := range stored {
 		want, ok := mine.get(r.ID)
 		switch {
-		case ok && want == r:
+		case ok && reflect.DeepEqual(want, r):
 			continue
 		case ok:
 			r = want
@@ -197,7 +205,7 @@ func (d *Daemon) planRestore(ctx context.Context, req runnerapi.RestoreRequest) 
 		return nil, nil, rreq, err
 	}
 	rreq = runner.RestoreRequest{BackupID: m.ID, Target: req.Target, IntoDatabase: req.IntoDatabase,
-		Clean: req.Clean, IgnoreDatabaseProperties: req.IgnoreDatabaseProperties}
+		Clean: req.Clean, IgnoreDatabaseProperties: req.IgnoreDatabaseProperties, Kubernetes: req.Kubernetes}
 	if err := src.CheckRestore(m, rreq); err != nil {
 		if errors.Is(err, runner.ErrRequest) {
 			err = fmt.Errorf("%w: %v", runnerapi.ErrInvalid, err)
@@ -223,5 +231,5 @@ func (d *Daemon) source(from string) (*runner.Runner, error) {
 
 func apiRestore(r catalog.Restore) runnerapi.Restore {
 	return runnerapi.Restore{ID: r.ID, BackupID: r.BackupID, Status: r.Status, StartTime: r.StartTime,
-		EndTime: r.EndTime, Error: r.Error}
+		EndTime: r.EndTime, Error: r.Error, FailedItems: r.FailedItems, FailedItemCount: r.FailedItemCount}
 }

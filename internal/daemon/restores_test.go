@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -58,7 +59,7 @@ func TestRestoreRecordsSurviveRestart(t *testing.T) {
 
 			b := startDaemon(t, cfg, Options{})
 			var again runnerapi.Restore
-			if code := b.call(t, "GET", "/v1/restores/"+started.ID, nil, &again); code != http.StatusOK || again != done {
+			if code := b.call(t, "GET", "/v1/restores/"+started.ID, nil, &again); code != http.StatusOK || !reflect.DeepEqual(again, done) {
 				t.Fatalf("after a restart: %d %+v, want %+v", code, again, done)
 			}
 			if code := b.call(t, "GET", "/v1/restores/20261121T103000Z-none", nil, nil); code != http.StatusNotFound {

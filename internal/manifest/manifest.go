@@ -202,7 +202,7 @@ func (m *Manifest) Validate() error {
 	if !layout.ValidID(m.ID) {
 		errs = append(errs, fmt.Errorf("id %q is not a backup id", m.ID))
 	}
-	if !m.Status.Final() {
+	if m.Status != phase.Completed && m.Status != phase.Failed { // a backup never ends PartiallyFailed
 		errs = append(errs, fmt.Errorf("status %q is unknown", m.Status))
 	}
 	if len(m.Targets) == 0 {

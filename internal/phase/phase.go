@@ -8,20 +8,29 @@ package phase
 // Phase is where a backup or restore is in its life.
 type Phase string
 
-// Phases. Pending and Running are in flight; Completed and Failed are final.
+// Phases. Pending and Running are in flight; Completed, PartiallyFailed
+// and Failed are final. PartiallyFailed is a restore that went on past
+// items it could not restore (a kubernetes target's objects): the others
+// were restored, the failed ones are listed.
 const (
-	Pending   Phase = "Pending"
-	Running   Phase = "Running"
-	Completed Phase = "Completed"
-	Failed    Phase = "Failed"
+	Pending         Phase = "Pending"
+	Running         Phase = "Running"
+	Completed       Phase = "Completed"
+	PartiallyFailed Phase = "PartiallyFailed"
+	Failed          Phase = "Failed"
 )
 
-// All lists every phase in the order of a life: the order of the CRDs' and
-// the OpenAPI document's enums.
-var All = []Phase{Pending, Running, Completed, Failed}
+// All lists every phase in the order of a life: the order of the Restore
+// CRD's and the OpenAPI document's enums.
+var All = []Phase{Pending, Running, Completed, PartiallyFailed, Failed}
+
+// Backups lists the phases a backup can have, the Backup CRD's enum: a
+// backup set is Completed only if every target is, so it never ends
+// PartiallyFailed.
+var Backups = []Phase{Pending, Running, Completed, Failed}
 
 // Final: the work has ended and its phase will not change again.
-func (p Phase) Final() bool { return p == Completed || p == Failed }
+func (p Phase) Final() bool { return p == Completed || p == PartiallyFailed || p == Failed }
 
 // InFlight: the work has not ended yet.
 func (p Phase) InFlight() bool { return p == Pending || p == Running }

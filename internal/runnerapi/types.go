@@ -12,6 +12,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/coffer-dev/coffer/api/v1alpha1"
+	"github.com/coffer-dev/coffer/internal/engine"
 	"github.com/coffer-dev/coffer/internal/layout"
 	"github.com/coffer-dev/coffer/internal/manifest"
 	"github.com/coffer-dev/coffer/internal/phase"
@@ -157,6 +159,9 @@ type RestoreRequest struct {
 	IgnoreDatabaseProperties bool `json:"ignoreDatabaseProperties,omitempty"`
 	// From is the storage to read: "primary" (the default) or "offsite".
 	From string `json:"from,omitempty"`
+	// Kubernetes tunes the restore of kubernetes targets: namespace
+	// mapping, filters, existing objects, dry run.
+	Kubernetes *v1alpha1.KubernetesRestoreOptions `json:"kubernetes,omitempty"`
 }
 
 // Storages a RestoreRequest may read from.
@@ -190,8 +195,12 @@ type Restore struct {
 	Status    phase.Phase `json:"status"`
 	StartTime time.Time   `json:"startTime,omitzero"`
 	EndTime   time.Time   `json:"endTime,omitzero"`
-	// Error says why a Failed restore failed; empty otherwise.
+	// Error says why a Failed or PartiallyFailed restore failed; empty otherwise.
 	Error string `json:"error,omitempty"`
+	// FailedItems are the first items (at most 50) a PartiallyFailed
+	// restore could not restore; FailedItemCount counts them all.
+	FailedItems     []engine.FailedItem `json:"failedItems,omitempty"`
+	FailedItemCount int                 `json:"failedItemCount,omitempty"`
 }
 
 // errorBody is every error response: {"error": "..."}.

@@ -103,6 +103,29 @@ func checkMappedRestore(t *testing.T, cfg *rest.Config, s *setup, id, a string) 
 			t.Fatal("restore output holds a secret")
 		}
 	}
+	checkPartialRestore(t, cfg, s, id, a, mapped)
+}
+
+// checkPartialRestore: a pod the server will not update (its containers
+// changed) fails alone; restore exits 3 and says PartiallyFailed, naming it.
+func checkPartialRestore(t *testing.T, cfg *rest.Config, s *setup, id, a, mapped string) {
+	t.Helper()
+	ctx := context.Background()
+	pods := clientsetFor(t, cfg).CoreV1().Pods(mapped)
+	if err := pods.Delete(ctx, "zz", metav1.DeleteOptions{GracePeriodSeconds: new(int64)}); err != nil {
+		t.Fatal(err)
+	}
+	changed := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: mapped, Name: "zz"},
+		Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "other", Image: "busybox"}}}}
+	if _, err := pods.Create(ctx, changed, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	r := runner(t, nil, "restore", "-f", s.path, "--backup", id, "--namespace-mapping", a+"="+mapped, "--include-namespaces", a,
+		"--existing-resources", "update")
+	if r.code != 3 || !strings.Contains(r.stdout, "PartiallyFailed") || !strings.Contains(r.stdout, "1 failed") ||
+		!strings.Contains(r.stderr, "pods "+mapped+"/zz") {
+		t.Fatalf("restore over a changed pod: exit %d\nstdout: %s\nstderr: %s", r.code, r.stdout, r.stderr)
+	}
 }
 
 // kubernetesSetup writes a config whose one target backs up pods of two

@@ -204,10 +204,18 @@ func TestControllerRBAC(t *testing.T) {
 		{"create", "rbac.authorization.k8s.io", "roles", "", app}:        false,
 		{"bind", "rbac.authorization.k8s.io", "clusterroles", "", ""}:    false,
 		{"list", "apps", "deployments", "", app}:                         false,
+		// Restore grants: bindings of coffer-runner-restorer while a
+		// Restore runs, cluster-wide only for the operator namespace's
+		// definitions (the bindable roles are checked by name below), and
+		// the authorizer asked whether a grant is in force.
+		{"create", "rbac.authorization.k8s.io", "clusterrolebindings", "", ""}: true,
+		{"list", "rbac.authorization.k8s.io", "rolebindings", "", ""}:          true,
+		{"update", "rbac.authorization.k8s.io", "clusterrolebindings", "", ""}: false,
+		{"create", "authorization.k8s.io", "subjectaccessreviews", "", ""}:     true,
 		// Nothing cluster-wide beyond that.
-		{"create", "rbac.authorization.k8s.io", "clusterrolebindings", "", ""}: false,
-		{"escalate", "rbac.authorization.k8s.io", "roles", "", operator}:       false,
-		{"create", "", "serviceaccounts", "token", operator}:                   false,
+		{"create", "rbac.authorization.k8s.io", "clusterroles", "", ""}:  false,
+		{"escalate", "rbac.authorization.k8s.io", "roles", "", operator}: false,
+		{"create", "", "serviceaccounts", "token", operator}:             false,
 	}
 	const sa = "system:serviceaccount:coffer-system:coffer-controller"
 	checkRunnerReader(ctx, t, env)
@@ -229,9 +237,10 @@ func TestControllerRBAC(t *testing.T) {
 	}
 }
 
-// checkRunnerReader: the controller may bind coffer-runner-reader and no
-// other ClusterRole; the operator namespace's runner identity reads every
-// namespace and writes none.
+// checkRunnerReader: the controller may bind coffer-runner-reader and
+// coffer-runner-restorer and no other ClusterRole; the operator namespace's
+// runner identity reads every namespace and, with no Restore running,
+// writes none.
 func checkRunnerReader(ctx context.Context, t *testing.T, env *testutil.Envtest) {
 	t.Helper()
 	for _, c := range []struct {
@@ -239,6 +248,7 @@ func checkRunnerReader(ctx context.Context, t *testing.T, env *testutil.Envtest)
 		want                                         bool
 	}{
 		{"coffer-controller", "bind", "rbac.authorization.k8s.io", "clusterroles", "coffer-runner-reader", "", true},
+		{"coffer-controller", "bind", "rbac.authorization.k8s.io", "clusterroles", "coffer-runner-restorer", "", true},
 		{"coffer-controller", "bind", "rbac.authorization.k8s.io", "clusterroles", "cluster-admin", "", false},
 		{"coffer-controller", "bind", "rbac.authorization.k8s.io", "clusterroles", "coffer-controller", "", false},
 		{"coffer-runner-cluster", "list", "", "secrets", "", "shop", true},

@@ -57,6 +57,10 @@ type Entry struct {
 	// API for the target: the controller gives the runner pod a read-only
 	// identity (docs/operator.md). Otherwise it mounts no token at all.
 	ReadsAPI func(*v1alpha1.Target) bool
+	// RestoresThroughPod, when set and true, says a restore of the target
+	// writes to the Kubernetes API with the runner pod's identity: the
+	// controller grants it write rights while a Restore runs.
+	RestoresThroughPod func(*v1alpha1.Target) bool
 	// UseServer, set for engines restore tests can use (their engine
 	// implements engine.Scratch), points the block at a restore test's
 	// scratch server.
@@ -130,7 +134,8 @@ func Entries() []Entry {
 		{Block: "kubernetes", Selects: func(t *v1alpha1.Target) bool { return t.Kubernetes != nil },
 			SecretRefs: kubernetes.SecretRefs, Validate: kubernetes.Validate, ValidateStorage: kubernetes.ValidateStorage,
 			Namespaced: kubernetes.Namespaced, ReadsAPI: func(*v1alpha1.Target) bool { return true }, RestoreTest: RestoreTestDryRun,
-			New: func(_ *v1alpha1.Target, s Services) engine.Engine { return kubernetes.New(s.Log) }},
+			RestoresThroughPod: func(t *v1alpha1.Target) bool { return t.Kubernetes.KubeconfigSecretRef == nil },
+			New:                func(_ *v1alpha1.Target, s Services) engine.Engine { return kubernetes.New(s.Log) }},
 	}
 }
 

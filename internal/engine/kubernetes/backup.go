@@ -44,6 +44,11 @@ type backup struct {
 	// impliedCRDs are the CRDs of included custom resources, backed up
 	// whatever the filters say when cluster resources are included.
 	impliedCRDs []string
+	// claimedVolumes are the volumes of the claims backed up, written
+	// whatever the filters say (backup_volumes.go); volumesImpliedOnly:
+	// the filters leave persistentvolumes out, so only those are written.
+	claimedVolumes     map[string]bool
+	volumesImpliedOnly bool
 }
 
 // Backup writes the target's resources to w as a tar (docs/format.md).
@@ -126,6 +131,10 @@ func (b *backup) run(ctx context.Context, dc discovery.DiscoveryInterface) error
 		return err
 	}
 	plan := b.plan(d.resources)
+	if err := b.findClaimedVolumes(ctx, plan); err != nil {
+		return err
+	}
+	plan = b.claimedVolumesPlan(plan, d.resources)
 	if err := b.findImpliedCRDs(ctx, plan); err != nil {
 		return err
 	}

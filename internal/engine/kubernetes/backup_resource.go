@@ -21,17 +21,27 @@ func (b *backup) resource(ctx context.Context, r Resource) error {
 	if r.String() == namespacesResource.String() && !b.allNS {
 		return b.failed(r, b.namespaceObjects(ctx, written))
 	}
+	volumes := r.String() == volumesResource && b.claimedVolumes != nil
+	if volumes && b.volumesImpliedOnly {
+		return b.failed(r, b.writeClaimedVolumes(ctx, r, written))
+	}
 	for _, ns := range b.scopes(r) {
 		err := b.l.each(ctx, r, ns, b.selectorFor(r), false, func(obj object) error {
 			ns, name := b.keep(r, obj, true)
 			if name == "" || written[key(ns, name)] {
 				return nil
 			}
+			if volumes {
+				written[key(ns, name)] = true
+			}
 			return b.write(r, obj)
 		})
 		if err != nil {
 			return b.failed(r, err)
 		}
+	}
+	if volumes {
+		return b.failed(r, b.writeClaimedVolumes(ctx, r, written))
 	}
 	return nil
 }

@@ -60,7 +60,19 @@ func (r *Report) add(res ItemResult) {
 // PartialError is a restore whose failed objects it lists; the others
 // were restored. It wraps engine.ErrPartiallyFailed.
 type PartialError struct {
+	// Target is the restored target's name.
+	Target string
 	Report Report
+}
+
+// FailedItems lists the failed objects as "<resource> <namespace>/<name>",
+// at their destination: it makes a PartialError an engine.PartialFailure.
+func (e *PartialError) FailedItems() []engine.FailedItem {
+	out := make([]engine.FailedItem, len(e.Report.Failures))
+	for i, f := range e.Report.Failures {
+		out[i] = engine.FailedItem{Target: e.Target, Item: f.Resource + " " + key(f.Namespace, f.Name), Reason: f.Reason}
+	}
+	return out
 }
 
 // maxListed bounds the failures an error message lists.
@@ -83,3 +95,5 @@ func (e *PartialError) Error() string {
 }
 
 func (e *PartialError) Unwrap() error { return engine.ErrPartiallyFailed }
+
+var _ engine.PartialFailure = (*PartialError)(nil)

@@ -81,7 +81,7 @@ func (e *Engine) Restore(ctx context.Context, t engine.Target, r io.Reader, opts
 	rs.log.Info("kubernetes resources restored", "target", t.Name(), "dryRun", ko.DryRun, "created", rs.report.Created,
 		"updated", rs.report.Updated, "unchanged", rs.report.Unchanged, "skipped", rs.report.Skipped, "failed", len(rs.report.Failures))
 	if len(rs.report.Failures) > 0 {
-		return fmt.Errorf("restore of target %q: %w", t.Name(), &PartialError{Report: rs.report})
+		return fmt.Errorf("restore of target %q: %w", t.Name(), &PartialError{Target: t.Name(), Report: rs.report})
 	}
 	return nil
 }

@@ -56,6 +56,14 @@ func (rs *restorer) apply(ctx context.Context, ent entry, obj object, res *ItemR
 		return ActionCreated, ""
 	case apierrors.IsAlreadyExists(err):
 		return rs.existing(ctx, r, res, oldUID, body)
+	case apierrors.IsForbidden(err):
+		// The API server authorizes before it looks: an identity that may
+		// not create an object that exists (a tenant's runner and its own
+		// Namespace) is told Forbidden, not AlreadyExists.
+		if live, gerr := rs.l.get(ctx, r, res.Namespace, res.Name); gerr == nil && live != nil {
+			return rs.existing(ctx, r, res, oldUID, body)
+		}
+		return ActionFailed, shortReason(err)
 	default:
 		return ActionFailed, shortReason(err)
 	}
