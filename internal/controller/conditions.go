@@ -5,20 +5,22 @@ import (
 
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/coffer-dev/coffer/api/v1alpha1"
 )
 
 // The condition types the controller sets, and their reasons.
 const (
 	// ConditionReady on a BackupDefinition: its runner is rendered.
-	ConditionReady = "Ready"
+	ConditionReady = v1alpha1.ConditionReady
 	// ConditionRunnerReachable on a BackupDefinition, Backup or Restore:
 	// the runner answered its last call.
-	ConditionRunnerReachable = "RunnerReachable"
+	ConditionRunnerReachable = v1alpha1.ConditionRunnerReachable
 	// ConditionForwarded on a Backup or Restore: the runner took it.
-	ConditionForwarded = "Forwarded"
+	ConditionForwarded = v1alpha1.ConditionForwarded
 	// ConditionPinForwarded on a Backup: the runner's backup has the pinned
 	// label spec.pinned asks for, as of the condition's observedGeneration.
-	ConditionPinForwarded = "PinForwarded"
+	ConditionPinForwarded = v1alpha1.ConditionPinForwarded
 )
 
 // Reasons, by the conditions that carry them (conditionReasons).
@@ -45,7 +47,7 @@ const (
 
 	ReasonPinned         = "Pinned"
 	ReasonUnpinned       = "Unpinned"
-	ReasonNothingToPin   = "NothingToPin"
+	ReasonNothingToPin   = v1alpha1.ReasonNothingToPin
 	ReasonBackupNotFound = "BackupNotFound"
 )
 

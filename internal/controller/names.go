@@ -7,11 +7,12 @@
 package controller
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"strings"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/coffer-dev/coffer/api/v1alpha1"
+	"github.com/coffer-dev/coffer/internal/naming"
 )
 
 // Labels on every rendered object, so a change to one maps back to its
@@ -24,7 +25,7 @@ const (
 	// LabelMirrored marks Backups the controller created from the catalog.
 	LabelMirrored = "coffer.dev/mirrored"
 	// LabelDefinition on a Backup names its definition, for listing.
-	LabelDefinition = "coffer.dev/definition"
+	LabelDefinition = v1alpha1.LabelDefinition
 
 	// AnnotationDefinition on every rendered object holds its definition as
 	// <namespace>/<name>, in full: label values are cut at 63 characters.
@@ -40,55 +41,14 @@ const (
 	managerName = "coffer-controller"
 )
 
-// maxRunnerNameLength bounds the rendered objects' name. A StatefulSet's
-// pods carry the label controller-revision-hash=<name>-<hash of about 10
-// characters>, and their hostname and pod-name label are <name>-0: all must
-// fit the 63 characters of a label value and a DNS label, so a StatefulSet
-// over 52 characters can never create its pod.
-const maxRunnerNameLength = 52
+// RunnerName is the name of a definition's rendered objects (naming.RunnerName).
+func RunnerName(namespace, name string) string { return naming.RunnerName(namespace, name) }
 
-// maxLabelValueLength is the limit on a label value.
-const maxLabelValueLength = 63
+// LabelValue is s as a label value, at most 63 characters (naming.LabelValue).
+func LabelValue(s string) string { return naming.LabelValue(s) }
 
 // maxNameLength is the DNS label limit that pod hostnames and Service names obey.
 const maxNameLength = 63
-
-// RunnerName is the name of a definition's rendered objects:
-// runner-<namespace>-<name>, shortened with a hash when longer than 52.
-// A definition name may hold dots, which Service names and hostnames may
-// not: they become dashes, and the hash keeps "a.b" and "a-b" apart.
-func RunnerName(namespace, name string) string {
-	full := "runner-" + namespace + "-" + name
-	if !strings.Contains(name, ".") {
-		return shorten(full, namespace+"/"+name, maxRunnerNameLength)
-	}
-	return withHash(strings.ReplaceAll(full, ".", "-"), namespace+"/"+name, maxRunnerNameLength)
-}
-
-// LabelValue is s as a label value: itself when it fits 63 characters, else
-// cut and ended with a hash of the whole, so distinct values stay distinct.
-// Definition names can be 253 characters long.
-func LabelValue(s string) string {
-	return shorten(s, s, maxLabelValueLength)
-}
-
-// shorten returns s when it fits max, else its start and a hash of key.
-func shorten(s, key string, max int) string {
-	if len(s) <= max {
-		return s
-	}
-	return withHash(s, key, max)
-}
-
-// withHash returns as much of s as fits max with a hash of key appended.
-func withHash(s, key string, max int) string {
-	sum := sha256.Sum256([]byte(key))
-	suffix := "-" + hex.EncodeToString(sum[:])[:10]
-	if len(s) > max-len(suffix) {
-		s = s[:max-len(suffix)]
-	}
-	return strings.TrimRight(s, "-.") + suffix
-}
 
 // runnerLabels select a definition's rendered objects and its runner pod.
 func runnerLabels(namespace, name string) map[string]string {
@@ -105,7 +65,7 @@ func runnerLabels(namespace, name string) map[string]string {
 // start and a hash of it, so the id is never cut and names never collide.
 func mirroredBackupName(definition, backupID string) string {
 	id := strings.ToLower(backupID)
-	return shorten(definition, definition, 253-len(id)-1) + "-" + id
+	return naming.Shorten(definition, definition, 253-len(id)-1) + "-" + id
 }
 
 // definitionAnnotation records the full definition on a rendered object.

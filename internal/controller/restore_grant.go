@@ -18,6 +18,7 @@ import (
 
 	"github.com/coffer-dev/coffer/api/v1alpha1"
 	"github.com/coffer-dev/coffer/internal/engine/all"
+	"github.com/coffer-dev/coffer/internal/naming"
 )
 
 // Write rights for restores. A runner reads the API read-only
@@ -117,7 +118,7 @@ func (r *RestoreReconciler) kubernetesOptions(rs *v1alpha1.Restore, def *v1alpha
 }
 
 // grantName names a Restore's grant binding.
-func grantName(restore string) string { return shorten(grantPrefix+restore, restore, 253) }
+func grantName(restore string) string { return naming.Shorten(grantPrefix+restore, restore, 253) }
 
 // grantSubject is the runner's ServiceAccount.
 func (r *RestoreReconciler) grantSubject(def *v1alpha1.BackupDefinition) rbacv1.Subject {

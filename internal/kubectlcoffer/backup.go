@@ -10,6 +10,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/coffer-dev/coffer/api/v1alpha1"
+	"github.com/coffer-dev/coffer/internal/naming"
 	"github.com/coffer-dev/coffer/internal/units"
 )
 
@@ -64,7 +65,7 @@ func (a *app) backup(ctx context.Context, definition string, pin bool, wf waitFl
 	}
 	b := &v1alpha1.Backup{
 		ObjectMeta: metav1.ObjectMeta{Namespace: a.namespace, GenerateName: definition + "-ondemand-",
-			Labels: map[string]string{labelDefinition: labelValue(definition)}},
+			Labels: map[string]string{v1alpha1.LabelDefinition: naming.LabelValue(definition)}},
 		Spec: v1alpha1.BackupSpec{DefinitionRef: v1alpha1.LocalObjectReference{Name: definition}, Pinned: pin},
 	}
 	if err := a.client.Create(ctx, b); err != nil {

@@ -163,9 +163,9 @@ func pinnedState(b *v1alpha1.Backup) string {
 // or cannot (the backup did not complete). It reads the PinForwarded
 // condition as the controller writes it (internal/controller/backup_pin.go).
 func pinSettled(b *v1alpha1.Backup) bool {
-	c := meta.FindStatusCondition(b.Status.Conditions, conditionPinForwarded)
+	c := meta.FindStatusCondition(b.Status.Conditions, v1alpha1.ConditionPinForwarded)
 	if c == nil {
 		return b.Generation <= 1 && b.Status.Phase.Final()
 	}
-	return c.ObservedGeneration >= b.Generation && (c.Status == metav1.ConditionTrue || c.Reason == reasonNothingToPin)
+	return c.ObservedGeneration >= b.Generation && (c.Status == metav1.ConditionTrue || c.Reason == v1alpha1.ReasonNothingToPin)
 }

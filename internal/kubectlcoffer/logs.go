@@ -12,6 +12,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/coffer-dev/coffer/api/v1alpha1"
+	"github.com/coffer-dev/coffer/internal/naming"
 )
 
 // runnerContainer is the container of a runner pod (internal/controller's
@@ -52,7 +53,7 @@ func (a *app) logs(ctx context.Context, definition string, f logsFlags) error {
 	if err := a.client.Get(ctx, types.NamespacedName{Namespace: a.namespace, Name: definition}, def); err != nil {
 		return apiErr(err, fmt.Sprintf("BackupDefinition %q in namespace %q", definition, a.namespace))
 	}
-	pod := runnerName(def.Namespace, def.Name) + "-0"
+	pod := naming.RunnerName(def.Namespace, def.Name) + "-0"
 	opts := &corev1.PodLogOptions{Container: runnerContainer, Follow: f.follow, Previous: f.previous}
 	if f.tail >= 0 {
 		opts.TailLines = &f.tail

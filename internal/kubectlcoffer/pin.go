@@ -82,7 +82,7 @@ func (a *app) waitPin(ctx context.Context, b *v1alpha1.Backup, verb string, wf w
 			}
 			return apiErr(err, "Backup "+b.Name)
 		}
-		c := meta.FindStatusCondition(b.Status.Conditions, conditionPinForwarded)
+		c := meta.FindStatusCondition(b.Status.Conditions, v1alpha1.ConditionPinForwarded)
 		state := "waiting for the controller"
 		if c != nil && c.ObservedGeneration >= gen {
 			switch {
@@ -90,7 +90,7 @@ func (a *app) waitPin(ctx context.Context, b *v1alpha1.Backup, verb string, wf w
 				p.done()
 				_, err := fmt.Fprintf(a.opts.Out, "backup %s %s: %s\n", b.Name, verb, c.Message)
 				return err
-			case c.Reason == reasonNothingToPin:
+			case c.Reason == v1alpha1.ReasonNothingToPin:
 				p.done()
 				return failedErr("", "backup %s cannot be %s: %s", b.Name, verb, c.Message)
 			}

@@ -8,6 +8,8 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/duration"
+
+	"github.com/coffer-dev/coffer/api/v1alpha1"
 )
 
 // progress is the live line while --wait follows a Backup or Restore. The
@@ -52,9 +54,9 @@ func waiting(phase string, conds []metav1.Condition) string {
 		phase = "Pending"
 	}
 	s := phase
-	if c := meta.FindStatusCondition(conds, conditionForwarded); c != nil && c.Status != metav1.ConditionTrue {
+	if c := meta.FindStatusCondition(conds, v1alpha1.ConditionForwarded); c != nil && c.Status != metav1.ConditionTrue {
 		s += ": " + c.Reason + ": " + c.Message
-	} else if c := meta.FindStatusCondition(conds, conditionRunnerReachable); c != nil && c.Status == metav1.ConditionFalse {
+	} else if c := meta.FindStatusCondition(conds, v1alpha1.ConditionRunnerReachable); c != nil && c.Status == metav1.ConditionFalse {
 		s += ": runner unreachable: " + c.Message
 	}
 	return s

@@ -15,6 +15,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/coffer-dev/coffer/api/v1alpha1"
+	"github.com/coffer-dev/coffer/internal/naming"
 )
 
 func (a *app) statusCommand() *cobra.Command {
@@ -74,8 +75,8 @@ func (a *app) statusAll(ctx context.Context, all bool, output string) error {
 	}
 	now := a.opts.Now()
 	for _, d := range list.Items {
-		row := []string{d.Name, conditionStatus(d.Status.Conditions, conditionReady),
-			conditionReason(d.Status.Conditions, conditionRunnerReachable), d.Spec.Schedule,
+		row := []string{d.Name, conditionStatus(d.Status.Conditions, v1alpha1.ConditionReady),
+			conditionReason(d.Status.Conditions, v1alpha1.ConditionRunnerReachable), d.Spec.Schedule,
 			fmt.Sprint(d.Spec.Suspend), relative(now, d.Status.LastBackupTime), relative(now, d.Status.NextBackupTime), coverageCounts(&d)}
 		if all {
 			row = append([]string{d.Namespace}, row...)
@@ -168,7 +169,7 @@ func (a *app) backupCounts(ctx context.Context, d *v1alpha1.BackupDefinition) st
 // runnerHealth reads the runner's StatefulSet and pod in the operator
 // namespace; a user who may not read them is told so.
 func (a *app) runnerHealth(ctx context.Context, d *v1alpha1.BackupDefinition) string {
-	name := runnerName(d.Namespace, d.Name)
+	name := naming.RunnerName(d.Namespace, d.Name)
 	sts := &appsv1.StatefulSet{}
 	err := a.client.Get(ctx, types.NamespacedName{Namespace: a.operatorNS, Name: name}, sts)
 	if apierrors.IsNotFound(err) {
