@@ -86,7 +86,6 @@ func TestChunkedSurvivesSIGKILL(t *testing.T) {
 
 func itoa(i int) string { return strconv.Itoa(i) }
 
-
 // killAt runs coffer-runner with args and sends SIGKILL after a random
 // delay below limit; it reports whether the process was still running.
 func killAt(t *testing.T, rng *rand.Rand, limit time.Duration, args ...string) bool {
