@@ -54,7 +54,7 @@ CREATE TABLE events (id bigserial PRIMARY KEY, at timestamptz, kind text, body t
 CREATE TABLE users (id bigserial PRIMARY KEY, name text, email text, profile jsonb);
 CREATE TABLE orders (id bigserial PRIMARY KEY, user_id bigint, total numeric, note text);
 INSERT INTO events (at, kind, body) SELECT now() - i * interval '1 second', 'kind' || (i % 17),
-  repeat(md5(i::text), 4) || ' ' || (i * 7919 % 100003) FROM generate_series(1, $rows) i;
+  repeat(md5(i::text), 4) || ' ' || (i::bigint * 7919 % 100003) FROM generate_series(1, $rows) i;
 INSERT INTO users (name, email, profile) SELECT 'user ' || i, md5(i::text) || '@example.com',
   jsonb_build_object('n', i, 'tags', md5((i+1)::text), 'bio', repeat(md5((i+2)::text), 3)) FROM generate_series(1, $rows) i;
 INSERT INTO orders (user_id, total, note) SELECT i % 1000, (i * 13 % 10007) / 100.0,
