@@ -56,6 +56,15 @@ func NewKey(secret []byte) (*Key, error) {
 	return k, nil
 }
 
+// ID identifies the key without revealing it: the first 8 bytes of
+// HMAC(key, "coffer dedup key id"), hex. The manifest records it, so a
+// reader knows whether its key named a backup's chunks.
+func (k *Key) ID() string {
+	m := hmac.New(sha256.New, k.secret)
+	m.Write([]byte("coffer dedup key id"))
+	return hex.EncodeToString(m.Sum(nil)[:8])
+}
+
 // Name is the chunk name of plain: hex HMAC-SHA256 under the key.
 func (k *Key) Name(plain []byte) string {
 	m := hmac.New(sha256.New, k.secret)

@@ -63,6 +63,8 @@ type Chunking struct {
 	// Hash names a chunk: "hmac-sha256" of its plain bytes, keyed with the
 	// storage's dedup key.
 	Hash string `json:"hash"`
+	// KeyID identifies the dedup key that named the chunks (not the key).
+	KeyID string `json:"keyId,omitempty"`
 	// Dir is the key prefix of the chunks and Suffix what follows a
 	// chunk's hash: a chunk's key is Dir + hash + Suffix.
 	Dir    string `json:"dir"`

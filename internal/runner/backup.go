@@ -97,7 +97,7 @@ func (r *Runner) Backup(ctx context.Context, req BackupRequest) (*manifest.Manif
 	if err == nil {
 		m := r.newManifest(req, results, len(recipients) > 0)
 		if run != nil {
-			m.FormatVersion, m.Chunking = manifest.FormatChunked, r.chunking(len(recipients) > 0)
+			m.FormatVersion, m.Chunking = manifest.FormatChunked, r.chunking(run, len(recipients) > 0)
 			err = r.confirmChunks(ctx, m)
 		}
 		if err == nil {

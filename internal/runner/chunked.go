@@ -75,9 +75,20 @@ func (r *Runner) confirmChunks(ctx context.Context, m *manifest.Manifest) error 
 }
 
 // chunking is the manifest's record of how chunks are stored.
-func (r *Runner) chunking(encrypted bool) *manifest.Chunking {
-	return &manifest.Chunking{Chunker: chunked.ChunkerName, Hash: chunked.HashName,
+func (r *Runner) chunking(run *chunkRun, encrypted bool) *manifest.Chunking {
+	return &manifest.Chunking{Chunker: chunked.ChunkerName, Hash: chunked.HashName, KeyID: run.key.ID(),
 		Dir: r.catalog.Definition.ChunksDir(), Suffix: layout.ChunkSuffix(encrypted)}
+}
+
+// keyFor is the dedup key that named m's chunks, or nil when the storage
+// has none or another one (the key was changed since): then chunks are
+// checked by size, age and zstd, and a target by its plain SHA-256.
+func (r *Runner) keyFor(m *manifest.Manifest) (*chunked.Key, error) {
+	key, err := r.cfg.DedupKey()
+	if err != nil || key == nil || m.Chunking == nil || key.ID() != m.Chunking.KeyID {
+		return nil, err
+	}
+	return key, nil
 }
 
 func (r *Runner) chunkReader(ids []age.Identity, key *chunked.Key, encrypted bool) *chunked.Reader {
@@ -87,7 +98,7 @@ func (r *Runner) chunkReader(ids []age.Identity, key *chunked.Key, encrypted boo
 // readChunked streams a format 2 target in order. The dedup key, when the
 // storage has one, also checks every chunk's name.
 func (r *Runner) readChunked(ctx context.Context, m *manifest.Manifest, t manifest.Target, ids []age.Identity, consume pipeline.ConsumeFunc) error {
-	key, err := r.cfg.DedupKey()
+	key, err := r.keyFor(m)
 	if err != nil {
 		return err
 	}
@@ -103,7 +114,7 @@ func (r *Runner) readChunked(ctx context.Context, m *manifest.Manifest, t manife
 // target's stream; without the dedup key the targets are streamed instead,
 // to check their plain SHA-256.
 func (r *Runner) verifyChunked(ctx context.Context, m *manifest.Manifest, ids []age.Identity) ([]VerifyResult, error) {
-	key, err := r.cfg.DedupKey()
+	key, err := r.keyFor(m)
 	if err != nil {
 		return nil, err
 	}
@@ -143,19 +154,27 @@ func firstBad(m *manifest.Manifest, t manifest.Target, chk chunked.Checked) erro
 // per backup and target with a bad chunk. storedOnly: no age identity, so
 // only presence and stored sizes are checked (one listing).
 func (r *Runner) checkChunked(ctx context.Context, ms []*manifest.Manifest, ids []age.Identity, storedOnly bool, out *Checked) error {
-	byEnc := map[bool][]manifest.Target{}
-	for _, m := range ms {
-		if m.FormatVersion == manifest.FormatChunked {
-			byEnc[m.Encryption != nil] = append(byEnc[m.Encryption != nil], m.Targets...)
-		}
-	}
+	type group struct{ encrypted, keyed bool }
+	groups := map[group][]manifest.Target{}
 	key, err := r.cfg.DedupKey()
 	if err != nil {
 		return err
 	}
+	for _, m := range ms {
+		if m.FormatVersion == manifest.FormatChunked {
+			mk, _ := r.keyFor(m)
+			g := group{m.Encryption != nil, mk != nil}
+			groups[g] = append(groups[g], m.Targets...)
+		}
+	}
 	bad := map[string]error{}
-	for enc, targets := range byEnc {
-		rd := r.chunkReader(ids, key, enc)
+	for g, targets := range groups {
+		enc := g.encrypted
+		gkey := key
+		if !g.keyed {
+			gkey = nil
+		}
+		rd := r.chunkReader(ids, gkey, enc)
 		var chk chunked.Checked
 		if storedOnly && enc {
 			chk, err = rd.CheckStored(ctx, targets)

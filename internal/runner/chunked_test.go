@@ -155,3 +155,45 @@ func referenced(m *manifest.Manifest, file string) bool {
 	}
 	return false
 }
+
+// TestChunkedKeyChange: after the dedup key changes, backups named under
+// the old key still verify and restore (their chunks checked by size, age,
+// zstd and the dump's SHA-256), and the next backup stores its chunks anew.
+func TestChunkedKeyChange(t *testing.T) {
+	dir := t.TempDir()
+	pg := testutil.PostgresDB(t)
+	testutil.PGExec(t, pg, "CREATE TABLE t AS SELECT i, md5(i::text) AS v FROM generate_series(1, 50000) AS i")
+	id, err := age.GenerateX25519Identity()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	old := newRunner(t, fixture{pg: pg, identity: id, chunked: true}.load(t, dir), runner.Options{})
+	first := backup(t, old)
+	before := len(chunkFiles(t, dir))
+	time.Sleep(time.Second)
+	r := newRunner(t, fixture{pg: pg, identity: id, chunked: true, dedupKey: "another-key-of-more-than-thirty-two-bytes"}.load(t, dir), runner.Options{})
+	if _, results, err := r.Verify(ctx, first); err != nil || results[0].Err != nil {
+		t.Fatalf("verify of a backup named under the old key: %+v, %v", results, err)
+	}
+	dst := testutil.PostgresDB(t)
+	if _, err := r.Restore(ctx, runner.RestoreRequest{BackupID: first, IntoDatabase: dst}); err != nil {
+		t.Fatalf("restore of a backup named under the old key: %v", err)
+	}
+	second := backup(t, r)
+	if after := len(chunkFiles(t, dir)); after < 2*before {
+		t.Fatalf("a new key reused chunks: %d before, %d after", before, after)
+	}
+	m, err := r.Catalog().Get(ctx, second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m0, err := r.Catalog().Get(ctx, first)
+	if err != nil || m.Chunking.KeyID == m0.Chunking.KeyID || len(m.Chunking.KeyID) != 16 {
+		t.Fatalf("key ids %q and %q: want two different 16-digit ids (%v)", m0.Chunking.KeyID, m.Chunking.KeyID, err)
+	}
+	checked, err := r.CheckBackups(ctx, []*manifest.Manifest{m0, m})
+	if err != nil || len(checked.Problems) != 0 {
+		t.Fatalf("scheduled check across two keys: %+v, %v", checked.Problems, err)
+	}
+}

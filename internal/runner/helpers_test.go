@@ -27,8 +27,10 @@ type fixture struct {
 	docs string
 	// offsite is the storage's spec.offsite (a flow mapping), if any.
 	offsite string
-	// chunked selects format 2 with a dedup key Secret.
-	chunked bool
+	// chunked selects format 2 with a dedup key Secret; dedupKey is its
+	// value (a fixed key when empty).
+	chunked  bool
+	dedupKey string
 	// identity is the age key; nil means a fresh one.
 	identity *age.X25519Identity
 }
@@ -47,9 +49,12 @@ func (f fixture) load(t *testing.T, dir string) *config.Config {
 		offsite = ", offsite: " + f.offsite
 	}
 	docs := f.docs
+	if f.dedupKey == "" {
+		f.dedupKey = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"
+	}
 	if f.chunked {
 		offsite += ", chunked: {keySecretRef: {name: dedup, key: key}}"
-		docs += "\n---\napiVersion: v1\nkind: Secret\nmetadata: {name: dedup}\nstringData: {key: 00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff}\n"
+		docs += "\n---\napiVersion: v1\nkind: Secret\nmetadata: {name: dedup}\nstringData: {key: " + f.dedupKey + "}\n"
 	}
 	targets := fmt.Sprintf("  - name: main\n    postgres: {host: 127.0.0.1, port: 5432, database: %s, user: postgres}\n", f.pg)
 	if f.my != "" {
