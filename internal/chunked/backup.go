@@ -89,20 +89,30 @@ func Backup(ctx context.Context, store storage.Store, def layout.Definition, kno
 	}
 	uerr := up.wait()
 	derr := <-dumped
-	// The dump's own failure first; a dump stopped because an upload
-	// failed reports the upload's.
-	switch {
-	case derr != nil && !errors.Is(derr, context.Canceled):
-		return Result{}, derr
-	case uerr != nil:
-		return Result{}, uerr
-	case cerr != nil:
-		return Result{}, cerr
-	case derr != nil:
-		return Result{}, derr
+	if err := firstFailure(ctx, derr, cerr, uerr); err != nil {
+		return Result{}, err
 	}
 	res.PlainSize, res.PlainSHA256 = plainSize, hex.EncodeToString(plain.Sum(nil))
 	return res, nil
+}
+
+// firstFailure picks the error that caused the others: the dump's own,
+// unless the backup was cancelled by a failed upload first (then the dump's
+// error is only its being stopped).
+func firstFailure(ctx context.Context, derr, cerr, uerr error) error {
+	if derr == nil && cerr == nil && uerr == nil {
+		return nil
+	}
+	cause := context.Cause(ctx)
+	switch {
+	case derr != nil && (cause == nil || errors.Is(cause, derr)):
+		return derr
+	case uerr != nil:
+		return uerr
+	case cerr != nil:
+		return cerr
+	}
+	return derr
 }
 
 func level(l zstd.EncoderLevel) zstd.EncoderLevel {

@@ -5,10 +5,12 @@ import (
 	"context"
 	"crypto/rand"
 	"errors"
+	"fmt"
 	"io"
 	mrand "math/rand/v2"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -262,5 +264,43 @@ func TestSweepKeepsReferencedAndYoung(t *testing.T) {
 	}
 	if _, err := f.restore(dropped); !errors.Is(err, storage.ErrNotFound) {
 		t.Fatalf("unreferenced chunks still there: %v", err)
+	}
+}
+
+// failingStore fails every Put after the first n.
+type failingStore struct {
+	storage.Store
+	n     atomic.Int32
+	after int32
+}
+
+var errDiskFull = errors.New("disk full")
+
+func (s *failingStore) Put(ctx context.Context, key string, r io.Reader) error {
+	if s.n.Add(1) > s.after {
+		return errDiskFull
+	}
+	return s.Store.Put(ctx, key, r)
+}
+
+// TestUploadFailureIsTheError: a failed chunk upload stops the dump, and
+// the backup's error is the upload's, not the stopped dump's.
+func TestUploadFailureIsTheError(t *testing.T) {
+	f := newFixture(t)
+	store := &failingStore{Store: f.store, after: 2}
+	known, _ := chunked.ListKnown(context.Background(), store, def, true)
+	_, err := chunked.Backup(context.Background(), store, def, known, chunked.Options{Key: f.key, Recipients: []age.Recipient{f.id.Recipient()}},
+		func(ctx context.Context, w io.Writer) error {
+			for i := uint64(0); ; i++ { // a dump that ends only when stopped
+				if _, err := w.Write(dumpLike(i, 1<<20)); err != nil {
+					return fmt.Errorf("pg_dump: %w", err)
+				}
+				if ctx.Err() != nil {
+					return errors.New("pg_dump: signal: killed")
+				}
+			}
+		})
+	if !errors.Is(err, errDiskFull) {
+		t.Fatalf("err = %v, want the upload's", err)
 	}
 }
