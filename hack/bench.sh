@@ -8,6 +8,8 @@
 #      and RSS (goal <= 128 MiB), and their restore into another namespace.
 #   5. the offsite copy (size and sha256 checked, manifest last) vs a plain Get→Put of the
 #      same objects with the same storage client, between two MinIO servers.
+#   6. storage format 2 (dedup) vs format 1, restic and kopia: stored bytes of daily backups of
+#      a changing database, CPU per GB, peak RSS (hack/bench-dedup.sh; DEDUP_MB, DEDUP_DAYS).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 go run ./hack/bench "$@"
@@ -19,3 +21,4 @@ go test -run '^$' -bench 'List10000' -benchtime 3x ./internal/catalog/ | grep -E
 go test -run '^$' -bench 'Kubernetes5000' -benchtime 1x ./internal/engine/kubernetes/ 2>/dev/null | grep -E '^Benchmark|bench_test'
 go test -run '^$' -bench 'OffsiteCopy' -benchtime 5x -count 2 ./internal/offsite/ | grep -E '^Benchmark'
 if [ -x hack/bench-filesystem.sh ]; then echo; hack/bench-filesystem.sh; fi
+if [ -x hack/bench-dedup.sh ]; then echo; hack/bench-dedup.sh; fi

@@ -30,6 +30,13 @@ type BackupStorageSpec struct {
 	// Upload tunes streaming uploads.
 	// +optional
 	Upload *UploadSettings `json:"upload,omitempty"`
+	// Chunked selects storage format version 2 (experimental) for new
+	// backups: each target is stored as content-defined chunks, shared by
+	// the definition's backups, so a little-changed database stores only
+	// what changed. Without it new backups are format 1 (one object per
+	// target). Backups of both formats are listed, verified and restored.
+	// +optional
+	Chunked *ChunkedFormat `json:"chunked,omitempty"`
 	// Offsite is a second storage every committed backup is copied to, so
 	// the backups survive the loss of this storage's site.
 	// +optional
@@ -180,6 +187,15 @@ type UploadSettings struct {
 	// Concurrency is the number of parts in flight; 1..16. Default 2.
 	// +optional
 	Concurrency int `json:"concurrency,omitempty"`
+}
+
+// ChunkedFormat configures format version 2.
+type ChunkedFormat struct {
+	// KeySecretRef points at the dedup key: at least 32 bytes, e.g.
+	// `openssl rand -hex 32`. It names chunks (HMAC-SHA256) and places
+	// their boundaries; it cannot decrypt anything. Changing it makes
+	// every later backup store all its chunks again.
+	KeySecretRef SecretKeySelector `json:"keySecretRef"`
 }
 
 // BackupStorageStatus reports whether the storage is usable.

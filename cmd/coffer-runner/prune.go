@@ -63,5 +63,8 @@ func printPrune(g *globals, rep *runner.PruneReport) {
 	for _, k := range rep.Swept {
 		fmt.Fprintf(g.stdout, "%s orphaned object %s\n", strings.ToLower(verb[:1])+verb[1:], k)
 	}
+	if n := len(rep.SweptChunks); n > 0 {
+		fmt.Fprintf(g.stdout, "%s %d unreferenced chunk(s) of format 2 backups\n", strings.ToLower(verb), n)
+	}
 	fmt.Fprintf(g.stdout, "kept %d, %s %d backup(s), %d orphaned object(s)\n", len(rep.Plan.Keep), strings.ToLower(verb), len(rep.Plan.Delete), len(rep.Swept))
 }

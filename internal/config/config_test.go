@@ -248,3 +248,34 @@ func loadValidF(f *testing.F) []byte {
 	}
 	return data
 }
+
+func TestDedupKey(t *testing.T) {
+	t.Parallel()
+	withChunked := func(secret string) string {
+		s := strings.Replace(string(loadValid(t)), "  upload: {partSizeMiB: 8, concurrency: 3}\n",
+			"  upload: {partSizeMiB: 8, concurrency: 3}\n  chunked: {keySecretRef: {name: dedup, key: key}}\n", 1)
+		return s + secret
+	}
+	if _, err := Parse("valid.yaml", []byte(withChunked(""))); err == nil || !strings.Contains(err.Error(), "spec.chunked.keySecretRef") {
+		t.Fatalf("chunked without its Secret: err = %v", err)
+	}
+	c, err := Parse("valid.yaml", []byte(withChunked("---\napiVersion: v1\nkind: Secret\nmetadata: {name: dedup}\nstringData: {key: tooshort-s3cret}\n")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.DedupKey(); err == nil || strings.Contains(err.Error(), "tooshort-s3cret") || !strings.Contains(err.Error(), `Secret "dedup"`) {
+		t.Fatalf("short dedup key: err = %v", err)
+	}
+	c, err = Parse("valid.yaml", []byte(withChunked("---\napiVersion: v1\nkind: Secret\nmetadata: {name: dedup}\nstringData: {key: 00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff}\n")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if k, err := c.DedupKey(); err != nil || k == nil {
+		t.Fatalf("valid dedup key: %v, %v", k, err)
+	}
+	if plain, _ := Parse("valid.yaml", loadValid(t)); plain != nil {
+		if k, err := plain.DedupKey(); k != nil || err != nil {
+			t.Fatalf("a storage without spec.chunked has dedup key %v, err %v", k, err)
+		}
+	}
+}

@@ -3,6 +3,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"github.com/coffer-dev/coffer/internal/chunked"
 	"strings"
 	"time"
 
@@ -131,6 +132,25 @@ func (c *Config) Identities() ([]age.Identity, error) {
 			fmt.Errorf("Secret %q key %q does not hold an age identity", e.IdentitySecretRef.Name, e.IdentitySecretRef.Key))
 	}
 	return ids, nil
+}
+
+// DedupKey is the storage's dedup key (spec.chunked.keySecretRef) for
+// format version 2, or nil when the storage writes format 1. The key is the
+// Secret's value without surrounding white space; errors never quote it.
+func (c *Config) DedupKey() (*chunked.Key, error) {
+	ch := c.Storage.Spec.Chunked
+	if ch == nil {
+		return nil, nil
+	}
+	v, err := c.Secrets.Value(&ch.KeySecretRef)
+	if err != nil {
+		return nil, c.storageErr("spec.chunked.keySecretRef", err)
+	}
+	k, err := chunked.NewKey([]byte(strings.TrimSpace(v)))
+	if err != nil {
+		return nil, c.storageErr("spec.chunked.keySecretRef", fmt.Errorf("Secret %q key %q: %w", ch.KeySecretRef.Name, ch.KeySecretRef.Key, err))
+	}
+	return k, nil
 }
 
 // Location is the definition's time zone (UTC by default).

@@ -52,6 +52,9 @@ func (c *Config) validateStorage(f *fieldErrs) {
 			c.checkSecretKey(f, "spec.encryption.identitySecretRef", e.IdentitySecretRef)
 		}
 	}
+	if ch := s.Chunked; ch != nil {
+		c.checkSecretKey(f, "spec.chunked.keySecretRef", &ch.KeySecretRef)
+	}
 	if c := s.Compression; c != nil {
 		switch c.Level {
 		case "", "fastest", "default", "better", "best":

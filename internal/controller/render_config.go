@@ -191,6 +191,9 @@ func storageSecretRefs(spec *v1alpha1.BackupStorageSpec) []*v1alpha1.SecretKeySe
 	if e := spec.Encryption; e != nil && e.IdentitySecretRef != nil {
 		refs = append(refs, e.IdentitySecretRef)
 	}
+	if ch := spec.Chunked; ch != nil {
+		refs = append(refs, &ch.KeySecretRef)
+	}
 	return refs
 }
 

@@ -54,5 +54,19 @@ func IDSecond(id string) string {
 // parses back (a DNS label).
 func ValidTarget(name string) bool { return targetPattern.MatchString(name) }
 
+// ValidChunkHash reports whether s can name a chunk: ChunkHashDigits
+// lower-case hex digits.
+func ValidChunkHash(s string) bool {
+	if len(s) != ChunkHashDigits {
+		return false
+	}
+	for _, c := range []byte(s) {
+		if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+			return false
+		}
+	}
+	return true
+}
+
 // validExt reports whether an engine's extension parses back.
 func validExt(ext string) bool { return extPattern.MatchString(ext) }

@@ -10,6 +10,7 @@
 //	<namespace>/<definition>/verifications/<run-id>.json          a scheduled verification run
 //	<namespace>/<definition>/restore-tests/<run-id>.json          a restore test, written before its scratch databases exist
 //	<namespace>/<definition>/lock-<generation>                     single-writer lease
+//	<namespace>/<definition>/chunks/<hash>.zst[.age]               a chunk of format version 2, shared by the definition's backups
 //
 // Keys are relative to the storage's own prefix, which the storage package
 // applies; nothing here knows it. Composing does not validate (callers pass
@@ -41,6 +42,13 @@ const (
 	// can be a backup id.
 	VerificationsDir = "verifications"
 	RestoreTestsDir  = "restore-tests"
+	// ChunksDir holds the chunks of format version 2 backups, shared by
+	// every backup of the definition; like the record directories, its name
+	// cannot be a backup id.
+	ChunksDir = "chunks"
+	// ChunkHashDigits is the length of a chunk's name: a keyed SHA-256 in
+	// lower-case hex.
+	ChunkHashDigits = 64
 	// recordSuffix ends failure and restore records.
 	recordSuffix = ".json"
 	// storageIDFile and offsiteOwnerFile sit beside the backups: a storage's
@@ -135,6 +143,23 @@ func (d Definition) LockPrefix() string { return d.Dir() + lockPrefix }
 // 1..MaxGeneration to parse back.
 func (d Definition) LockKey(gen uint64) string {
 	return fmt.Sprintf("%s%0*d", d.LockPrefix(), GenerationDigits, gen)
+}
+
+// ChunksDir is the List prefix of the definition's chunks (format 2).
+func (d Definition) ChunksDir() string { return d.Dir() + ChunksDir + "/" }
+
+// ChunkKey is the key of the chunk named hash (ChunkHashDigits lower-case
+// hex digits): one zstd frame, age-encrypted when encrypted is set.
+func (d Definition) ChunkKey(hash string, encrypted bool) string {
+	return d.ChunksDir() + hash + ChunkSuffix(encrypted)
+}
+
+// ChunkSuffix is what follows a chunk's hash in its key.
+func ChunkSuffix(encrypted bool) string {
+	if encrypted {
+		return ObjectSuffix + EncryptedSuffix
+	}
+	return ObjectSuffix
 }
 
 // Backup is one backup's directory.

@@ -33,9 +33,12 @@ const (
 	Verification
 	// RestoreTest: <ns>/<def>/restore-tests/<run-id>.json.
 	RestoreTest
+	// Chunk: <ns>/<def>/chunks/<64 hex digits>.zst[.age], a chunk of
+	// format version 2. Only the chunk sweep deletes one.
+	Chunk
 )
 
-var kindNames = [...]string{"foreign", "manifest", "object", "stray", "failure", "restore", "lock", "verification", "restore-test"}
+var kindNames = [...]string{"foreign", "manifest", "object", "stray", "failure", "restore", "lock", "verification", "restore-test", "chunk"}
 
 func (k Kind) String() string {
 	if int(k) < len(kindNames) {
@@ -51,9 +54,11 @@ type Key struct {
 	// ID is the backup id (Manifest, Object, Stray, Failure), the restore
 	// id (Restore) or the run id (Verification, RestoreTest).
 	ID string
-	// Target, Ext and Encrypted describe an Object.
+	// Target, Ext and Encrypted describe an Object; Hash and Encrypted a
+	// Chunk.
 	Target, Ext string
 	Encrypted   bool
+	Hash        string
 	// File is a Stray file's name.
 	File string
 	// Generation is a Lock's generation.
@@ -88,6 +93,8 @@ func (k Key) String() string {
 		return k.Definition.VerificationKey(k.ID)
 	case RestoreTest:
 		return k.Definition.RestoreTestKey(k.ID)
+	case Chunk:
+		return k.Definition.ChunkKey(k.Hash, k.Encrypted)
 	}
 	return ""
 }
@@ -119,6 +126,8 @@ func Parse(key string) Key {
 		return parseRecord(def, Verification, file)
 	case dir == RestoreTestsDir:
 		return parseRecord(def, RestoreTest, file)
+	case dir == ChunksDir:
+		return parseChunk(def, file)
 	case ValidID(dir):
 		return parseBackupFile(def.Backup(dir), file)
 	}
@@ -163,4 +172,13 @@ func parseBackupFile(b Backup, name string) Key {
 	}
 	k.Kind, k.File = Stray, name
 	return k
+}
+
+func parseChunk(def Definition, name string) Key {
+	rest, encrypted := strings.CutSuffix(name, EncryptedSuffix)
+	hash, zst := strings.CutSuffix(rest, ObjectSuffix)
+	if !zst || !ValidChunkHash(hash) {
+		return Key{}
+	}
+	return Key{Kind: Chunk, Definition: def, Hash: hash, Encrypted: encrypted}
 }

@@ -16,8 +16,17 @@ import (
 	"github.com/coffer-dev/coffer/internal/phase"
 )
 
-// FormatVersion is the version this package writes and the newest it reads.
+// FormatVersion is the version written by default: one stored object per
+// target.
 const FormatVersion = 1
+
+// FormatChunked is format version 2: each target is a list of chunks
+// (Target.Chunks) shared by the definition's backups. It is the newest
+// version this package reads.
+const FormatChunked = 2
+
+// newestFormat is the newest version Decode accepts.
+const newestFormat = FormatChunked
 
 // Manifest describes one backup set.
 type Manifest struct {
@@ -41,7 +50,34 @@ type Manifest struct {
 	Compression string      `json:"compression"`
 	Encryption  *Encryption `json:"encryption,omitempty"`
 	Tools       Tools       `json:"tools"`
-	Targets     []Target    `json:"targets"`
+	// Chunking describes how the chunks of a format 2 backup are cut,
+	// named and stored; absent in format 1.
+	Chunking *Chunking `json:"chunking,omitempty"`
+	Targets  []Target  `json:"targets"`
+}
+
+// Chunking is how a format 2 backup's chunks are cut, named and stored.
+type Chunking struct {
+	// Chunker is the content-defined chunker ("restic/chunker").
+	Chunker string `json:"chunker"`
+	// Hash names a chunk: "hmac-sha256" of its plain bytes, keyed with the
+	// storage's dedup key.
+	Hash string `json:"hash"`
+	// KeyID identifies the dedup key that named the chunks (not the key).
+	KeyID string `json:"keyId,omitempty"`
+	// Dir is the key prefix of the chunks and Suffix what follows a
+	// chunk's hash: a chunk's key is Dir + hash + Suffix.
+	Dir    string `json:"dir"`
+	Suffix string `json:"suffix"`
+}
+
+// Chunk is one chunk of a format 2 target, in stream order.
+type Chunk struct {
+	// Hash is the chunk's name: the keyed hash of its plain bytes, hex.
+	Hash string `json:"hash"`
+	// Size is of the plain bytes, StoredSize of the stored object.
+	Size       int64 `json:"size"`
+	StoredSize int64 `json:"storedSize"`
 }
 
 // Trigger is how a backup was started.
@@ -80,7 +116,9 @@ type Target struct {
 	Object    string    `json:"object"`
 	StartTime time.Time `json:"startTime"`
 	EndTime   time.Time `json:"endTime"`
-	// Size and SHA256 are of the stored (compressed, encrypted) bytes.
+	// Size and SHA256 are of the stored (compressed, encrypted) bytes. In
+	// format 2, Size is the sum of the chunks' stored sizes and SHA256 is
+	// empty: the chunks' names and the age and zstd checks cover them.
 	Size   int64  `json:"size"`
 	SHA256 string `json:"sha256"`
 	// PlainSize and PlainSHA256 are of the dump as the engine produced it.
@@ -97,6 +135,9 @@ type Target struct {
 	// engine), so a restore test can compare what it restored; absent in
 	// backups written before it was recorded and for other engines.
 	Contents *Contents `json:"contents,omitempty"`
+	// Chunks are the target's chunks in stream order (format 2 only; an
+	// empty dump has none).
+	Chunks []Chunk `json:"chunks,omitempty"`
 }
 
 // Contents counts the entries of a file tree's archive: regular files
@@ -184,8 +225,8 @@ func Decode(data []byte) (*Manifest, error) {
 	if err := dec.Decode(&m); err != nil {
 		return nil, fmt.Errorf("parsing manifest: %w", err)
 	}
-	if m.FormatVersion > FormatVersion {
-		return nil, fmt.Errorf("manifest format %d is newer than this coffer understands (%d): upgrade coffer", m.FormatVersion, FormatVersion)
+	if m.FormatVersion > newestFormat {
+		return nil, fmt.Errorf("manifest format %d is newer than this coffer understands (%d): upgrade coffer", m.FormatVersion, newestFormat)
 	}
 	if err := m.Validate(); err != nil {
 		return nil, err
@@ -208,21 +249,47 @@ func (m *Manifest) Validate() error {
 	if len(m.Targets) == 0 {
 		errs = append(errs, errors.New("no targets"))
 	}
+	if (m.FormatVersion == FormatChunked) != (m.Chunking != nil) {
+		errs = append(errs, fmt.Errorf("formatVersion %d with chunking %v: chunking is required in format %d and only there", m.FormatVersion, m.Chunking != nil, FormatChunked))
+	}
 	for i, t := range m.Targets {
-		if t.Name == "" || t.Object == "" {
-			errs = append(errs, fmt.Errorf("targets[%d]: name and object are required", i))
-		}
-		if !hexPattern.MatchString(t.SHA256) || !hexPattern.MatchString(t.PlainSHA256) {
-			errs = append(errs, fmt.Errorf("targets[%d] %q: sha256 and plainSha256 must be 64 hex digits", i, t.Name))
-		}
-		if t.Size < 0 || t.PlainSize < 0 {
-			errs = append(errs, fmt.Errorf("targets[%d] %q: negative size", i, t.Name))
-		}
+		errs = append(errs, m.validateTarget(i, t)...)
 	}
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("invalid manifest %q: %w", m.ID, err)
 	}
 	return nil
+}
+
+func (m *Manifest) validateTarget(i int, t Target) []error {
+	var errs []error
+	if t.Name == "" || t.Object == "" {
+		errs = append(errs, fmt.Errorf("targets[%d]: name and object are required", i))
+	}
+	if (m.FormatVersion != FormatChunked && !hexPattern.MatchString(t.SHA256)) || !hexPattern.MatchString(t.PlainSHA256) {
+		errs = append(errs, fmt.Errorf("targets[%d] %q: sha256 and plainSha256 must be 64 hex digits", i, t.Name))
+	}
+	if t.Size < 0 || t.PlainSize < 0 {
+		errs = append(errs, fmt.Errorf("targets[%d] %q: negative size", i, t.Name))
+	}
+	if m.FormatVersion != FormatChunked {
+		if len(t.Chunks) > 0 {
+			errs = append(errs, fmt.Errorf("targets[%d] %q: chunks in a format %d manifest", i, t.Name, m.FormatVersion))
+		}
+		return errs
+	}
+	var plain, stored int64
+	for j, c := range t.Chunks {
+		if !layout.ValidChunkHash(c.Hash) || c.Size <= 0 || c.StoredSize <= 0 {
+			errs = append(errs, fmt.Errorf("targets[%d] %q: chunks[%d]: hash must be %d hex digits and sizes positive", i, t.Name, j, layout.ChunkHashDigits))
+			return errs
+		}
+		plain, stored = plain+c.Size, stored+c.StoredSize
+	}
+	if plain != t.PlainSize || stored != t.Size {
+		errs = append(errs, fmt.Errorf("targets[%d] %q: chunks add up to %d plain and %d stored bytes, the target says %d and %d", i, t.Name, plain, stored, t.PlainSize, t.Size))
+	}
+	return errs
 }
 
 // Target returns the named target's record, or false.

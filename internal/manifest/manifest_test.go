@@ -1,6 +1,7 @@
 package manifest
 
 import (
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -19,6 +20,32 @@ func validManifest() *Manifest {
 	}
 }
 
+// chunked is a valid format 2 manifest of two chunks.
+func chunked() *Manifest {
+	m := validManifest()
+	m.FormatVersion = FormatChunked
+	m.Chunking = &Chunking{Chunker: "restic/chunker", Hash: "hmac-sha256", Dir: "default/shop/chunks/", Suffix: ".zst"}
+	m.Targets[0].Object, m.Targets[0].SHA256 = "default/shop/chunks/", ""
+	m.Targets[0].Chunks = []Chunk{{Hash: strings.Repeat("c", 64), Size: 12, StoredSize: 6}, {Hash: strings.Repeat("d", 64), Size: 8, StoredSize: 4}}
+	return m
+}
+
+func TestRoundTripChunked(t *testing.T) {
+	t.Parallel()
+	m := chunked()
+	data, err := Encode(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := Decode(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got.Targets, m.Targets) || *got.Chunking != *m.Chunking {
+		t.Fatalf("round trip changed the manifest:\n%+v\n%+v", m, got)
+	}
+}
+
 func TestRoundTrip(t *testing.T) {
 	t.Parallel()
 	m := validManifest()
@@ -30,7 +57,7 @@ func TestRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got.ID != m.ID || got.StartSkew != m.StartSkew || got.Targets[0] != m.Targets[0] || !got.StartTime.Equal(m.StartTime) {
+	if got.ID != m.ID || got.StartSkew != m.StartSkew || !reflect.DeepEqual(got.Targets[0], m.Targets[0]) || !got.StartTime.Equal(m.StartTime) {
 		t.Fatalf("round trip changed the manifest:\n%+v\n%+v", m, got)
 	}
 }
@@ -41,11 +68,16 @@ func TestDecodeRejects(t *testing.T) {
 		mutate func(*Manifest)
 		want   string
 	}{
-		"newer format":  {func(m *Manifest) { m.FormatVersion = FormatVersion + 1 }, "newer than this coffer"},
-		"bad id":        {func(m *Manifest) { m.ID = "../../etc" }, "not a backup id"},
-		"no targets":    {func(m *Manifest) { m.Targets = nil }, "no targets"},
-		"bad checksum":  {func(m *Manifest) { m.Targets[0].SHA256 = "xyz" }, "64 hex digits"},
-		"unknown state": {func(m *Manifest) { m.Status = "Maybe" }, "status"},
+		"newer format":              {func(m *Manifest) { m.FormatVersion = newestFormat + 1 }, "newer than this coffer"},
+		"chunks in format 1":        {func(m *Manifest) { m.Targets[0].Chunks = chunked().Targets[0].Chunks }, "chunks in a format 1"},
+		"format 2 without chunking": {func(m *Manifest) { *m = *chunked(); m.Chunking = nil }, "chunking is required"},
+		"chunk with a bad hash":     {func(m *Manifest) { *m = *chunked(); m.Targets[0].Chunks[1].Hash = "../x" }, "chunks[1]"},
+		"chunk of no bytes":         {func(m *Manifest) { *m = *chunked(); m.Targets[0].Chunks[0].Size = 0 }, "chunks[0]"},
+		"chunks not adding up":      {func(m *Manifest) { *m = *chunked(); m.Targets[0].PlainSize++ }, "add up to"},
+		"bad id":                    {func(m *Manifest) { m.ID = "../../etc" }, "not a backup id"},
+		"no targets":                {func(m *Manifest) { m.Targets = nil }, "no targets"},
+		"bad checksum":              {func(m *Manifest) { m.Targets[0].SHA256 = "xyz" }, "64 hex digits"},
+		"unknown state":             {func(m *Manifest) { m.Status = "Maybe" }, "status"},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {

@@ -86,11 +86,24 @@ func (r *Runner) Backup(ctx context.Context, req BackupRequest) (*manifest.Manif
 	if c := r.cfg.Storage.Spec.Compression; c != nil && popts.Level == 0 {
 		popts.Level = pipeline.Levels[c.Level]
 	}
-	results, errs := r.backupTargets(ctx, log, id, targets, engines, popts)
+	r.chunkMu.RLock()
+	defer r.chunkMu.RUnlock()
+	run, err := r.startChunkRun(ctx, len(recipients) > 0)
+	if err != nil {
+		return nil, &FailedError{ID: id, Err: err}
+	}
+	results, errs := r.backupTargets(ctx, log, id, targets, engines, popts, run)
 	err = rootCauses(errs)
 	if err == nil {
 		m := r.newManifest(req, results, len(recipients) > 0)
-		if err = r.catalog.Commit(ctx, m); err == nil {
+		if run != nil {
+			m.FormatVersion, m.Chunking = manifest.FormatChunked, r.chunking(run, len(recipients) > 0)
+			err = r.confirmChunks(ctx, m)
+		}
+		if err == nil {
+			err = r.catalog.Commit(ctx, m)
+		}
+		if err == nil {
 			log.Info("backup completed", "trigger", m.Trigger, "labels", fmt.Sprint(m.Labels), "duration", m.EndTime.Sub(m.StartTime).Round(time.Millisecond), "skew", time.Duration(m.StartSkew))
 			return m, nil
 		}
@@ -129,7 +142,7 @@ func (r *Runner) cleanupFailed(ctx context.Context, log *slog.Logger, id string,
 
 // backupTargets runs all targets at once; the first failure cancels the rest,
 // since the set cannot complete any more.
-func (r *Runner) backupTargets(ctx context.Context, log *slog.Logger, id string, targets []engine.Target, engines []engine.Engine, popts pipeline.Options) ([]manifest.Target, []error) {
+func (r *Runner) backupTargets(ctx context.Context, log *slog.Logger, id string, targets []engine.Target, engines []engine.Engine, popts pipeline.Options, run *chunkRun) ([]manifest.Target, []error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	results := make([]manifest.Target, len(targets))
@@ -139,7 +152,7 @@ func (r *Runner) backupTargets(ctx context.Context, log *slog.Logger, id string,
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			results[i], errs[i] = r.backupTarget(ctx, log, id, targets[i], engines[i], popts)
+			results[i], errs[i] = r.backupTarget(ctx, log, id, targets[i], engines[i], popts, run)
 			if errs[i] != nil {
 				cancel()
 			}
@@ -168,12 +181,23 @@ func rootCauses(errs []error) error {
 	return errors.Join(causes...)
 }
 
-func (r *Runner) backupTarget(ctx context.Context, log *slog.Logger, id string, t engine.Target, eng engine.Engine, popts pipeline.Options) (manifest.Target, error) {
+func (r *Runner) backupTarget(ctx context.Context, log *slog.Logger, id string, t engine.Target, eng engine.Engine, popts pipeline.Options, run *chunkRun) (manifest.Target, error) {
 	key := r.catalog.Definition.Backup(id).ObjectKey(t.Name(), eng.Extension(), len(popts.Recipients) > 0)
 	src := eng.Source(t)
 	rec := manifest.Target{Name: t.Name(), Engine: eng.Name(), Object: key, StartTime: r.opts.Now().UTC(), Source: &src}
 	log = log.With("target", t.Name(), "engine", eng.Name())
 	log.Info("target started")
+	if run != nil {
+		res, err := r.backupChunked(ctx, run, t, eng, popts, &rec)
+		if err != nil {
+			return rec, fmt.Errorf("target %q: %w", t.Name(), err)
+		}
+		rec.EndTime = r.opts.Now().UTC()
+		rec.ServerVersion, rec.ToolVersion, rec.Database = res.ServerVersion, res.ToolVersion, res.Database
+		log.Info("target stored", "chunks", len(rec.Chunks), "dump_bytes", rec.PlainSize, "stored_bytes", rec.Size,
+			"duration", rec.EndTime.Sub(rec.StartTime).Round(time.Millisecond))
+		return rec, nil
+	}
 	var res engine.Result
 	var counter engine.ArchiveCounter
 	sums, err := pipeline.Backup(ctx, r.store, key, popts, func(ctx context.Context, w io.Writer) error {

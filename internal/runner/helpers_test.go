@@ -27,17 +27,34 @@ type fixture struct {
 	docs string
 	// offsite is the storage's spec.offsite (a flow mapping), if any.
 	offsite string
+	// chunked selects format 2 with a dedup key Secret; dedupKey is its
+	// value (a fixed key when empty).
+	chunked  bool
+	dedupKey string
+	// identity is the age key; nil means a fresh one.
+	identity *age.X25519Identity
 }
 
 func (f fixture) load(t *testing.T, dir string) *config.Config {
 	t.Helper()
-	id, err := age.GenerateX25519Identity()
-	if err != nil {
-		t.Fatal(err)
+	id := f.identity
+	if id == nil {
+		var err error
+		if id, err = age.GenerateX25519Identity(); err != nil {
+			t.Fatal(err)
+		}
 	}
 	offsite := ""
 	if f.offsite != "" {
 		offsite = ", offsite: " + f.offsite
+	}
+	docs := f.docs
+	if f.dedupKey == "" {
+		f.dedupKey = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"
+	}
+	if f.chunked {
+		offsite += ", chunked: {keySecretRef: {name: dedup, key: key}}"
+		docs += "\n---\napiVersion: v1\nkind: Secret\nmetadata: {name: dedup}\nstringData: {key: " + f.dedupKey + "}\n"
 	}
 	targets := fmt.Sprintf("  - name: main\n    postgres: {host: 127.0.0.1, port: 5432, database: %s, user: postgres}\n", f.pg)
 	if f.my != "" {
@@ -60,7 +77,7 @@ apiVersion: v1
 kind: Secret
 metadata: {name: age}
 stringData: {identity: %q}
-%s`, dir, id.Recipient(), offsite, targets, indent(f.spec), id.String(), f.docs)
+%s`, dir, id.Recipient(), offsite, targets, indent(f.spec), id.String(), docs)
 	path := filepath.Join(t.TempDir(), "coffer.yaml")
 	if err := os.WriteFile(path, []byte(yaml), 0o600); err != nil {
 		t.Fatal(err)

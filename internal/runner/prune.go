@@ -22,6 +22,9 @@ type PruneReport struct {
 	Plan retention.Result
 	// Swept are orphaned objects (no manifest, older than the grace).
 	Swept []string
+	// SweptChunks are format 2 chunks no backup references any more, stored
+	// longer ago than the grace.
+	SweptChunks []string
 	// DryRun: nothing was deleted.
 	DryRun bool
 }
@@ -77,6 +80,16 @@ func (r *Runner) Prune(ctx context.Context, dryRun bool, grace, inFlight time.Du
 	}
 	swept, err := r.sweep(ctx, ms, dryRun, grace)
 	rep.Swept = swept
+	errs = append(errs, err)
+	planned := map[string]bool{}
+	for _, d := range rep.Plan.Delete {
+		planned[d.ID] = true
+	}
+	if grace <= 0 {
+		grace = DefaultOrphanGrace
+	}
+	chunks, err := r.sweepChunks(ctx, dryRun, grace, planned)
+	rep.SweptChunks = chunks
 	errs = append(errs, err)
 	return rep, errors.Join(errs...)
 }

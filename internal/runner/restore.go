@@ -34,6 +34,10 @@ func (r *Runner) Verify(ctx context.Context, id string) (*manifest.Manifest, []V
 	if err != nil {
 		return nil, nil, err
 	}
+	if m.FormatVersion == manifest.FormatChunked {
+		results, err := r.verifyChunked(ctx, m, ids)
+		return m, results, err
+	}
 	var results []VerifyResult
 	for _, t := range m.Targets {
 		err := r.read(ctx, m, t, ids, func(rd io.Reader) error {
@@ -190,6 +194,9 @@ func (r *Runner) read(ctx context.Context, m *manifest.Manifest, t manifest.Targ
 		ids = nil // stored in clear: the identity, if any, is not needed
 	} else if len(ids) == 0 {
 		return fmt.Errorf("backup %s is encrypted with age but the storage in %s has no encryption.identitySecretRef", m.ID, r.cfg.Path)
+	}
+	if m.FormatVersion == manifest.FormatChunked {
+		return r.readChunked(ctx, m, t, ids, consume)
 	}
 	if err := pipeline.Read(ctx, r.store, t.Object, ids, want, consume); err != nil {
 		return fmt.Errorf("backup %s, target %q, object %s: %w", m.ID, t.Name, t.Object, err)

@@ -52,6 +52,10 @@ type Runner struct {
 	opts    Options
 	// writeMu makes labelling and pruning exclude each other.
 	writeMu sync.Mutex
+	// chunkMu: format 2 backups hold it shared, the chunk sweep exclusive,
+	// so the sweep never runs while a backup may reuse a chunk no manifest
+	// references yet (the lease excludes other processes).
+	chunkMu sync.RWMutex
 }
 
 // New opens the config's storage.

@@ -9,9 +9,7 @@ import (
 	"github.com/coffer-dev/coffer/internal/catalog"
 	"github.com/coffer-dev/coffer/internal/config"
 	"github.com/coffer-dev/coffer/internal/manifest"
-	"github.com/coffer-dev/coffer/internal/metrics"
 	"github.com/coffer-dev/coffer/internal/pipeline"
-	"github.com/coffer-dev/coffer/internal/storage"
 )
 
 // Selection says which backups a scheduled verification reads: the newest
@@ -82,9 +80,16 @@ func (r *Runner) CheckBackups(ctx context.Context, ms []*manifest.Manifest) (Che
 	if err != nil && !storedOnly {
 		return out, err
 	}
+	if err := r.checkChunked(ctx, ms, ids, storedOnly, &out); err != nil {
+		return out, err
+	}
 	for _, m := range ms {
 		if err := ctx.Err(); err != nil {
 			return out, err
+		}
+		if m.FormatVersion == manifest.FormatChunked {
+			out.Verified = append(out.Verified, m.ID) // checked above, each shared chunk once
+			continue
 		}
 		for _, t := range m.Targets {
 			var err error
@@ -100,14 +105,7 @@ func (r *Runner) CheckBackups(ctx context.Context, ms []*manifest.Manifest) (Che
 			if ctx.Err() != nil {
 				return out, ctx.Err()
 			}
-			p := catalog.ObjectProblem{Storage: r.From(), BackupID: m.ID, Target: t.Name, Object: t.Object,
-				Problem: metrics.ProblemCorrupt, Error: err.Error()}
-			if errors.Is(err, storage.ErrNotFound) {
-				p.Problem = metrics.ProblemMissing
-			}
-			r.opts.Log.Error("verification found a "+p.Problem+" object", "storage", p.Storage, "backup", m.ID,
-				"target", t.Name, "object", t.Object, "error", err)
-			out.Problems = append(out.Problems, p)
+			r.reportProblem(&out, m, t, err)
 		}
 		out.Verified = append(out.Verified, m.ID)
 	}

@@ -41,6 +41,8 @@ type setupOpts struct {
 	// value is the block's upload settings, e.g. "{partSizeMiB: 5}", or
 	// "{}" for the defaults.
 	offsite string
+	// chunked writes format 2 (spec.chunked with a dedup key Secret).
+	chunked bool
 }
 
 func writeSetup(t *testing.T, o setupOpts) *setup {
@@ -77,6 +79,9 @@ func writeSetup(t *testing.T, o setupOpts) *setup {
 	if !o.noIdentity {
 		b.WriteString("    identitySecretRef: {name: age, key: identity}\n")
 	}
+	if o.chunked {
+		b.WriteString("  chunked: {keySecretRef: {name: dedup, key: key}}\n")
+	}
 	b.WriteString("---\napiVersion: coffer.dev/v1alpha1\nkind: BackupDefinition\nmetadata: {name: shop, namespace: e2e}\nspec:\n  storageRef: {name: store}\n")
 	if o.schedule != "" {
 		if o.retention == "" {
@@ -104,6 +109,11 @@ func writeSetup(t *testing.T, o setupOpts) *setup {
 	if o.apiToken != "" {
 		fmt.Fprintf(&b, "---\napiVersion: v1\nkind: Secret\nmetadata: {name: coffer-api-token}\nstringData: {token: %q}\n", o.apiToken)
 		s.secrets = append(s.secrets, o.apiToken)
+	}
+	if o.chunked {
+		dedup := randomName("") + randomName("") + randomName("") + randomName("") + randomName("") // 40 hex digits
+		fmt.Fprintf(&b, "---\napiVersion: v1\nkind: Secret\nmetadata: {name: dedup}\nstringData: {key: %q}\n", dedup)
+		s.secrets = append(s.secrets, dedup)
 	}
 	if s.minio != nil {
 		fmt.Fprintf(&b, "---\napiVersion: v1\nkind: Secret\nmetadata: {name: s3}\nstringData: {accessKeyID: %q, secretAccessKey: %q}\n", s.minio.AccessKey, s.minio.SecretKey)

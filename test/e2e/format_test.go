@@ -2,10 +2,15 @@ package e2e
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/coffer-dev/coffer/internal/testutil"
 )
 
 // TestRestoreWithoutCoffer runs the commands of docs/format.md: the stored
@@ -61,5 +66,95 @@ func TestRestoreWithoutCoffer(t *testing.T) {
 	sh(t, "age -d -i "+key+" "+filepath.Join(dir, "ci.sql.zst.age")+" | zstd -d | mariadb -h 127.0.0.1 -P 3306 -u root "+myDst)
 	if got, want := myFingerprint(t, myDst), myFingerprint(t, my); got != want {
 		t.Fatalf("by-hand MariaDB restore differs:\n%s\n---\n%s", want, got)
+	}
+}
+
+// streamFunction is the stream() function of docs/format.md's format 2
+// section, verbatim: the test runs what the page shows.
+func streamFunction(t *testing.T) string {
+	t.Helper()
+	doc, err := os.ReadFile(filepath.Join(testutil.RepoRoot(), "docs", "format.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := string(doc)
+	start := strings.Index(text, "stream() {\n")
+	end := strings.Index(text[max(start, 0):], "\n}\n")
+	if start < 0 || end < 0 {
+		t.Fatal("docs/format.md has no stream() function")
+	}
+	return text[start : start+end+3]
+}
+
+// TestRestoreWithoutCofferChunked runs docs/format.md's loop for format 2:
+// jq lists a target's chunks, age and zstd open each, in order, into
+// sha256sum, pg_restore and mariadb; a second backup shares chunks with
+// the first and restores the same way.
+func TestRestoreWithoutCofferChunked(t *testing.T) {
+	for _, tool := range []string{"age", "zstd", "jq", "pg_restore", "mariadb", "sha256sum"} {
+		requireTool(t, tool)
+	}
+	pg, my := pgDB(t, true), myDB(t)
+	s := writeSetup(t, setupOpts{chunked: true, targets: []target{
+		{name: "main", engine: "postgres", db: pg},
+		{name: "ci", engine: "mysql", db: my},
+	}})
+	first := strings.TrimSpace(mustRun(t, "backup", "-f", s.path).stdout)
+	time.Sleep(time.Second)
+	id := strings.TrimSpace(mustRun(t, "backup", "-f", s.path).stdout)
+	key := filepath.Join(t.TempDir(), "key.txt")
+	if err := os.WriteFile(key, []byte(s.identity.String()+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var m struct {
+		FormatVersion int `json:"formatVersion"`
+		Targets       []struct {
+			Name, PlainSHA256 string
+			Chunks            []struct{ Hash string }
+		} `json:"targets"`
+	}
+	dir := filepath.Join(s.storageDir, "e2e", "shop", id)
+	data, err := os.ReadFile(filepath.Join(dir, "manifest.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(data, &m); err != nil || m.FormatVersion != 2 || len(m.Targets) != 2 || len(m.Targets[0].Chunks) == 0 {
+		t.Fatalf("manifest of %s: format %d, %d targets, err %v\n%s", id, m.FormatVersion, len(m.Targets), err, data)
+	}
+	prelude := fmt.Sprintf("set -o pipefail\nS=%q\nB=%q\nKEY=%q\n%s\n", s.storageDir, dir, key, streamFunction(t))
+	for _, tg := range m.Targets {
+		if got := strings.Fields(sh(t, prelude+"stream "+tg.Name+" | sha256sum"))[0]; got != tg.PlainSHA256 {
+			t.Errorf("%s: the loop's sha256 %s, manifest %s", tg.Name, got, tg.PlainSHA256)
+		}
+	}
+	pgDst := randomName("coffer_e2e_byhand_")
+	t.Cleanup(func() { dropPG(pgDst) })
+	sh(t, "createdb -h 127.0.0.1 -U postgres "+pgDst)
+	sh(t, prelude+"stream main | pg_restore --no-owner --exit-on-error -h 127.0.0.1 -U postgres -d "+pgDst)
+	if got, want := pgFingerprint(t, pgDst), pgFingerprint(t, pg); got != want {
+		t.Fatalf("by-hand PostgreSQL restore of format 2 differs:\n%s\n---\n%s", want, got)
+	}
+	myDst := randomName("coffer_e2e_byhand_")
+	t.Cleanup(func() { dropMy(myDst) })
+	mysql(t, "", "CREATE DATABASE "+myDst)
+	sh(t, prelude+"stream ci | mariadb -h 127.0.0.1 -P 3306 -u root "+myDst)
+	if got, want := myFingerprint(t, myDst), myFingerprint(t, my); got != want {
+		t.Fatalf("by-hand MariaDB restore of format 2 differs:\n%s\n---\n%s", want, got)
+	}
+
+	// A missing chunk fails the loop; it never streams a dump with a hole.
+	chunk := filepath.Join(s.storageDir, "e2e", "shop", "chunks", m.Targets[1].Chunks[0].Hash+".zst.age")
+	if err := os.Rename(chunk, chunk+".away"); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command("bash", "-c", prelude+"stream ci | sha256sum")
+	if out, err := cmd.CombinedOutput(); err == nil {
+		t.Fatalf("the loop succeeded with a chunk missing:\n%s", out)
+	}
+	if err := os.Rename(chunk+".away", chunk); err != nil {
+		t.Fatal(err)
+	}
+	if out := mustRun(t, "verify", "-f", s.path, "--backup", first).stdout; !strings.Contains(out, "ok") {
+		t.Fatalf("verify of the first backup: %s", out)
 	}
 }

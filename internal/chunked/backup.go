@@ -1,0 +1,252 @@
+package chunked
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+
+	"filippo.io/age"
+	"github.com/klauspost/compress/zstd"
+	"github.com/restic/chunker"
+
+	"github.com/coffer-dev/coffer/internal/layout"
+	"github.com/coffer-dev/coffer/internal/manifest"
+	"github.com/coffer-dev/coffer/internal/pipeline"
+	"github.com/coffer-dev/coffer/internal/storage"
+)
+
+// Chunk sizes: restic/chunker's defaults, a 1 MiB average between 512 KiB
+// and 8 MiB, so a GiB of dump is about 1,000 chunk objects (docs/format.md).
+const (
+	MinSize = chunker.MinSize
+	MaxSize = chunker.MaxSize
+)
+
+// DefaultUploads is how many chunks upload at once: memory is about
+// MaxSize per upload in the worst case.
+const DefaultUploads = 2
+
+// Options tune a chunked backup.
+type Options struct {
+	Key        *Key
+	Recipients []age.Recipient
+	// Level of zstd; zero means zstd.SpeedFastest.
+	Level zstd.EncoderLevel
+	// Uploads in flight; zero means DefaultUploads.
+	Uploads int
+}
+
+// Result is what a target's chunked backup recorded.
+type Result struct {
+	Chunks      []manifest.Chunk
+	Size        int64 // stored bytes of every chunk, new or reused
+	PlainSize   int64
+	PlainSHA256 string
+	// NewChunks and NewBytes are what this backup uploaded.
+	NewChunks int
+	NewBytes  int64
+}
+
+// Backup runs dump, cuts its output into chunks and stores each chunk that
+// known does not hold yet under def's chunk directory. It never writes a
+// manifest: the caller commits one naming Result.Chunks. On error the chunks
+// already stored stay, unreferenced, until the chunk sweep removes them.
+func Backup(ctx context.Context, store storage.Store, def layout.Definition, known *Known, opts Options, dump pipeline.DumpFunc) (Result, error) {
+	if opts.Key == nil {
+		return Result{}, errors.New("chunked backup without a dedup key")
+	}
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	zw, err := zstd.NewWriter(nil, zstd.WithEncoderLevel(level(opts.Level)), zstd.WithEncoderConcurrency(1))
+	if err != nil {
+		return Result{}, fmt.Errorf("starting zstd: %w", err)
+	}
+	defer zw.Close()
+	pr, pw := io.Pipe()
+	plain := sha256.New()
+	var plainSize int64
+	dumped := make(chan error, 1)
+	go func() {
+		err := dump(ctx, io.MultiWriter(plain, &counter{&plainSize}, pw))
+		pw.CloseWithError(err) // nil: the chunker reads io.EOF
+		dumped <- err
+	}()
+	uploads := opts.Uploads
+	if uploads <= 0 {
+		uploads = DefaultUploads
+	}
+	up := newUploader(ctx, cancel, store, uploads)
+	w := &writer{def: def, known: known, opts: opts, zw: zw, up: up}
+	res, cerr := w.cut(pr)
+	if cerr != nil {
+		pr.CloseWithError(cerr)
+		cancel(cerr)
+	}
+	uerr := up.wait()
+	derr := <-dumped
+	if err := firstFailure(ctx, derr, cerr, uerr); err != nil {
+		return Result{}, err
+	}
+	res.PlainSize, res.PlainSHA256 = plainSize, hex.EncodeToString(plain.Sum(nil))
+	return res, nil
+}
+
+// firstFailure picks the error that caused the others: the dump's own,
+// unless the backup was cancelled by a failed upload first (then the dump's
+// error is only its being stopped).
+func firstFailure(ctx context.Context, derr, cerr, uerr error) error {
+	if derr == nil && cerr == nil && uerr == nil {
+		return nil
+	}
+	cause := context.Cause(ctx)
+	switch {
+	case derr != nil && (cause == nil || errors.Is(cause, derr)):
+		return derr
+	case uerr != nil:
+		return uerr
+	case cerr != nil:
+		return cerr
+	}
+	return derr
+}
+
+func level(l zstd.EncoderLevel) zstd.EncoderLevel {
+	if l == 0 {
+		return zstd.SpeedFastest
+	}
+	return l
+}
+
+// writer cuts one target's stream and hands new chunks to the uploader.
+type writer struct {
+	def   layout.Definition
+	known *Known
+	opts  Options
+	zw    *zstd.Encoder
+	up    *uploader
+}
+
+func (w *writer) cut(r io.Reader) (Result, error) {
+	var res Result
+	c := chunker.New(r, w.opts.Key.pol)
+	buf := make([]byte, MaxSize)
+	encrypted := len(w.opts.Recipients) > 0
+	for {
+		ch, err := c.Next(buf)
+		if err == io.EOF {
+			return res, nil
+		}
+		if err != nil {
+			return res, fmt.Errorf("reading the dump: %w", err)
+		}
+		if err := w.up.failed(); err != nil {
+			return res, err
+		}
+		name := w.opts.Key.Name(ch.Data)
+		rec := manifest.Chunk{Hash: name, Size: int64(ch.Length)}
+		if n, ok := w.known.size(name); ok {
+			rec.StoredSize = n
+		} else {
+			stored, err := Encode(ch.Data, w.zw, w.opts.Recipients)
+			if err != nil {
+				return res, err
+			}
+			rec.StoredSize = int64(len(stored))
+			if n, ok := w.known.claim(name, rec.StoredSize); ok {
+				rec.StoredSize = n // another target stored it meanwhile
+			} else {
+				w.up.put(w.def.ChunkKey(name, encrypted), name, stored, w.known)
+				res.NewChunks++
+				res.NewBytes += rec.StoredSize
+			}
+		}
+		res.Chunks = append(res.Chunks, rec)
+		res.Size += rec.StoredSize
+	}
+}
+
+// Encode compresses one chunk into a zstd frame (with its checksum) and
+// encrypts it with age when recipients are given: what `age -d | zstd -d`
+// reverses.
+func Encode(plain []byte, zw *zstd.Encoder, recipients []age.Recipient) ([]byte, error) {
+	frame := zw.EncodeAll(plain, make([]byte, 0, len(plain)/2+64))
+	if len(recipients) == 0 {
+		return frame, nil
+	}
+	var out bytes.Buffer
+	out.Grow(len(frame) + 256)
+	aw, err := age.Encrypt(&out, recipients...)
+	if err != nil {
+		return nil, fmt.Errorf("starting age encryption: %w", err)
+	}
+	if _, err := aw.Write(frame); err != nil {
+		return nil, fmt.Errorf("encrypting a chunk: %w", err)
+	}
+	if err := aw.Close(); err != nil {
+		return nil, fmt.Errorf("finishing a chunk's age stream: %w", err)
+	}
+	return out.Bytes(), nil
+}
+
+type counter struct{ n *int64 }
+
+func (c *counter) Write(p []byte) (int, error) { *c.n += int64(len(p)); return len(p), nil }
+
+// uploader stores chunks with bounded concurrency; the first failure
+// cancels the backup.
+type uploader struct {
+	ctx    context.Context
+	cancel context.CancelCauseFunc
+	store  storage.Store
+	sem    chan struct{}
+	wg     sync.WaitGroup
+	mu     sync.Mutex
+	err    error
+}
+
+func newUploader(ctx context.Context, cancel context.CancelCauseFunc, store storage.Store, n int) *uploader {
+	return &uploader{ctx: ctx, cancel: cancel, store: store, sem: make(chan struct{}, n)}
+}
+
+func (u *uploader) put(key, name string, data []byte, known *Known) {
+	select {
+	case u.sem <- struct{}{}:
+	case <-u.ctx.Done():
+		known.forget(name)
+		u.fail(fmt.Errorf("storing chunk %s: %w", key, context.Cause(u.ctx)))
+		return
+	}
+	u.wg.Add(1)
+	go func() {
+		defer func() { <-u.sem; u.wg.Done() }()
+		if err := u.store.Put(u.ctx, key, bytes.NewReader(data)); err != nil {
+			known.forget(name)
+			u.fail(fmt.Errorf("storing chunk %s: %w", key, err))
+		}
+	}()
+}
+
+func (u *uploader) fail(err error) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if u.err == nil {
+		u.err = err
+		u.cancel(err)
+	}
+}
+
+func (u *uploader) failed() error {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return u.err
+}
+
+func (u *uploader) wait() error {
+	u.wg.Wait()
+	return u.failed()
+}
