@@ -95,7 +95,7 @@ func (r *DefinitionReconciler) applyRunnerRBAC(ctx context.Context, def *v1alpha
 		if err := r.Client.Delete(ctx, rb); err != nil && !apierrors.IsNotFound(err) {
 			return fmt.Errorf("RoleBinding %s/%s: %w", rb.Namespace, rb.Name, err)
 		}
-		return nil
+		return r.applyRestoreTestRBAC(ctx, def)
 	}
 	err := r.upsert(ctx, rb, func() error {
 		rb.Labels = labels
@@ -106,7 +106,7 @@ func (r *DefinitionReconciler) applyRunnerRBAC(ctx context.Context, def *v1alpha
 	if err != nil {
 		return fmt.Errorf("RoleBinding %s/%s: %w", rb.Namespace, rb.Name, err)
 	}
-	return nil
+	return r.applyRestoreTestRBAC(ctx, def)
 }
 
 // runnerBinding is the RoleBinding of a tenant's runner, named.
@@ -120,7 +120,7 @@ func (r *DefinitionReconciler) deleteRunnerRBAC(ctx context.Context, def *v1alph
 	sa := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Namespace: r.OperatorNamespace, Name: RunnerName(def.Namespace, def.Name)}}
 	objs := []client.Object{sa}
 	if def.Namespace != r.OperatorNamespace {
-		objs = append(objs, runnerBinding(def))
+		objs = append(objs, runnerBinding(def), restoreTestBinding(def))
 	}
 	var errs []error
 	for _, obj := range objs {
