@@ -56,13 +56,19 @@ type BackupStorageSpec struct {
 // WorkloadIdentity names the cloud identity runner pods run as. It is on
 // the storage, not the definition: which cloud role may write a bucket is
 // the storage owner's decision, and a tenant must not pick a role.
-// +kubebuilder:validation:XValidation:rule="has(self.awsRoleARN) || has(self.gcpServiceAccount) || has(self.azureClientID)",message="set awsRoleARN, gcpServiceAccount or azureClientID"
+// +kubebuilder:validation:XValidation:rule="has(self.awsRoleARN) || has(self.gcpServiceAccount) || has(self.azureClientID) || (has(self.awsPodIdentity) && self.awsPodIdentity)",message="set awsRoleARN, awsPodIdentity, gcpServiceAccount or azureClientID"
 type WorkloadIdentity struct {
 	// AWSRoleARN is an IAM role for IRSA: the ServiceAccount annotation
 	// eks.amazonaws.com/role-arn.
 	// +kubebuilder:validation:Pattern=`^arn:aws[a-z-]*:iam::[0-9]{12}:role/.+$`
 	// +optional
 	AWSRoleARN string `json:"awsRoleARN,omitempty"`
+	// AWSPodIdentity runs each runner as a ServiceAccount of its own,
+	// runner-<namespace>-<name> in the operator namespace, without an
+	// annotation, for an EKS Pod Identity association you create for that
+	// name (EKS's agent, not an annotation, gives the pod its role).
+	// +optional
+	AWSPodIdentity bool `json:"awsPodIdentity,omitempty"`
 	// GCPServiceAccount is a Google service account for GKE workload
 	// identity: the ServiceAccount annotation iam.gke.io/gcp-service-account.
 	// +kubebuilder:validation:Pattern=`^[^@\s]+@[^@\s]+$`

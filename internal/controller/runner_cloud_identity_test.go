@@ -74,6 +74,22 @@ func TestWorkloadIdentityRendered(t *testing.T) {
 		return e.Client.Get(ctx, runnerKey(ns, "db"), sa) == nil && maps.Equal(sa.Annotations, map[string]string{controller.AnnotationAzureClientID: wi.AzureClientID})
 	})
 
+	// EKS Pod Identity: the runner keeps a ServiceAccount of its own, of the
+	// name an association points at, and carries no annotation.
+	if err := e.Client.Get(ctx, types.NamespacedName{Namespace: operatorNS, Name: st}, storageObj); err != nil {
+		t.Fatal(err)
+	}
+	storageObj.Spec.WorkloadIdentity = &v1alpha1.WorkloadIdentity{AWSPodIdentity: true}
+	if err := e.Client.Update(ctx, storageObj); err != nil {
+		t.Fatal(err)
+	}
+	testutil.Eventually(t, 60*time.Second, "a plain ServiceAccount of its own for Pod Identity", func() bool {
+		sts, ok := statefulSet(t, e, ns, "db")
+		return ok && e.Client.Get(ctx, runnerKey(ns, "db"), sa) == nil && len(sa.Annotations) == 0 &&
+			sts.Spec.Template.Spec.ServiceAccountName == controller.RunnerName(ns, "db") &&
+			sts.Spec.Template.Labels[controller.LabelAzureWorkloadIdentity] == ""
+	})
+
 	// No identity: no ServiceAccount, no label, no reference.
 	if err := e.Client.Get(ctx, types.NamespacedName{Namespace: operatorNS, Name: st}, storageObj); err != nil {
 		t.Fatal(err)
