@@ -86,9 +86,15 @@ func (r *DefinitionReconciler) createReader(ctx context.Context, def *v1alpha1.B
 	if err := r.Client.Create(ctx, pod); err != nil && !apierrors.IsAlreadyExists(err) {
 		if apierrors.IsForbidden(err) {
 			// Refused by admission (Pod Security, a policy): no pod will
-			// ever read the Secret, so it does not stay behind.
+			// ever read the Secret, so it does not stay behind, and the
+			// runner's backup or restore fails now with the reason rather
+			// than after its wait for a pod (15 minutes).
 			_ = r.Client.Delete(ctx, sec)
-			return &readerRefusedError{pod: name, err: err}
+			refused := &readerRefusedError{pod: name, err: err}
+			if derr := volume.Decline(ctx, p.URL, refused.Error()); derr != nil {
+				return errors.Join(refused, fmt.Errorf("telling the runner that volume pod %s was refused: %w", name, derr))
+			}
+			return refused
 		}
 		return err
 	}
