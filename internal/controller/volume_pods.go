@@ -121,8 +121,13 @@ func (e *readerRefusedError) Unwrap() error { return e.err }
 
 func (r *DefinitionReconciler) readerPodSpec(def *v1alpha1.BackupDefinition, secret string, p runnerapi.VolumePush) corev1.PodSpec {
 	image := r.RunnerImage
-	if def.Spec.Runner != nil && def.Spec.Runner.Image != "" {
-		image = def.Spec.Runner.Image
+	var pull []corev1.LocalObjectReference
+	if def.Spec.Runner != nil {
+		if def.Spec.Runner.Image != "" {
+			image = def.Spec.Runner.Image
+		}
+		// Secrets of the definition's namespace, where the pod runs.
+		pull = def.Spec.Runner.ImagePullSecrets
 	}
 	args := []string{"push-dir", "--dir", p.Path, "--url-file", volume.URLFile(), "--log-format", "json"}
 	for _, e := range p.Excludes {
@@ -146,6 +151,7 @@ func (r *DefinitionReconciler) readerPodSpec(def *v1alpha1.BackupDefinition, sec
 	}
 	return corev1.PodSpec{
 		RestartPolicy:                corev1.RestartPolicyNever,
+		ImagePullSecrets:             pull,
 		AutomountServiceAccountToken: ptr.To(false),
 		Containers: []corev1.Container{{
 			Name: "reader", Image: image, Args: args,
