@@ -7,6 +7,7 @@ import (
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/events"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -53,6 +54,12 @@ func (r *BackupReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctr
 	res, err := r.steps(ctx, b)
 	eventOnPhase(r.Events, b, string(before.Status.Phase), string(b.Status.Phase), string(v1alpha1.BackupCompleted), string(v1alpha1.BackupFailed),
 		"backup "+b.Status.BackupID+" "+strings.ToLower(string(b.Status.Phase))+" "+b.Status.Error)
+	if !mirrored(b) && before.Status.Phase != v1alpha1.BackupFailed && b.Status.Phase == v1alpha1.BackupFailed {
+		def := &v1alpha1.BackupDefinition{}
+		if r.Client.Get(ctx, types.NamespacedName{Namespace: b.Namespace, Name: b.Spec.DefinitionRef.Name}, def) == nil {
+			eventBackupFailed(r.Events, def, b, "on-demand Backup "+b.Name, b.Status.BackupID, b.Status.Error)
+		}
+	}
 	if b.Status.Phase.Final() && err == nil { // step 2 ran
 		eventOnChange(r.Events, b, before.Status.Conditions, b.Status.Conditions, ConditionPinForwarded)
 	}
