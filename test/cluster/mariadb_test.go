@@ -28,10 +28,12 @@ func TestMariaDBScheduledBackupAndRestore(t *testing.T) {
 	st := newStorage(t)
 	server := testutil.SharedMySQL(t)
 	db := server.CreateDB(t)
-	server.Exec(t, db, "CREATE TABLE items (id int PRIMARY KEY, name varchar(64), price decimal(10,2)); "+
+	// The application's own user owns its schema (a view's definer is its
+	// creator; restoring another definer's view needs SET USER).
+	user := server.CreateUser(t, "coffer_t_", "")
+	user.Exec(t, db, "CREATE TABLE items (id int PRIMARY KEY, name varchar(64), price decimal(10,2)); "+
 		"INSERT INTO items SELECT seq, CONCAT('item ', seq), seq / 7 FROM seq_1_to_3000; "+
 		"CREATE VIEW cheap AS SELECT id, name FROM items WHERE price < 10")
-	user := server.CreateUser(t, "coffer_t_", "")
 	host, secret := databaseService(t, ns, "maria", net.JoinHostPort(server.Host, strconv.Itoa(server.Port)), 3306, user.Password)
 	create(t, &v1alpha1.BackupDefinition{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "shop"}, Spec: v1alpha1.BackupDefinitionSpec{
 		StorageRef: v1alpha1.LocalObjectReference{Name: st.name},
