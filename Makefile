@@ -23,9 +23,11 @@ demo: build ## Back up, restore and compare a sample PostgreSQL database into ./
 deps: ## Install and start everything the tests need (PostgreSQL, MariaDB, age, zstd, MinIO)
 	hack/deps.sh test
 
-test: deps build ## Every test: unit and integration against real PostgreSQL, MariaDB and MinIO
+test: deps build ## Every test: unit and integration against real servers, then the cluster suite (make e2e)
 	$(GO) vet ./...
+	$(GO) vet -tags cluster ./test/cluster/
 	$(GO) test -count=1 -timeout 30m ./...
+	hack/e2e.sh
 
 test-unit: ## Only the tests that need no server (under a minute; server helpers skip under -short)
 	$(GO) test -count=1 -short ./...

@@ -65,6 +65,12 @@ type RunnerSettings struct {
 	// minute. Default 1h; "0s" aborts at once.
 	// +optional
 	DrainTimeout *metav1.Duration `json:"drainTimeout,omitempty"`
+	// ImagePullSecrets name Secrets in the definition's namespace that the
+	// volume reader and writer pods (started there, with the runner image)
+	// pull their image with. The runner pod runs in the operator namespace
+	// and pulls with the operator's --image-pull-secrets.
+	// +optional
+	ImagePullSecrets []corev1.LocalObjectReference `json:"imagePullSecrets,omitempty"`
 }
 
 // DefaultDrainTimeout is RunnerSettings.DrainTimeout when it is not set:

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/events"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -31,7 +32,10 @@ const (
 // mirrored, it forwards changes of spec.pinned. Mirroring itself is the
 // definition reconciler's.
 type BackupReconciler struct {
-	Client  client.Client
+	Client client.Client
+	// Reader reads a Backup uncached before it is triggered (fresh); nil
+	// means Client.
+	Reader  client.Reader
 	Runners RunnerCalls
 	Events  events.EventRecorder
 	Clock   Clock
@@ -43,10 +47,19 @@ func (r *BackupReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctr
 	if err := r.Client.Get(ctx, req.NamespacedName, b); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
+	if err := r.fresh(ctx, b); err != nil {
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
 	before := b.DeepCopy()
 	res, err := r.steps(ctx, b)
 	eventOnPhase(r.Events, b, string(before.Status.Phase), string(b.Status.Phase), string(v1alpha1.BackupCompleted), string(v1alpha1.BackupFailed),
 		"backup "+b.Status.BackupID+" "+strings.ToLower(string(b.Status.Phase))+" "+b.Status.Error)
+	if !mirrored(b) && before.Status.Phase != v1alpha1.BackupFailed && b.Status.Phase == v1alpha1.BackupFailed {
+		def := &v1alpha1.BackupDefinition{}
+		if r.Client.Get(ctx, types.NamespacedName{Namespace: b.Namespace, Name: b.Spec.DefinitionRef.Name}, def) == nil {
+			eventBackupFailed(r.Events, def, b, "on-demand Backup "+b.Name, b.Status.BackupID, b.Status.Error)
+		}
+	}
 	if b.Status.Phase.Final() && err == nil { // step 2 ran
 		eventOnChange(r.Events, b, before.Status.Conditions, b.Status.Conditions, ConditionPinForwarded)
 	}
@@ -83,6 +96,24 @@ func (r *BackupReconciler) steps(ctx context.Context, b *v1alpha1.Backup) (ctrl.
 }
 
 func mirrored(b *v1alpha1.Backup) bool { return b.Labels[LabelMirrored] == "true" }
+
+// fresh replaces a user's Backup that is about to be triggered (no backup
+// id yet) with the API server's copy. The cache may not have seen this
+// reconciler's own write of the id yet (the label patch before it wakes
+// the Backup again at once): triggering from that stale copy asked the
+// runner a second time, which answered busy, and the Backup said
+// Forwarded=False RunnerBusy while its backup ran; with the runner idle it
+// would have been a second backup.
+func (r *BackupReconciler) fresh(ctx context.Context, b *v1alpha1.Backup) error {
+	if mirrored(b) || b.Status.Phase.Final() || b.Status.BackupID != "" {
+		return nil
+	}
+	reader := r.Reader
+	if reader == nil {
+		reader = r.Client
+	}
+	return reader.Get(ctx, client.ObjectKeyFromObject(b), b)
+}
 
 // follow triggers a user's Backup once, then polls the runner's record.
 func (r *BackupReconciler) follow(ctx context.Context, b *v1alpha1.Backup) (ctrl.Result, error) {
@@ -143,6 +174,8 @@ func (r *BackupReconciler) poll(ctx context.Context, b *v1alpha1.Backup, c condi
 		return r.runnerOutOfReach(b, c, def, err, unreachableRetry)
 	}
 	noteRunner(c, nil, 0)
+	// The runner has it: whatever a stale reconcile wrote, it was forwarded.
+	c.set(ConditionForwarded, metav1.ConditionTrue, ReasonAccepted, "runner started backup "+b.Status.BackupID)
 	b.Status = statusFromRunner(rec, b.Status.Conditions)
 	if rec.Status.Final() {
 		return ctrl.Result{}, nil

@@ -10,6 +10,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/coffer-dev/coffer/api/v1alpha1"
 	"github.com/coffer-dev/coffer/internal/phase"
@@ -236,4 +237,53 @@ func TestBackupStatusWrittenOnlyWhenChanged(t *testing.T) {
 	if after.ResourceVersion != before.ResourceVersion || len(runner.calls) != 0 {
 		t.Errorf("resourceVersion %s → %s, runner calls %v", before.ResourceVersion, after.ResourceVersion, runner.calls)
 	}
+}
+
+// staleCache answers Gets of Backups with an old copy, as an informer
+// that has not seen the reconciler's own last write yet.
+type staleCache struct {
+	client.Client
+	stale *v1alpha1.Backup
+}
+
+func (s staleCache) Get(ctx context.Context, key client.ObjectKey, obj client.Object, opts ...client.GetOption) error {
+	if b, ok := obj.(*v1alpha1.Backup); ok {
+		s.stale.DeepCopyInto(b)
+		return nil
+	}
+	return s.Client.Get(ctx, key, obj, opts...)
+}
+
+// TestBackupNotForwardedTwiceFromAStaleCache: a reconcile whose cache has
+// not seen the backup id yet reads the Backup afresh and follows the
+// backup, instead of asking the runner again (it answered busy, and the
+// Backup said Forwarded=False RunnerBusy while its backup ran).
+func TestBackupNotForwardedTwiceFromAStaleCache(t *testing.T) {
+	stored := backupFixture(taken, func(b *v1alpha1.Backup) {
+		b.Status.Conditions = []metav1.Condition{{Type: ConditionForwarded, Status: metav1.ConditionTrue, Reason: ReasonAccepted,
+			Message: "runner started backup " + runnerBackupID, LastTransitionTime: metav1.NewTime(t0)}}
+	})
+	runner := &scriptedRunner{
+		trigger: func(runnerapi.BackupRequest) (runnerapi.Backup, error) {
+			return runnerapi.Backup{}, fmt.Errorf("%w: backup %s is running", runnerapi.ErrBusy, runnerBackupID)
+		},
+		backup: func(id string) (runnerapi.Backup, error) {
+			return runnerapi.Backup{ID: id, Status: phase.Running, StartTime: t0}, nil
+		},
+	}
+	f := newFixture(t, runner, stored)
+	r := &BackupReconciler{Client: staleCache{Client: f.client, stale: backupFixture()}, Reader: f.client, Runners: f.runners, Clock: f.clock}
+	key := types.NamespacedName{Namespace: testNS, Name: stored.Name}
+	reconcileTimes(t, r, f, key, 1, 0)
+	got := &v1alpha1.Backup{}
+	if err := f.client.Get(context.Background(), key, got); err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(runner.calls) != "[Backup]" {
+		t.Errorf("runner calls %v, want only [Backup]: the backup was forwarded again", runner.calls)
+	}
+	if got.Status.BackupID != runnerBackupID || got.Status.Phase != v1alpha1.BackupRunning {
+		t.Errorf("status %+v", got.Status)
+	}
+	checkConditions(t, got.Status.Conditions, map[string]string{ConditionForwarded: ReasonAccepted})
 }

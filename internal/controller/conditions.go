@@ -11,7 +11,8 @@ import (
 
 // The condition types the controller sets, and their reasons.
 const (
-	// ConditionReady on a BackupDefinition: its runner is rendered.
+	// ConditionReady on a BackupDefinition: its runner is rendered, and its
+	// pod runs and is ready (storage reachable, lease held).
 	ConditionReady = v1alpha1.ConditionReady
 	// ConditionRunnerReachable on a BackupDefinition, Backup or Restore:
 	// the runner answered its last call.
@@ -55,7 +56,7 @@ const (
 // may carry. Tests hold every condition a reconciler sets to it.
 var conditionReasons = map[string][]string{
 	ConditionReady: {ReasonRendered, ReasonStorageNotFound, ReasonStorageNotAllowed, ReasonSecretMissing,
-		ReasonInvalid, ReasonPathNotAllowed, ReasonStorageUnusable},
+		ReasonInvalid, ReasonPathNotAllowed, ReasonStorageUnusable, ReasonRunnerNotReady},
 	ConditionRunnerReachable: {ReasonReachable, ReasonRunnerNotReady, ReasonAnswered, ReasonUnreachable},
 	ConditionForwarded: {ReasonAccepted, ReasonRunnerBusy, ReasonRunnerNotFound, ReasonUnreachable,
 		ReasonDefinitionNotFound},

@@ -44,10 +44,23 @@ func TestRenderAndCleanup(t *testing.T) {
 			t.Fatalf("config Secret mounted with mode %o, want 0440", *v.Secret.DefaultMode)
 		}
 	}
+	// envtest has no kubelet: until the StatefulSet reports a ready
+	// runner, the definition is not Ready, and says so.
+	testutil.Eventually(t, 60*time.Second, "Ready=False RunnerNotReady", func() bool {
+		c := readyCondition(t, e, ns, "shop")
+		return c != nil && c.Status == metav1.ConditionFalse && c.Reason == controller.ReasonRunnerNotReady && strings.Contains(c.Message, "does not exist yet")
+	})
+	sts.Status.Replicas, sts.Status.ReadyReplicas, sts.Status.AvailableReplicas = 1, 1, 1
+	if err := e.Client.Status().Update(context.Background(), sts); err != nil {
+		t.Fatal(err)
+	}
 	testutil.Eventually(t, 60*time.Second, "Ready condition", func() bool {
 		c := readyCondition(t, e, ns, "shop")
 		return c != nil && c.Status == metav1.ConditionTrue && c.ObservedGeneration == d.Generation
 	})
+	if err := e.Client.Get(context.Background(), client.ObjectKeyFromObject(sts), sts); err != nil {
+		t.Fatal(err)
+	}
 
 	// Hand edits are reverted.
 	sts.Spec.Replicas = ptr.To[int32](3)

@@ -42,6 +42,7 @@ func TestCoverageLifecycle(t *testing.T) {
 	waitMetric(t, fmt.Sprintf(`coffer_pvc_coverage_state{namespace=%q,persistentvolumeclaim="data",state="unprotected"} 1`, ns))
 
 	mustCreate(t, e, coveringDefinition(ns, "shop", st))
+	runnerRunning(t, e, ns, "shop")
 	waitState(t, ns, "data", coverage.Stale, "shop: no Completed backup yet")
 	waitEvent(t, e, ns, "data", "Stale", corev1.EventTypeWarning, "no Completed backup yet")
 
@@ -119,5 +120,6 @@ func TestCoverageNamespaceNotAdmitted(t *testing.T) {
 	if err := e.Client.Update(context.Background(), n); err != nil {
 		t.Fatal(err)
 	}
+	runnerRunning(t, e, ns, "vol")
 	waitState(t, ns, "files", coverage.Stale, "vol: no Completed backup yet")
 }

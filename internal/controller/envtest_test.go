@@ -168,3 +168,18 @@ func hashOf(sts *appsv1.StatefulSet) string {
 }
 
 func uniq(prefix string) string { return fmt.Sprintf("%s%d", prefix, time.Now().UnixNano()%1e9) }
+
+// runnerRunning plays kubelet for a definition's runner: once its
+// StatefulSet exists, it reports a ready replica (envtest runs no pods),
+// so the definition can be Ready.
+func runnerRunning(t *testing.T, e *testutil.Envtest, ns, name string) {
+	t.Helper()
+	testutil.Eventually(t, 60*time.Second, "runner StatefulSet of "+ns+"/"+name+" reported ready", func() bool {
+		sts, ok := statefulSet(t, e, ns, name)
+		if !ok {
+			return false
+		}
+		sts.Status.Replicas, sts.Status.ReadyReplicas, sts.Status.AvailableReplicas = 1, 1, 1
+		return e.Client.Status().Update(context.Background(), sts) == nil
+	})
+}

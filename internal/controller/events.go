@@ -6,6 +6,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/tools/events"
+
+	"github.com/coffer-dev/coffer/api/v1alpha1"
 )
 
 // eventOnChange records an Event when a condition changes status or
@@ -40,4 +42,19 @@ func eventOnPhase(rec events.EventRecorder, obj runtime.Object, before, after, c
 	case failed:
 		rec.Eventf(obj, nil, corev1.EventTypeWarning, failed, "Finish", "%s", msg)
 	}
+}
+
+// ReasonBackupFailed is the reason of the Warning Event a definition gets
+// for each of its backups that failed, scheduled or on demand, so
+// `kubectl describe backupdefinition` tells the story of a failure.
+const ReasonBackupFailed = "BackupFailed"
+
+// eventBackupFailed records on the definition that one of its backups
+// failed, and why (the runner's or the controller's error, which never
+// holds secret values).
+func eventBackupFailed(rec events.EventRecorder, def *v1alpha1.BackupDefinition, related runtime.Object, what, id, msg string) {
+	if rec == nil || def == nil {
+		return
+	}
+	rec.Eventf(def, related, corev1.EventTypeWarning, ReasonBackupFailed, "Backup", "%s %s failed: %s", what, id, msg)
 }

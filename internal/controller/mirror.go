@@ -16,6 +16,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/coffer-dev/coffer/api/v1alpha1"
+	"github.com/coffer-dev/coffer/internal/manifest"
 	"github.com/coffer-dev/coffer/internal/phase"
 	"github.com/coffer-dev/coffer/internal/retention"
 	"github.com/coffer-dev/coffer/internal/runnerapi"
@@ -127,10 +128,19 @@ func (r *DefinitionReconciler) mirror(ctx context.Context, def *v1alpha1.BackupD
 		switch user := userByID[item.ID]; {
 		case user != nil:
 			// Until it is final a user's Backup is the Backup reconciler's;
-			// then its labels follow the runner's, as mirrored ones do.
+			// then its labels follow the runner's, as mirrored ones do. A
+			// mirrored copy made before the user's Backup had its id goes.
 			if user.Status.Phase.Final() && item.Status.Final() {
 				errs = append(errs, r.upsertMirrored(ctx, def, user, item))
 			}
+			if dup := byID[item.ID]; dup != nil {
+				delete(byID, item.ID)
+				errs = append(errs, client.IgnoreNotFound(r.Client.Delete(ctx, dup)))
+			}
+		case item.Trigger == string(manifest.TriggerManual) && item.Status.InFlight():
+			// An on-demand backup in flight is its Backup's, whose id the
+			// cache may not show yet: mirroring it now made a second
+			// Backup object of the same backup.
 		case item.Status != phase.Pending:
 			errs = append(errs, r.upsertMirrored(ctx, def, byID[item.ID], item))
 		}
@@ -160,6 +170,12 @@ func (r *DefinitionReconciler) upsertMirrored(ctx context.Context, def *v1alpha1
 	}
 	want := b.DeepCopy()
 	want.Status = statusFromRunner(item, b.Status.Conditions)
+	// A scheduled backup seen failing (not an old failure record mirrored
+	// again for a re-created definition) is told on the definition.
+	if item.Status == phase.Failed && !b.Status.Phase.Final() && b.Labels[LabelMirrored] == "true" &&
+		item.EndTime.After(def.CreationTimestamp.Time) {
+		eventBackupFailed(r.Events, def, b, "backup", item.ID, item.Error)
+	}
 	return patchStatus(ctx, r.Client, b, want)
 }
 

@@ -86,9 +86,18 @@ func (r *DefinitionReconciler) render(ctx context.Context, def *v1alpha1.BackupD
 	if err := r.applyRunner(ctx, def, st, cfg, token); err != nil {
 		return ctrl.Result{}, err
 	}
-	r.setReady(def, metav1.ConditionTrue, ReasonRendered, "runner "+r.OperatorNamespace+"/"+RunnerName(def.Namespace, def.Name)+" rendered")
+	// 5. Ready only while the runner pod runs and is ready.
+	ready, why, err := r.runnerState(ctx, def)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	if ready {
+		r.setReady(def, metav1.ConditionTrue, ReasonRendered, "runner "+r.OperatorNamespace+"/"+RunnerName(def.Namespace, def.Name)+" is running and ready")
+	} else {
+		r.setReady(def, metav1.ConditionFalse, ReasonRunnerNotReady, why)
+	}
 	r.setNextBackup(def)
-	// 5. Mirror the catalog.
+	// 6. Mirror the catalog.
 	return r.syncCatalog(ctx, def)
 }
 

@@ -43,7 +43,7 @@ func Setup(ctx context.Context, mgr ctrl.Manager, c Config) error {
 	if err := defs.SetupWithManager(ctx, mgr); err != nil {
 		return err
 	}
-	if err := (&BackupReconciler{Client: mgr.GetClient(), Runners: runners, Events: rec, Clock: c.Clock}).SetupWithManager(mgr); err != nil {
+	if err := (&BackupReconciler{Client: mgr.GetClient(), Reader: mgr.GetAPIReader(), Runners: runners, Events: rec, Clock: c.Clock}).SetupWithManager(mgr); err != nil {
 		return err
 	}
 	if err := (&RestoreReconciler{Client: mgr.GetClient(), Reader: mgr.GetAPIReader(), Runners: runners, Events: rec, Clock: c.Clock,

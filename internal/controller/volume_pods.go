@@ -86,9 +86,15 @@ func (r *DefinitionReconciler) createReader(ctx context.Context, def *v1alpha1.B
 	if err := r.Client.Create(ctx, pod); err != nil && !apierrors.IsAlreadyExists(err) {
 		if apierrors.IsForbidden(err) {
 			// Refused by admission (Pod Security, a policy): no pod will
-			// ever read the Secret, so it does not stay behind.
+			// ever read the Secret, so it does not stay behind, and the
+			// runner's backup or restore fails now with the reason rather
+			// than after its wait for a pod (15 minutes).
 			_ = r.Client.Delete(ctx, sec)
-			return &readerRefusedError{pod: name, err: err}
+			refused := &readerRefusedError{pod: name, err: err}
+			if derr := volume.Decline(ctx, p.URL, refused.Error()); derr != nil {
+				return errors.Join(refused, fmt.Errorf("telling the runner that volume pod %s was refused: %w", name, derr))
+			}
+			return refused
 		}
 		return err
 	}
@@ -115,8 +121,13 @@ func (e *readerRefusedError) Unwrap() error { return e.err }
 
 func (r *DefinitionReconciler) readerPodSpec(def *v1alpha1.BackupDefinition, secret string, p runnerapi.VolumePush) corev1.PodSpec {
 	image := r.RunnerImage
-	if def.Spec.Runner != nil && def.Spec.Runner.Image != "" {
-		image = def.Spec.Runner.Image
+	var pull []corev1.LocalObjectReference
+	if def.Spec.Runner != nil {
+		if def.Spec.Runner.Image != "" {
+			image = def.Spec.Runner.Image
+		}
+		// Secrets of the definition's namespace, where the pod runs.
+		pull = def.Spec.Runner.ImagePullSecrets
 	}
 	args := []string{"push-dir", "--dir", p.Path, "--url-file", volume.URLFile(), "--log-format", "json"}
 	for _, e := range p.Excludes {
@@ -140,6 +151,7 @@ func (r *DefinitionReconciler) readerPodSpec(def *v1alpha1.BackupDefinition, sec
 	}
 	return corev1.PodSpec{
 		RestartPolicy:                corev1.RestartPolicyNever,
+		ImagePullSecrets:             pull,
 		AutomountServiceAccountToken: ptr.To(false),
 		Containers: []corev1.Container{{
 			Name: "reader", Image: image, Args: args,

@@ -147,7 +147,7 @@ type RestoreOptions struct {
 
 // ErrNotEmpty is returned by Restore when the destination holds objects and
 // RestoreOptions.Clean is not set.
-var ErrNotEmpty = errors.New("destination database is not empty (use --clean to overwrite)")
+var ErrNotEmpty = errors.New("the destination is not empty (to overwrite it, restore with --clean, or spec.clean in a Restore)")
 
 // ErrPropertiesDiffer is returned by Restore, before anything is changed,
 // when an existing destination's encoding, collation or character set

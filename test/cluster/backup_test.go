@@ -51,6 +51,10 @@ func TestPostgresBackupAndRestore(t *testing.T) {
 	if err != nil || strings.Contains(out, "violate") {
 		t.Errorf("Pod Security restricted in %s: %v\n%s", operatorNS, err, out)
 	}
+	// The operator's --image-pull-secrets reach the runner pod.
+	if len(pod.Spec.ImagePullSecrets) != 1 || pod.Spec.ImagePullSecrets[0].Name != "coffer-pull" {
+		t.Errorf("runner pod pulls with %v, want the operator's coffer-pull", pod.Spec.ImagePullSecrets)
+	}
 	// kubectl logs of the runner: structured, and no secret in them.
 	logs, err := kubectl(ctx, "-n", operatorNS, "logs", pod.Name)
 	if err != nil || !strings.Contains(logs, `"level"`) {
@@ -64,12 +68,7 @@ func TestPostgresBackupAndRestore(t *testing.T) {
 
 	into := testutil.UniqueName()
 	testutil.SharedPostgres(t).DropOnCleanup(t, into)
-	create(t, &v1alpha1.Restore{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "into-new"}, Spec: v1alpha1.RestoreSpec{
-		BackupRef: &v1alpha1.LocalObjectReference{Name: "first"}, Target: "main", IntoDatabase: into}})
-	r := &v1alpha1.Restore{}
-	poll(t, "the Restore to end", 5*time.Minute, func() bool {
-		return get(r, ns, "into-new") == nil && (r.Status.Phase == v1alpha1.RestoreCompleted || r.Status.Phase == v1alpha1.RestoreFailed)
-	}, func() string { return fmt.Sprintf("status: %+v", r.Status) })
+	r := restoreNow(t, ns, "into-new", v1alpha1.RestoreSpec{BackupRef: &v1alpha1.LocalObjectReference{Name: "first"}, Target: "main", IntoDatabase: into}, 5*time.Minute)
 	if r.Status.Phase != v1alpha1.RestoreCompleted {
 		t.Fatalf("Restore %s: %s", r.Status.Phase, r.Status.Error)
 	}

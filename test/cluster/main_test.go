@@ -33,6 +33,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -47,6 +48,7 @@ const operatorNS = "coffer-system"
 // suite is the cluster every test talks to.
 var suite struct {
 	kubeconfig string
+	cfg        *rest.Config
 	client     client.Client
 	scheme     *runtime.Scheme
 	nodeIP     string
@@ -77,6 +79,7 @@ func setUp() error {
 	if suite.scheme, err = testutil.NewScheme(); err != nil {
 		return err
 	}
+	suite.cfg = cfg
 	if suite.client, err = client.New(cfg, client.Options{Scheme: suite.scheme}); err != nil {
 		return err
 	}
@@ -199,33 +202,21 @@ func dump(t *testing.T, namespace string) {
 // without selector whose EndpointSlice points at it (REAL-CLUSTER.md).
 func expose(t *testing.T, namespace, name, target string, port int32) string {
 	t.Helper()
-	l, err := net.Listen("tcp", net.JoinHostPort(suite.nodeIP, "0"))
-	if err != nil {
+	host, _ := exposeCuttable(t, namespace, name, target, port)
+	return host
+}
+
+// exposeCuttable is expose, and the forwarder, which can cut the way
+// (close its port and every connection) and open it again.
+func exposeCuttable(t *testing.T, namespace, name, target string, port int32) (string, *forwarder) {
+	t.Helper()
+	f := &forwarder{target: target, conns: map[net.Conn]bool{}}
+	if err := f.listen(net.JoinHostPort(suite.nodeIP, "0")); err != nil {
 		t.Fatal(err)
 	}
-	var wg sync.WaitGroup
-	t.Cleanup(func() { _ = l.Close(); wg.Wait() })
-	wg.Go(func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer func() { _ = c.Close() }()
-				u, err := net.Dial("tcp", target)
-				if err != nil {
-					return
-				}
-				defer func() { _ = u.Close() }()
-				done := make(chan struct{}, 2)
-				go func() { _, _ = io.Copy(u, c); done <- struct{}{} }()
-				go func() { _, _ = io.Copy(c, u); done <- struct{}{} }()
-				<-done
-			}()
-		}
-	})
-	fwdPort, _ := strconv.Atoi(strings.TrimPrefix(l.Addr().String(), suite.nodeIP+":"))
+	t.Cleanup(f.cut)
+	_, p, _ := net.SplitHostPort(f.addr)
+	fwdPort, _ := strconv.Atoi(p)
 	create(t, &corev1.Service{ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: name}, Spec: corev1.ServiceSpec{
 		Ports: []corev1.ServicePort{{Name: "tcp", Port: port, TargetPort: intstr.FromInt32(int32(fwdPort)), Protocol: corev1.ProtocolTCP}}}})
 	create(t, &discoveryv1.EndpointSlice{ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: name + "-host",
@@ -242,8 +233,78 @@ func expose(t *testing.T, namespace, name, target string, port int32) string {
 			_ = suite.client.Delete(ctx, &discoveryv1.EndpointSlice{ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: name + "-host"}})
 		})
 	}
-	return fmt.Sprintf("%s.%s.svc", name, namespace)
+	return fmt.Sprintf("%s.%s.svc", name, namespace), f
 }
+
+// forwarder copies TCP connections on addr to target.
+type forwarder struct {
+	target string
+	addr   string
+	mu     sync.Mutex
+	l      net.Listener
+	conns  map[net.Conn]bool
+	wg     sync.WaitGroup
+}
+
+func (f *forwarder) listen(addr string) error {
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	f.mu.Lock()
+	f.l, f.addr = l, l.Addr().String()
+	f.mu.Unlock()
+	f.wg.Go(func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			go f.serve(c)
+		}
+	})
+	return nil
+}
+
+func (f *forwarder) serve(c net.Conn) {
+	u, err := net.Dial("tcp", f.target)
+	if err != nil {
+		_ = c.Close()
+		return
+	}
+	f.mu.Lock()
+	f.conns[c], f.conns[u] = true, true
+	f.mu.Unlock()
+	defer func() {
+		f.mu.Lock()
+		delete(f.conns, c)
+		delete(f.conns, u)
+		f.mu.Unlock()
+		_ = c.Close()
+		_ = u.Close()
+	}()
+	done := make(chan struct{}, 2)
+	go func() { _, _ = io.Copy(u, c); done <- struct{}{} }()
+	go func() { _, _ = io.Copy(c, u); done <- struct{}{} }()
+	<-done
+}
+
+// cut closes the port and every connection through it.
+func (f *forwarder) cut() {
+	f.mu.Lock()
+	if f.l != nil {
+		_ = f.l.Close()
+		f.l = nil
+	}
+	for c := range f.conns {
+		_ = c.Close()
+	}
+	f.mu.Unlock()
+	f.wg.Wait()
+}
+
+// reopen listens on the same port again after cut.
+func (f *forwarder) reopen() error { return f.listen(f.addr) }
 
 // storage is a BackupStorage in the operator namespace over a MinIO of the
 // test's own, reached by the runner through a Service, with age encryption;
@@ -252,6 +313,8 @@ type storage struct {
 	name     string
 	minio    *testutil.MinIO
 	identity *age.X25519Identity
+	// way is the forwarder between the runner and MinIO.
+	way *forwarder
 }
 
 func newStorage(t *testing.T) *storage {
@@ -262,7 +325,8 @@ func newStorage(t *testing.T) *storage {
 		t.Fatal(err)
 	}
 	s := &storage{name: "minio-" + randomSuffix(), minio: m, identity: id}
-	host := expose(t, operatorNS, s.name, strings.TrimPrefix(m.Endpoint, "http://"), 9000)
+	host, way := exposeCuttable(t, operatorNS, s.name, strings.TrimPrefix(m.Endpoint, "http://"), 9000)
+	s.way = way
 	create(t, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: operatorNS, Name: s.name},
 		StringData: map[string]string{"accessKeyID": m.AccessKey, "secretAccessKey": m.SecretKey, "identity": id.String()}})
 	create(t, &v1alpha1.BackupStorage{ObjectMeta: metav1.ObjectMeta{Namespace: operatorNS, Name: s.name}, Spec: v1alpha1.BackupStorageSpec{
@@ -286,18 +350,27 @@ func newStorage(t *testing.T) *storage {
 func postgresDefinition(t *testing.T, namespace, name, storage, db string) *v1alpha1.BackupDefinition {
 	t.Helper()
 	pg := testutil.SharedPostgres(t)
-	svc := "pg-" + randomSuffix()
-	host := expose(t, namespace, svc, net.JoinHostPort(pg.Host, strconv.Itoa(pg.Port)), 5432)
-	create(t, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: svc},
-		StringData: map[string]string{"password": "trust-" + randomSuffix()}})
+	host, secret := databaseService(t, namespace, "pg", net.JoinHostPort(pg.Host, strconv.Itoa(pg.Port)), 5432, "trust-"+randomSuffix())
 	def := &v1alpha1.BackupDefinition{ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: name}, Spec: v1alpha1.BackupDefinitionSpec{
 		StorageRef: v1alpha1.LocalObjectReference{Name: storage},
 		Schedule:   "0 0 1 1 *",
 		Targets: []v1alpha1.Target{{Name: "main", Postgres: &v1alpha1.PostgresTarget{Host: host, Port: 5432, Database: db, User: pg.User,
-			PasswordSecretRef: &v1alpha1.SecretKeySelector{Name: svc, Key: "password"}}}},
+			PasswordSecretRef: &v1alpha1.SecretKeySelector{Name: secret, Key: "password"}}}},
 	}}
 	create(t, def)
 	return def
+}
+
+// databaseService exposes a database server of this machine in the app
+// namespace as <prefix>-<random>.<namespace>.svc, with a Secret of that
+// name holding password under "password".
+func databaseService(t *testing.T, namespace, prefix, target string, port int32, password string) (host, secret string) {
+	t.Helper()
+	svc := prefix + "-" + randomSuffix()
+	host = expose(t, namespace, svc, target, port)
+	create(t, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: svc},
+		StringData: map[string]string{"password": password}})
+	return host, svc
 }
 
 // runnerReady waits for the definition's runner pod to be Running and Ready.

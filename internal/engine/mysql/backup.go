@@ -40,7 +40,7 @@ func (c conn) backup(ctx context.Context, w io.Writer) (engine.Result, error) {
 	if res.ToolVersion, err = tool.Version(ctx, dump); err != nil {
 		return engine.Result{}, err
 	}
-	s, err := c.newSession()
+	s, err := c.newSession(ctx)
 	if err != nil {
 		return engine.Result{}, err
 	}

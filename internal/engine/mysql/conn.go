@@ -98,7 +98,9 @@ func (c conn) describe(ctx context.Context) (string, *manifest.DatabasePropertie
 
 // optionFile is the [client] group the tools read with
 // --defaults-extra-file: everything needed to connect, secrets included.
-func (c conn) optionFile() []byte {
+// plain turns TLS off, for a server that has none (serverOffersTLS);
+// "loose-" lets clients without the option (mysqldump 8) ignore it.
+func (c conn) optionFile(plain bool) []byte {
 	var b strings.Builder
 	b.WriteString("[client]\n")
 	fmt.Fprintf(&b, "host=%s\n", optionValue(c.host))
@@ -107,6 +109,9 @@ func (c conn) optionFile() []byte {
 	fmt.Fprintf(&b, "user=%s\n", optionValue(c.user))
 	if c.password != "" {
 		fmt.Fprintf(&b, "password=%s\n", optionValue(c.password))
+	}
+	if plain {
+		b.WriteString("loose-skip-ssl\n")
 	}
 	return []byte(b.String())
 }

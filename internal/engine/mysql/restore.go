@@ -69,7 +69,7 @@ func (e *Engine) restore(ctx context.Context, c conn, db string, r io.Reader, op
 
 // apply pipes r into the client, connected to db.
 func (c conn) apply(ctx context.Context, client, db string, r io.Reader) error {
-	s, err := c.newSession()
+	s, err := c.newSession(ctx)
 	if err != nil {
 		return err
 	}

@@ -1,6 +1,9 @@
 package mysql
 
 import (
+	"context"
+	"database/sql"
+
 	"github.com/coffer-dev/coffer/internal/engine/tool"
 )
 
@@ -17,12 +20,13 @@ type session struct {
 	file string
 }
 
-func (c conn) newSession() (*session, error) {
+func (c conn) newSession(ctx context.Context) (*session, error) {
+	plain := !c.serverOffersTLS(ctx)
 	dir, err := tool.NewSecretDir()
 	if err != nil {
 		return nil, err
 	}
-	file, err := dir.WriteFile("client.cnf", c.optionFile())
+	file, err := dir.WriteFile("client.cnf", c.optionFile(plain))
 	if err != nil {
 		_ = dir.Remove()
 		return nil, err
@@ -31,6 +35,25 @@ func (c conn) newSession() (*session, error) {
 }
 
 func (s *session) close() { _ = s.dir.Remove() }
+
+// serverOffersTLS asks the server whether it has TLS (@@have_ssl). MariaDB
+// clients from 11.4 on (Debian trixie's mariadb-dump) require TLS by
+// default and refuse a server without it ("SSL is required, but the server
+// does not support it"), where older clients, mysqldump and this engine's
+// own connection use plaintext. The tools keep their default (TLS) unless
+// the server says it has none; when it cannot be asked, they keep it too.
+func (c conn) serverOffersTLS(ctx context.Context) bool {
+	pool, err := c.open()
+	if err != nil {
+		return true
+	}
+	defer pool.Close()
+	var have sql.NullString
+	if err := pool.QueryRowContext(ctx, "SELECT @@have_ssl").Scan(&have); err != nil {
+		return true
+	}
+	return have.String == "YES"
+}
 
 // cmd prepares a run of the tool at path. The option file must be the
 // first argument: the clients only honour --defaults-extra-file there.

@@ -54,6 +54,10 @@ func (e *Engine) Backup(ctx context.Context, t engine.Target, w io.Writer) (engi
 	defer timer.Stop()
 	select {
 	case err := <-sink.done:
+		var declined *declinedError
+		if errors.As(err, &declined) {
+			return engine.Result{}, fmt.Errorf("volume %s of target %q: no reader pod can run: %w", spec.PersistentVolumeClaim, t.Name(), err)
+		}
 		if err != nil {
 			return engine.Result{}, fmt.Errorf("volume %s of target %q: the reader pod's stream failed: %w", spec.PersistentVolumeClaim, t.Name(), err)
 		}
@@ -152,6 +156,9 @@ type volumeSink struct {
 }
 
 func (s *volumeSink) Put(_ context.Context, name string, r io.Reader, _ int64) error {
+	if name == FileResult {
+		return s.decline(r)
+	}
 	s.mu.Lock()
 	if name != FileTar || s.used {
 		s.mu.Unlock()
@@ -163,6 +170,29 @@ func (s *volumeSink) Put(_ context.Context, name string, r io.Reader, _ int64) e
 	s.done <- err
 	return err
 }
+
+// decline takes the controller's report that no reader pod will push (the
+// pod was refused, Decline): the backup ends now with that reason rather
+// than after the wait.
+func (s *volumeSink) decline(r io.Reader) error {
+	b, err := io.ReadAll(io.LimitReader(r, 64<<10))
+	if err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.used {
+		return fmt.Errorf("a volume session takes one %s, already pushed", FileTar)
+	}
+	s.used = true
+	s.done <- &declinedError{reason: strings.TrimSpace(string(b))}
+	return nil
+}
+
+// declinedError is the controller's reason why no reader pod will push.
+type declinedError struct{ reason string }
+
+func (e *declinedError) Error() string { return e.reason }
 
 func (s *volumeSink) Open(string) (pushendpoint.File, error) { return nil, pushendpoint.ErrGone }
 

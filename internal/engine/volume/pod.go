@@ -101,6 +101,16 @@ func pull(ctx context.Context, fs *filesystem.Engine, dir string, clean bool, ur
 	return fs.Restore(ctx, t, resp.Body, engine.RestoreOptions{IntoPath: dir, Clean: clean})
 }
 
+// Decline tells the session at base that no pod will serve it, and why
+// (the controller's pod was refused): the runner's backup or restore ends
+// at once with reason instead of waiting for a pod. reason holds no secret.
+func Decline(ctx context.Context, base, reason string) error {
+	if strings.TrimSpace(reason) == ResultOK {
+		reason = "declined: " + reason
+	}
+	return report(ctx, base+FileResult, reason)
+}
+
 func report(ctx context.Context, url, outcome string) error {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPut, url, strings.NewReader(outcome))
 	if err != nil {
