@@ -30,7 +30,7 @@ func TestInstalledWithTheChart(t *testing.T) {
 	defer cancel()
 	out, err := run(ctx, filepath.Join(root, "bin", "helm"), "--kubeconfig", suite.kubeconfig, "upgrade", "--install", "coffer",
 		filepath.Join(root, "charts", "coffer"), "--namespace", operatorNS, "--take-ownership", "--wait", "--timeout", "5m",
-		"--set", "controller.image.tag=dev", "--set", "runner.image.tag=dev", "--set", "controller.catalogSyncInterval=5s")
+		"--set", "controller.image.tag=dev", "--set", "runner.image.tag=dev", "--set", "controller.catalogSyncInterval=5s", "--set", "runner.imagePullSecrets={coffer-pull}")
 	if err != nil {
 		t.Fatalf("helm upgrade --install: %v\n%s", err, out)
 	}
