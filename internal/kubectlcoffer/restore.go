@@ -18,8 +18,10 @@ const latest = "latest"
 
 type restoreFlags struct {
 	definition, target, intoDatabase, from string
+	existingResources                      string
 	namespaceMappings                      []string
 	clean, ignoreDatabaseProperties        bool
+	dryRun                                 bool
 	wait                                   waitFlags
 }
 
@@ -43,7 +45,9 @@ func (a *app) restoreCommand() *cobra.Command {
 	fs.StringVar(&f.definition, "definition", "", "the BackupDefinition whose runner restores (required with `latest`)")
 	fs.StringVar(&f.target, "target", "", "restore only this target (default: every target)")
 	fs.StringVar(&f.intoDatabase, "into-database", "", "restore into this database instead of the backed-up one (needs --target)")
-	fs.StringArrayVar(&f.namespaceMappings, "namespace-mapping", nil, "OLD=NEW: restore Kubernetes resources of OLD into NEW (not in the API yet: refused)")
+	fs.StringArrayVar(&f.namespaceMappings, "namespace-mapping", nil, "OLD=NEW: restore Kubernetes resources of namespace OLD into NEW (repeatable; kubernetes targets)")
+	fs.StringVar(&f.existingResources, "existing-resources", "", "what happens to a Kubernetes object that exists: skip (default) or update (kubernetes targets)")
+	fs.BoolVar(&f.dryRun, "dry-run", false, "restore Kubernetes resources as a server-side dry run: report, change nothing (kubernetes targets)")
 	fs.BoolVar(&f.clean, "clean", false, "allow overwriting a database that already has tables")
 	fs.BoolVar(&f.ignoreDatabaseProperties, "ignore-database-properties", false, "restore into an existing database whose encoding or collation differ")
 	fs.StringVar(&f.from, "from", "", "read the backup from `primary` (default) or `offsite` storage")
@@ -56,14 +60,13 @@ func (a *app) restoreCommand() *cobra.Command {
 // check refuses what the API would refuse, or cannot express, before
 // anything is created.
 func (f *restoreFlags) check(backup string) error {
-	if len(f.namespaceMappings) > 0 {
-		for _, m := range f.namespaceMappings {
-			if old, nw, ok := strings.Cut(m, "="); !ok || old == "" || nw == "" {
-				return usageErr("write it OLD=NEW", "--namespace-mapping %q is not OLD=NEW", m)
-			}
+	for _, m := range f.namespaceMappings {
+		if old, nw, ok := strings.Cut(m, "="); !ok || old == "" || nw == "" {
+			return usageErr("write it OLD=NEW", "--namespace-mapping %q is not OLD=NEW", m)
 		}
-		return usageErr("restore the kubernetes target with `coffer-runner restore` (docs/engines.md) meanwhile",
-			"--namespace-mapping: the Restore API (coffer.dev/v1alpha1) has no namespace mapping yet; nothing was created")
+	}
+	if f.existingResources != "" && f.existingResources != "skip" && f.existingResources != "update" {
+		return usageErr("use skip or update", "--existing-resources %q: skip or update", f.existingResources)
 	}
 	if backup == latest && f.definition == "" {
 		return usageErr("add --definition DEFINITION", "restore latest needs --definition: the latest backup of which definition?")
@@ -77,6 +80,23 @@ func (f *restoreFlags) check(backup string) error {
 	return nil
 }
 
+// kubernetesOptions are the Restore's spec.kubernetes, nil when no
+// Kubernetes flag was given.
+func (f *restoreFlags) kubernetesOptions() *v1alpha1.KubernetesRestoreOptions {
+	if len(f.namespaceMappings) == 0 && f.existingResources == "" && !f.dryRun {
+		return nil
+	}
+	o := &v1alpha1.KubernetesRestoreOptions{ExistingResources: f.existingResources, DryRun: f.dryRun}
+	for _, m := range f.namespaceMappings {
+		old, nw, _ := strings.Cut(m, "=")
+		if o.NamespaceMapping == nil {
+			o.NamespaceMapping = map[string]string{}
+		}
+		o.NamespaceMapping[old] = nw
+	}
+	return o
+}
+
 func (a *app) restore(ctx context.Context, backup string, f restoreFlags) error {
 	if err := f.check(backup); err != nil {
 		return err
@@ -85,7 +105,7 @@ func (a *app) restore(ctx context.Context, backup string, f restoreFlags) error 
 		return err
 	}
 	spec := v1alpha1.RestoreSpec{Target: f.target, IntoDatabase: f.intoDatabase, Clean: f.clean,
-		IgnoreDatabaseProperties: f.ignoreDatabaseProperties, From: f.from}
+		IgnoreDatabaseProperties: f.ignoreDatabaseProperties, From: f.from, Kubernetes: f.kubernetesOptions()}
 	definition := f.definition
 	if backup == latest {
 		spec.LatestOf = &v1alpha1.LocalObjectReference{Name: definition}
@@ -174,7 +194,26 @@ func (a *app) restoreResult(rs *v1alpha1.Restore, definition, follow string) err
 		return failedErr("details: `"+follow+"`; runner logs: `kubectl coffer logs "+definition+" -n "+rs.Namespace+"`",
 			"restore %s failed: %s", rs.Name, orNone(rs.Status.Error))
 	}
+	if rs.Status.Phase == v1alpha1.RestorePartiallyFailed {
+		return failedErr("details: `"+follow+"`; fix what the reasons say and restore again with --existing-resources update",
+			"restore %s partially failed: %d item(s) not restored%s", rs.Name, rs.Status.FailedItemCount, failedItems(rs.Status.FailedItems))
+	}
 	_, err := fmt.Fprintf(a.opts.Out, "restore %s completed: backup %s restored, took %s\n",
 		rs.Name, orNone(rs.Status.BackupID), took(rs.Status.StartTime, rs.Status.EndTime))
 	return err
+}
+
+// failedItems lists the first failed items of a PartiallyFailed restore,
+// one per line.
+func failedItems(items []v1alpha1.RestoreFailedItem) string {
+	const shown = 10
+	var b strings.Builder
+	for i, it := range items {
+		if i == shown {
+			fmt.Fprintf(&b, "\n  ... and %d more (kubectl get restore -o yaml lists 50)", len(items)-shown)
+			break
+		}
+		fmt.Fprintf(&b, "\n  %s: %s: %s", it.Target, it.Item, orNone(it.Reason))
+	}
+	return b.String()
 }

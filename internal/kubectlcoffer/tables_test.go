@@ -86,7 +86,7 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"restore", "latest"}, "restore latest needs --definition"},
 		{[]string{"restore", "latest", "--definition", "shop", "--into-database", "x"}, "--into-database needs --target"},
 		{[]string{"restore", "latest", "--definition", "shop", "--from", "tape"}, `--from "tape" is not a storage`},
-		{[]string{"restore", "latest", "--definition", "shop", "--namespace-mapping", "a=b"}, "has no namespace mapping yet"},
+		{[]string{"restore", "latest", "--definition", "shop", "--existing-resources", "replace"}, `--existing-resources "replace": skip or update`},
 		{[]string{"restore", "latest", "--definition", "shop", "--namespace-mapping", "ab"}, "is not OLD=NEW"},
 		{[]string{"restore", "shop-ondemand-failed"}, `is Failed, not Completed`},
 		{[]string{"restore", "ci-20261121t113000z-dddd", "--definition", "shop"}, `belongs to definition "ci", not "shop"`},

@@ -3,6 +3,7 @@ package kubectlcoffer_test
 import (
 	"context"
 	"fmt"
+	"maps"
 	"strings"
 	"testing"
 	"time"
@@ -278,4 +279,48 @@ func TestPinAndUnpin(t *testing.T) {
 	if r = plugin(t, e, ns, "list", "web"); !strings.Contains(r.out, "unpinning") {
 		t.Errorf("list while the unpin is not forwarded:\n%s", r.out)
 	}
+}
+
+// TestRestoreWithNamespaceMapping: the Kubernetes flags reach the Restore's
+// spec.kubernetes, so a kubernetes target restores into the mapped
+// namespace, as a dry run when asked.
+func TestRestoreWithNamespaceMapping(t *testing.T) {
+	e, ns := waitNamespace(t)
+	r := plugin(t, e, ns, "restore", "latest", "--definition", "web", "--target", "resources",
+		"--namespace-mapping", "shop=shop-copy", "--namespace-mapping", "web=web-copy", "--existing-resources", "update", "--dry-run")
+	r.wantCode(t, kubectlcoffer.ExitOK)
+	var list v1alpha1.RestoreList
+	if err := e.Client.List(t.Context(), &list, client.InNamespace(ns)); err != nil {
+		t.Fatal(err)
+	}
+	if len(list.Items) != 1 {
+		t.Fatalf("%d Restores, want 1", len(list.Items))
+	}
+	k := list.Items[0].Spec.Kubernetes
+	if k == nil || !maps.Equal(k.NamespaceMapping, map[string]string{"shop": "shop-copy", "web": "web-copy"}) ||
+		k.ExistingResources != "update" || !k.DryRun {
+		t.Fatalf("Restore spec.kubernetes %+v", k)
+	}
+}
+
+// TestRestoreWaitPartiallyFailedExits4WithTheItems: a restore that left
+// some objects out is not reported as completed.
+func TestRestoreWaitPartiallyFailedExits4WithTheItems(t *testing.T) {
+	e, ns := waitNamespace(t)
+	done := driveRestore(t, e.Client, ns,
+		func(rs *v1alpha1.Restore) {
+			rs.Status.Phase, rs.Status.StartTime = v1alpha1.RestoreRunning, mt(0)
+		},
+		func(rs *v1alpha1.Restore) {
+			rs.Status.Phase, rs.Status.EndTime = v1alpha1.RestorePartiallyFailed, mt(time.Second)
+			rs.Status.FailedItemCount = 1
+			rs.Status.FailedItems = []v1alpha1.RestoreFailedItem{{Target: "resources", Item: "rolebindings.rbac.authorization.k8s.io web/admins",
+				Reason: "forbidden: attempting to grant RBAC permissions not currently held"}}
+		})
+	r := plugin(t, e, ns, "restore", "latest", "--definition", "web", "--target", "resources", "--wait")
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	r.wantCode(t, kubectlcoffer.ExitFailed)
+	contains(t, "restore --wait", r.out+r.errOut, "partially failed: 1 item(s) not restored", "rolebindings.rbac.authorization.k8s.io web/admins", "forbidden")
 }
