@@ -99,7 +99,9 @@ func TestKubernetesResourcesRoundTrip(t *testing.T) {
 // image (admitted under restricted), its Service, ConfigMap and Secret.
 func applicationObjects(ns string) []client.Object {
 	labels := map[string]string{"app": "web"}
-	om := func(name string) metav1.ObjectMeta { return metav1.ObjectMeta{Namespace: ns, Name: name, Labels: labels} }
+	om := func(name string) metav1.ObjectMeta {
+		return metav1.ObjectMeta{Namespace: ns, Name: name, Labels: labels}
+	}
 	pod := corev1.PodSpec{
 		SecurityContext: &corev1.PodSecurityContext{RunAsNonRoot: ptr.To(true), RunAsUser: ptr.To[int64](65532),
 			SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault}},
