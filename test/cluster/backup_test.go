@@ -75,6 +75,17 @@ func TestPostgresBackupAndRestore(t *testing.T) {
 	if a, b := testutil.PGFingerprint(t, db), testutil.PGFingerprint(t, into); a != b {
 		t.Fatalf("restored database differs:\n%s\n%s", a, b)
 	}
+
+	// The same backup restores by hand from the bucket, without Coffer.
+	byHand := testutil.UniqueName()
+	testutil.SharedPostgres(t).DropOnCleanup(t, byHand)
+	testutil.PGExec(t, "postgres", "CREATE DATABASE "+byHand)
+	pg := testutil.SharedPostgres(t)
+	restoreByHand(t, st, b.Status.BackupID, ".pgdump.zst.age",
+		fmt.Sprintf("pg_restore --no-owner --exit-on-error -h %s -p %d -U %s -d %s", pg.Host, pg.Port, pg.User, byHand))
+	if a, b := testutil.PGFingerprint(t, db), testutil.PGFingerprint(t, byHand); a != b {
+		t.Fatalf("database restored by hand differs:\n%s\n%s", a, b)
+	}
 }
 
 // definitionReady waits for the definition's Ready condition to be True.
