@@ -81,40 +81,19 @@ func (a *app) backup(ctx context.Context, definition string, pin bool, wf waitFl
 
 // waitBackup follows b until it ends and prints the result.
 func (a *app) waitBackup(ctx context.Context, b *v1alpha1.Backup, wf waitFlags) error {
-	wctx, cancel := wf.context(ctx)
-	defer cancel()
-	p := &progress{w: a.opts.Out, terminal: a.opts.Terminal}
-	began := a.opts.Now()
-	key := types.NamespacedName{Namespace: b.Namespace, Name: b.Name}
-	follow := fmt.Sprintf("kubectl coffer describe backup %s -n %s", b.Name, b.Namespace)
-	for {
-		if err := a.client.Get(wctx, key, b); err != nil {
-			p.done()
-			if wctx.Err() != nil {
-				return waitErr(ctx, "backup "+b.Name, follow)
+	return follow(ctx, a, b, followed[*v1alpha1.Backup]{
+		kind:  "Backup",
+		ended: func(b *v1alpha1.Backup) bool { return b.Status.Phase.Final() },
+		line: func(b *v1alpha1.Backup) string {
+			what := waiting(string(b.Status.Phase), b.Status.Conditions)
+			if b.Status.BackupID != "" {
+				what += " [" + b.Status.BackupID + "]"
 			}
-			return apiErr(err, "Backup "+b.Name)
-		}
-		if b.Status.Phase.Final() {
-			p.done()
-			return a.backupResult(b, follow)
-		}
-		since := began
-		if b.Status.StartTime != nil {
-			since = b.Status.StartTime.Time
-		}
-		what := "backup " + b.Name + ": " + waiting(string(b.Status.Phase), b.Status.Conditions)
-		if b.Status.BackupID != "" {
-			what += " [" + b.Status.BackupID + "]"
-		}
-		p.show(what, since, a.opts.Now())
-		select {
-		case <-wctx.Done():
-			p.done()
-			return waitErr(ctx, "backup "+b.Name, follow)
-		case <-time.After(a.opts.Poll):
-		}
-	}
+			return what
+		},
+		start:  func(b *v1alpha1.Backup) *metav1.Time { return b.Status.StartTime },
+		result: a.backupResult,
+	}, wf)
 }
 
 func (a *app) backupResult(b *v1alpha1.Backup, follow string) error {

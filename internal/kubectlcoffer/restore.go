@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -153,40 +152,21 @@ func (a *app) restorableBackup(ctx context.Context, name, definition string) (*v
 
 // waitRestore follows rs until it ends.
 func (a *app) waitRestore(ctx context.Context, rs *v1alpha1.Restore, definition string, wf waitFlags) error {
-	wctx, cancel := wf.context(ctx)
-	defer cancel()
-	p := &progress{w: a.opts.Out, terminal: a.opts.Terminal}
-	began := a.opts.Now()
-	key := types.NamespacedName{Namespace: rs.Namespace, Name: rs.Name}
-	follow := fmt.Sprintf("kubectl coffer describe restore %s -n %s", rs.Name, rs.Namespace)
-	for {
-		if err := a.client.Get(wctx, key, rs); err != nil {
-			p.done()
-			if wctx.Err() != nil {
-				return waitErr(ctx, "restore "+rs.Name, follow)
+	return follow(ctx, a, rs, followed[*v1alpha1.Restore]{
+		kind:  "Restore",
+		ended: func(rs *v1alpha1.Restore) bool { return rs.Status.Phase.Final() },
+		line: func(rs *v1alpha1.Restore) string {
+			what := waiting(string(rs.Status.Phase), rs.Status.Conditions)
+			if rs.Status.BackupID != "" {
+				what += " [backup " + rs.Status.BackupID + "]"
 			}
-			return apiErr(err, "Restore "+rs.Name)
-		}
-		if rs.Status.Phase.Final() {
-			p.done()
-			return a.restoreResult(rs, definition, follow)
-		}
-		since := began
-		if rs.Status.StartTime != nil {
-			since = rs.Status.StartTime.Time
-		}
-		what := "restore " + rs.Name + ": " + waiting(string(rs.Status.Phase), rs.Status.Conditions)
-		if rs.Status.BackupID != "" {
-			what += " [backup " + rs.Status.BackupID + "]"
-		}
-		p.show(what, since, a.opts.Now())
-		select {
-		case <-wctx.Done():
-			p.done()
-			return waitErr(ctx, "restore "+rs.Name, follow)
-		case <-time.After(a.opts.Poll):
-		}
-	}
+			return what
+		},
+		start: func(rs *v1alpha1.Restore) *metav1.Time { return rs.Status.StartTime },
+		result: func(rs *v1alpha1.Restore, how string) error {
+			return a.restoreResult(rs, definition, how)
+		},
+	}, wf)
 }
 
 func (a *app) restoreResult(rs *v1alpha1.Restore, definition, follow string) error {
