@@ -41,11 +41,12 @@ lint: ## gofmt, go vet and golangci-lint (.golangci.yml; built into bin/ once)
 	test -x bin/golangci-lint || GOBIN=$(CURDIR)/bin $(GO) install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_LINT_VERSION)
 	bin/golangci-lint run ./...
 
-generate: ## Regenerate deepcopy code and CRDs from api/v1alpha1, and the chart's copies of them (checked in)
+generate: ## Regenerate deepcopy code and CRDs from api/v1alpha1, and the chart's copies of them and of config/rbac (checked in)
 	test -x bin/controller-gen || GOBIN=$(CURDIR)/bin $(GO) install sigs.k8s.io/controller-tools/cmd/controller-gen@$(CONTROLLER_GEN_VERSION)
 	bin/controller-gen object:headerFile=hack/boilerplate.go.txt paths=./api/...
 	bin/controller-gen crd paths=./api/... output:crd:artifacts:config=config/crd/bases
 	cp config/crd/bases/*.yaml charts/coffer/files/crds/
+	cp config/rbac/*.yaml charts/coffer/files/rbac/
 	cp config/monitoring/prometheus/coffer.rules.yaml charts/coffer/files/coffer.rules.yaml
 	cp config/monitoring/grafana/coffer-coverage.json charts/coffer/files/coffer-coverage.json
 

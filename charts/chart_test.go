@@ -250,6 +250,16 @@ func TestChartFilesAreCopiesOfConfig(t *testing.T) {
 	if len(copies) != len(crds) {
 		t.Errorf("charts/coffer/files/crds holds %d files, config/crd/bases %d: make them the same", len(copies), len(crds))
 	}
+	rbac, err := filepath.Glob(filepath.Join(root, "config", "rbac", "*.yaml"))
+	if err != nil || len(rbac) == 0 {
+		t.Fatalf("no RBAC in config/rbac: %v", err)
+	}
+	for _, r := range rbac {
+		pairs["config/rbac/"+filepath.Base(r)] = "charts/coffer/files/rbac/" + filepath.Base(r)
+	}
+	if copies, _ := filepath.Glob(filepath.Join(root, "charts", "coffer", "files", "rbac", "*.yaml")); len(copies) != len(rbac) {
+		t.Errorf("charts/coffer/files/rbac holds %d files, config/rbac %d: make them the same (make generate)", len(copies), len(rbac))
+	}
 	for src, dst := range pairs {
 		a, err := os.ReadFile(filepath.Join(root, src))
 		if err != nil {
