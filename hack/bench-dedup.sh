@@ -109,7 +109,7 @@ if [ -n "$KOPIA" ]; then
   # as a global policy, which is what Coffer's chunks get.
   "$KOPIA" --config-file "$work/kopia.config" repository create filesystem --path "$work/kopia" >/dev/null 2>&1
   "$KOPIA" --config-file "$work/kopia-zstd.config" repository create filesystem --path "$work/kopia-zstd" >/dev/null 2>&1
-  "$KOPIA" --config-file "$work/kopia-zstd.config" policy set --global --compression=zstd-fastest >/dev/null 2>&1
+  "$KOPIA" --config-file "$work/kopia-zstd.config" policy set --global --compression=zstd-fastest >/dev/null 2>&1 || { echo "kopia: setting the zstd-fastest policy failed" >&2; exit 1; }
 fi
 
 # timed NAME CMD...: runs CMD under GNU time, appends "NAME day wall cpu rss_kib" to $work/times.

@@ -66,8 +66,12 @@ func BenchmarkStages(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			aw.Write(f)
-			aw.Close()
+			if _, err := aw.Write(f); err != nil {
+				b.Fatal(err)
+			}
+			if err := aw.Close(); err != nil {
+				b.Fatal(err)
+			}
 		}
 	})
 }
