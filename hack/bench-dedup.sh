@@ -10,7 +10,9 @@
 #
 # Every tool reads the same dump: coffer-runner runs pg_dump -Fc -Z0 itself,
 # restic and kopia read `pg_dump -Fc -Z0` on stdin; CPU and RSS are of the
-# whole pipeline (GNU time over the tool and its pg_dump).
+# whole pipeline (GNU time over the tool and its pg_dump). kopia runs twice,
+# into two repositories: with its defaults (no compression) and with
+# zstd-fastest, what Coffer uses.
 #
 # restic and kopia are built from the Go module proxy into bin/ once
 # (`go install`), unless RESTIC/KOPIA name binaries (empty: leave it out); a tool that cannot be
@@ -18,6 +20,9 @@
 #   DEDUP_MB=100 DEDUP_DAYS=5 hack/bench-dedup.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
+for c in age-keygen psql pg_dump /usr/bin/time bc; do
+  command -v "$c" >/dev/null || { echo "bench-dedup: $c is missing (hack/deps.sh test installs it)" >&2; exit 1; }
+done
 MB=${DEDUP_MB:-1024}
 DAYS=${DEDUP_DAYS:-30}
 DB=coffer_bench_dedup
@@ -54,11 +59,11 @@ CREATE TABLE events (id bigserial PRIMARY KEY, at timestamptz, kind text, body t
 CREATE TABLE users (id bigserial PRIMARY KEY, name text, email text, profile jsonb);
 CREATE TABLE orders (id bigserial PRIMARY KEY, user_id bigint, total numeric, note text);
 INSERT INTO events (at, kind, body) SELECT now() - i * interval '1 second', 'kind' || (i % 17),
-  repeat(md5(i::text), 4) || ' ' || (i::bigint * 7919 % 100003) FROM generate_series(1, $rows) i;
+  md5(i::text) || md5((i * 7)::text) || md5((i * 13)::text) || md5((i * 31)::text) || ' ' || (i::bigint * 7919 % 100003) FROM generate_series(1, $rows) i;
 INSERT INTO users (name, email, profile) SELECT 'user ' || i, md5(i::text) || '@example.com',
-  jsonb_build_object('n', i, 'tags', md5((i+1)::text), 'bio', repeat(md5((i+2)::text), 3)) FROM generate_series(1, $rows) i;
+  jsonb_build_object('n', i, 'tags', md5((i+1)::text), 'bio', md5((i+2)::text) || md5((i+3)::text) || md5((i+4)::text)) FROM generate_series(1, $rows) i;
 INSERT INTO orders (user_id, total, note) SELECT i % 1000, (i * 13 % 10007) / 100.0,
-  repeat(md5((i * 3)::text), 5) FROM generate_series(1, $rows) i;
+  md5((i * 3)::text) || md5((i * 5)::text) || md5((i * 11)::text) || md5((i * 17)::text) || md5((i * 19)::text) FROM generate_series(1, $rows) i;
 SQL
 echo "database: $(psql -X -At $PG -d $DB -c "SELECT pg_size_pretty(pg_database_size('$DB'))"), $rows rows per table"
 
@@ -100,7 +105,11 @@ done
 export RESTIC_PASSWORD=bench-password KOPIA_PASSWORD=bench-password
 if [ -n "$RESTIC" ]; then "$RESTIC" -q init --repo "$work/restic" >/dev/null; fi
 if [ -n "$KOPIA" ]; then
+  # Two repositories: kopia's defaults (no compression), and zstd-fastest
+  # as a global policy, which is what Coffer's chunks get.
   "$KOPIA" --config-file "$work/kopia.config" repository create filesystem --path "$work/kopia" >/dev/null 2>&1
+  "$KOPIA" --config-file "$work/kopia-zstd.config" repository create filesystem --path "$work/kopia-zstd" >/dev/null 2>&1
+  "$KOPIA" --config-file "$work/kopia-zstd.config" policy set --global --compression=zstd-fastest >/dev/null 2>&1 || { echo "kopia: setting the zstd-fastest policy failed" >&2; exit 1; }
 fi
 
 # timed NAME CMD...: runs CMD under GNU time, appends "NAME day wall cpu rss_kib" to $work/times.
@@ -113,7 +122,12 @@ timed() {
 size() { du -sb "$1" | cut -f1; }
 dump="pg_dump -Fc -Z0 $PG $DB"
 
-printf '%-4s %12s %12s %12s %12s %12s\n' day dump coffer-v1 coffer-v2 restic kopia
+# Rows are made of distinct md5 texts, never one md5 repeated: a column
+# with a 32-byte period makes kopia's rolling hash (buzhash, 64-byte window,
+# 32-bit words) zero over the whole run, so it cuts a chunk at every
+# minimum size (2 MiB) and a row inserted early shifts every later cut.
+rnd4="md5(random()::text) || md5(random()::text) || md5(random()::text) || md5(random()::text)"
+printf '%-4s %12s %12s %12s %12s %12s %12s\n' day dump coffer-v1 coffer-v2 restic kopia kopia-zstd
 for day in $(seq 1 "$DAYS"); do
   if [ "$day" -gt 1 ]; then
     # ~1 % of the rows a day, spread over the three tables and over each
@@ -134,15 +148,15 @@ for day in $(seq 1 "$DAYS"); do
         change+="DELETE FROM $t WHERE id BETWEEN $from AND $((from + rows / 1000)); "
       done
     done
-    change+="INSERT INTO events (at, kind, body) SELECT now(), 'day$day', repeat(md5(random()::text), 4) FROM generate_series(1, $((rows / 250))); "
+    change+="INSERT INTO events (at, kind, body) SELECT now(), 'day$day', $rnd4 FROM generate_series(1, $((rows / 250))); "
     change+="INSERT INTO users (name, email, profile) SELECT 'new $day', md5(random()::text), '{}' FROM generate_series(1, $((rows / 250))); "
-    change+="INSERT INTO orders (user_id, total, note) SELECT i % 1000, i, repeat(md5(random()::text), 5) FROM generate_series(1, $((rows / 250))) i; "
+    change+="INSERT INTO orders (user_id, total, note) SELECT i % 1000, i, $rnd4 || md5(random()::text) FROM generate_series(1, $((rows / 250))) i; "
     psql -X -q $PG -d $DB -v ON_ERROR_STOP=1 -c "$change"
   fi
   plain=$($dump | wc -c)
   timed coffer-v1 "$work/coffer-runner" backup -f "$work/coffer1.yaml"
   timed coffer-v2 "$work/coffer-runner" backup -f "$work/coffer2.yaml"
-  r=-; k=-
+  r=-; k=-; kz=-
   if [ -n "$RESTIC" ]; then
     timed restic bash -o pipefail -c "$dump | '$RESTIC' -q backup --repo '$work/restic' --stdin --stdin-filename db.pgdump"
     r=$(size "$work/restic")
@@ -150,22 +164,24 @@ for day in $(seq 1 "$DAYS"); do
   if [ -n "$KOPIA" ]; then
     timed kopia bash -o pipefail -c "$dump | '$KOPIA' --config-file '$work/kopia.config' snapshot create --stdin-file db.pgdump -"
     k=$(size "$work/kopia")
+    timed kopia-zstd bash -o pipefail -c "$dump | '$KOPIA' --config-file '$work/kopia-zstd.config' snapshot create --stdin-file db.pgdump -"
+    kz=$(size "$work/kopia-zstd")
   fi
   echo "$plain" >>"$work/plain"
   [ "$day" = 1 ] && day1chunks=$(find "$work/coffer2" -path '*/chunks/*' -type f | wc -l)
-  printf '%-4s %12s %12s %12s %12s %12s\n' "$day" "$plain" "$(size "$work/coffer1")" "$(size "$work/coffer2")" "$r" "$k"
+  printf '%-4s %12s %12s %12s %12s %12s %12s\n' "$day" "$plain" "$(size "$work/coffer1")" "$(size "$work/coffer2")" "$r" "$k" "$kz"
 done
 
 echo
 echo "stored bytes after $DAYS days relative to format 2: $(
   c2=$(size "$work/coffer2")
-  for d in coffer1 restic kopia; do [ -d "$work/$d" ] && printf '%s %.2f×  ' "$d" "$(echo "$(size "$work/$d") / $c2" | bc -l)"; done)"
+  for d in coffer1 restic kopia kopia-zstd; do [ -d "$work/$d" ] && printf '%s %.2f×  ' "$d" "$(echo "$(size "$work/$d") / $c2" | bc -l)"; done)"
 first=$(head -1 "$work/plain"); last=$(tail -1 "$work/plain")
 chunks=$(find "$work/coffer2" -path '*/chunks/*' -type f | wc -l)
 awk -v c1="$day1chunks" -v p="$first" -v c="$chunks" -v d="$DAYS" 'BEGIN {
   printf "format 2 objects: %d chunks for the first backup (%.0f per GB of dump), %d after %d days\n", c1, c1 / (p / 1e9), c, d }' 
 printf '%-10s %18s %18s %14s %14s %12s\n' tool "cpu s/GB first" "cpu s/GB last" "wall first s" "wall last s" "peak RSS"
-for name in coffer-v1 coffer-v2 restic kopia; do
+for name in coffer-v1 coffer-v2 restic kopia kopia-zstd; do
   grep -q "^$name " "$work/times" || continue
   awk -v n="$name" -v f="$first" -v l="$last" -v days="$DAYS" '
     $1 == n && $2 == 1 { cf = $4; wf = $3 }
