@@ -44,6 +44,10 @@ CREATE USER IF NOT EXISTS 'root'@'%' IDENTIFIED BY '$pw';
 ALTER USER 'root'@'%' IDENTIFIED BY '$pw';
 ALTER USER 'root'@'localhost' IDENTIFIED BY '$pw';
 GRANT ALL PRIVILEGES ON *.* TO 'root'@'%' WITH GRANT OPTION;
+-- mariadb-install-db also made root@127.0.0.1, ::1 and the host name without a password: over TCP
+-- from the pod itself they would match before root@'%'.
+DELETE FROM mysql.global_priv WHERE User = 'root' AND Host NOT IN ('localhost', '%');
+FLUSH PRIVILEGES;
 SQL
   )
   unset MARIADB_ROOT_PASSWORD pw
@@ -54,8 +58,8 @@ SQL
 ready() {
   case "${1:-}" in
   postgres) "$pg/pg_isready" -q -h /tmp -U postgres ;;
-  # ping answers "alive" even when the login is refused: it only asks whether the server runs.
-  mariadb) mariadb-admin --no-defaults --socket="$socket" ping >/dev/null 2>&1 ;;
+  # As root with the container's password: a refused login would be a warning in the log each probe.
+  mariadb) MYSQL_PWD=${MARIADB_ROOT_PASSWORD:-} mariadb-admin --no-defaults --socket="$socket" -u root ping >/dev/null 2>&1 ;;
   *) die "ready ${1:-}: want postgres or mariadb" ;;
   esac
 }
