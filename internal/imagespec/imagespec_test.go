@@ -42,6 +42,17 @@ func TestDockerfiles(t *testing.T) {
 			workdir:      "/home/coffer",
 			fromContains: "debian:",
 		},
+		// The cluster suite's database pods (test/cluster): hack/images.sh
+		// builds this one too, and the suite runs it as 65532 with the
+		// entrypoint's argument.
+		"test databases": {
+			file: "../test/cluster/images/databases.Dockerfile", user: "65532:65532",
+			entrypoint: []string{"/usr/local/bin/coffer-test-db"}, copies: []string{"/usr/local/bin/coffer-test-db"},
+			packages:     []string{"postgresql-17", "mariadb-server"},
+			expose:       []string{"5432/tcp", "3306/tcp"},
+			workdir:      "/data",
+			fromContains: "debian:trixie",
+		},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {

@@ -23,14 +23,17 @@ import (
 )
 
 // A definition in an app namespace gets a real runner pod; an on-demand
-// Backup of a PostgreSQL database completes with sizes, and a Restore into a
-// new database makes it equal.
+// Backup of a database of a PostgreSQL 17 pod (namespace enforcing Pod
+// Security "restricted", scram-sha-256 password) completes with sizes, and a
+// Restore into a new database on that server makes it equal.
 func TestPostgresBackupAndRestore(t *testing.T) {
-	ns := appNamespace(t, "app-"+randomSuffix(), nil)
+	ns := appNamespace(t, "app-"+randomSuffix(), restricted)
 	st := newStorage(t)
-	db := testutil.PostgresDB(t)
-	testutil.PGExec(t, db, "CREATE TABLE items (id int PRIMARY KEY, name text); INSERT INTO items SELECT g, 'item ' || g FROM generate_series(1, 2000) g")
-	postgresDefinition(t, ns, "shop", st.name, db)
+	dbPod, pg := postgresPod(t, ns)
+	db := pg.CreateDB(t)
+	pg.Exec(t, db, "CREATE TABLE items (id int PRIMARY KEY, name text); INSERT INTO items SELECT g, 'item ' || g FROM generate_series(1, 2000) g")
+	definition(t, ns, "shop", st.name, "0 0 1 1 *", v1alpha1.Target{Name: "main", Postgres: &v1alpha1.PostgresTarget{
+		Host: dbPod.host, Port: 5432, Database: db, User: pg.User, PasswordSecretRef: &v1alpha1.SecretKeySelector{Name: dbPod.secret, Key: "password"}}})
 	runnerReady(t, ns, "shop", 5*time.Minute)
 	definitionReady(t, ns, "shop")
 
@@ -67,28 +70,23 @@ func TestPostgresBackupAndRestore(t *testing.T) {
 	}
 
 	into := testutil.UniqueName()
-	testutil.SharedPostgres(t).DropOnCleanup(t, into)
+	pg.DropOnCleanup(t, into)
 	r := restoreNow(t, ns, "into-new", v1alpha1.RestoreSpec{BackupRef: &v1alpha1.LocalObjectReference{Name: "first"}, Target: "main", IntoDatabase: into}, 5*time.Minute)
 	if r.Status.Phase != v1alpha1.RestoreCompleted {
 		t.Fatalf("Restore %s: %s", r.Status.Phase, r.Status.Error)
 	}
-	if a, b := testutil.PGFingerprint(t, db), testutil.PGFingerprint(t, into); a != b {
+	if a, b := pg.Fingerprint(t, db), pg.Fingerprint(t, into); a != b {
 		t.Fatalf("restored database differs:\n%s\n%s", a, b)
 	}
 
 	// The same backup restores by hand from the bucket, without Coffer, as
-	// docs/format.md tells: the object downloaded, age -d | zstd -d, into a
-	// pg_restore as new as the runner's pg_dump (17: this machine's is
-	// older, so the runner image's through kubectl exec), as SQL without
-	// the SET transaction_timeout an older server refuses, into psql.
-	byHand := testutil.UniqueName()
-	testutil.SharedPostgres(t).DropOnCleanup(t, byHand)
-	testutil.PGExec(t, "postgres", "CREATE DATABASE "+byHand)
-	pg := testutil.SharedPostgres(t)
-	restoreByHand(t, st, b.Status.BackupID, ".pgdump.zst.age", fmt.Sprintf(
-		"%s --kubeconfig %s -n %s exec -i %s -c runner -- pg_restore --no-owner -f - | sed '/^SET transaction_timeout = /d' | psql -q -v ON_ERROR_STOP=1 -h %s -p %d -U %s -d %s",
-		filepath.Join(testutil.RepoRoot(), "bin", "kubectl"), suite.kubeconfig, operatorNS, pod.Name, pg.Host, pg.Port, pg.User, byHand))
-	if a, b := testutil.PGFingerprint(t, db), testutil.PGFingerprint(t, byHand); a != b {
+	// docs/format.md tells: the object downloaded, age -d | zstd -d |
+	// pg_restore, the server pod's own (17, as new as the runner's pg_dump),
+	// with the password from the pod's environment.
+	byHand := pg.CreateDB(t)
+	restoreByHand(t, st, b.Status.BackupID, ".pgdump.zst.age", dbPod.execIn(ns,
+		`PGPASSWORD="$POSTGRES_PASSWORD" exec /usr/lib/postgresql/17/bin/pg_restore --no-owner --exit-on-error -h /tmp -U postgres -d `+byHand))
+	if a, b := pg.Fingerprint(t, db), pg.Fingerprint(t, byHand); a != b {
 		t.Fatalf("database restored by hand differs:\n%s\n%s", a, b)
 	}
 }

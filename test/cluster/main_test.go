@@ -116,8 +116,10 @@ func setUp() error {
 	return nil
 }
 
+func kubectlPath() string { return filepath.Join(testutil.RepoRoot(), "bin", "kubectl") }
+
 func kubectl(ctx context.Context, args ...string) (string, error) {
-	cmd := exec.CommandContext(ctx, filepath.Join(testutil.RepoRoot(), "bin", "kubectl"), append([]string{"--kubeconfig", suite.kubeconfig}, args...)...)
+	cmd := exec.CommandContext(ctx, kubectlPath(), append([]string{"--kubeconfig", suite.kubeconfig}, args...)...)
 	out, err := cmd.CombinedOutput()
 	return string(out), err
 }
@@ -351,11 +353,17 @@ func postgresDefinition(t *testing.T, namespace, name, storage, db string) *v1al
 	t.Helper()
 	pg := testutil.SharedPostgres(t)
 	host, secret := databaseService(t, namespace, "pg", net.JoinHostPort(pg.Host, strconv.Itoa(pg.Port)), 5432, "trust-"+randomSuffix())
+	return definition(t, namespace, name, storage, "0 0 1 1 *", v1alpha1.Target{Name: "main", Postgres: &v1alpha1.PostgresTarget{
+		Host: host, Port: 5432, Database: db, User: pg.User, PasswordSecretRef: &v1alpha1.SecretKeySelector{Name: secret, Key: "password"}}})
+}
+
+// definition creates a BackupDefinition of one target.
+func definition(t *testing.T, namespace, name, storage, schedule string, target v1alpha1.Target) *v1alpha1.BackupDefinition {
+	t.Helper()
 	def := &v1alpha1.BackupDefinition{ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: name}, Spec: v1alpha1.BackupDefinitionSpec{
 		StorageRef: v1alpha1.LocalObjectReference{Name: storage},
-		Schedule:   "0 0 1 1 *",
-		Targets: []v1alpha1.Target{{Name: "main", Postgres: &v1alpha1.PostgresTarget{Host: host, Port: 5432, Database: db, User: pg.User,
-			PasswordSecretRef: &v1alpha1.SecretKeySelector{Name: secret, Key: "password"}}}},
+		Schedule:   schedule,
+		Targets:    []v1alpha1.Target{target},
 	}}
 	create(t, def)
 	return def

@@ -4,12 +4,11 @@ package cluster
 
 import (
 	"context"
-	"net"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -18,29 +17,31 @@ import (
 	"github.com/coffer-dev/coffer/internal/testutil"
 )
 
-// A MariaDB database backed up on the definition's schedule by a real
-// runner pod (mariadb-dump from the runner image), mirrored as a Backup,
-// and restored by a Restore into a new database that equals the source.
-// The user has a password made of quoting-hostile characters; it never
-// reaches the runner's log.
+// A database of a MariaDB pod (namespace enforcing Pod Security
+// "restricted", root password from a Secret) backed up on the definition's
+// schedule by a real runner pod (mariadb-dump from the runner image),
+// mirrored as a Backup, restored by a Restore into a new database that equals
+// the source, and restored by hand from the bucket into the pod's server.
+// The application's user has a password made of quoting-hostile characters;
+// it never reaches the runner's log.
 func TestMariaDBScheduledBackupAndRestore(t *testing.T) {
-	ns := appNamespace(t, "maria-"+randomSuffix(), nil)
+	ns := appNamespace(t, "maria-"+randomSuffix(), restricted)
 	st := newStorage(t)
-	server := testutil.SharedMySQL(t)
-	db := server.CreateDB(t)
+	dbPod, root := mariadbPod(t, ns)
+	db := root.CreateDB(t)
 	// The application's own user owns its schema (a view's definer is its
-	// creator; restoring another definer's view needs SET USER).
-	user := server.CreateUser(t, "coffer_t_", "")
+	// creator; restoring another definer's view needs SET USER). It connects
+	// from the runner pod and from this machine: any host.
+	user := testutil.MySQLServer{Host: root.Host, Port: root.Port, User: testutil.UniqueName(), Password: testutil.HostilePassword()}
+	root.Exec(t, "", "CREATE USER "+mysqlQuote(user.User)+"@'%' IDENTIFIED BY "+mysqlQuote(user.Password)+"; "+
+		"GRANT ALL PRIVILEGES ON `coffer_t_%`.* TO "+mysqlQuote(user.User)+"@'%'")
 	user.Exec(t, db, "CREATE TABLE items (id int PRIMARY KEY, name varchar(64), price decimal(10,2)); "+
 		"INSERT INTO items SELECT seq, CONCAT('item ', seq), seq / 7 FROM seq_1_to_3000; "+
 		"CREATE VIEW cheap AS SELECT id, name FROM items WHERE price < 10")
-	host, secret := databaseService(t, ns, "maria", net.JoinHostPort(server.Host, strconv.Itoa(server.Port)), 3306, user.Password)
-	create(t, &v1alpha1.BackupDefinition{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "shop"}, Spec: v1alpha1.BackupDefinitionSpec{
-		StorageRef: v1alpha1.LocalObjectReference{Name: st.name},
-		Schedule:   "* * * * *",
-		Targets: []v1alpha1.Target{{Name: "main", MySQL: &v1alpha1.MySQLTarget{Host: host, Port: 3306, Database: db, User: user.User,
-			PasswordSecretRef: &v1alpha1.SecretKeySelector{Name: secret, Key: "password"}}}},
-	}})
+	secret := "app-" + randomSuffix()
+	create(t, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: secret}, StringData: map[string]string{"password": user.Password}})
+	definition(t, ns, "shop", st.name, "* * * * *", v1alpha1.Target{Name: "main", MySQL: &v1alpha1.MySQLTarget{
+		Host: dbPod.host, Port: 3306, Database: db, User: user.User, PasswordSecretRef: &v1alpha1.SecretKeySelector{Name: secret, Key: "password"}}})
 	pod := runnerReady(t, ns, "shop", 5*time.Minute)
 	definitionReady(t, ns, "shop")
 
@@ -67,13 +68,22 @@ func TestMariaDBScheduledBackupAndRestore(t *testing.T) {
 	}
 
 	into := testutil.UniqueName()
-	server.DropOnCleanup(t, into)
+	root.DropOnCleanup(t, into)
 	r := restoreNow(t, ns, "into-new", v1alpha1.RestoreSpec{BackupRef: &v1alpha1.LocalObjectReference{Name: scheduled.Name}, Target: "main", IntoDatabase: into}, 6*time.Minute)
 	if r.Status.Phase != v1alpha1.RestoreCompleted {
 		t.Fatalf("Restore %s: %s", r.Status.Phase, r.Status.Error)
 	}
-	if a, b := server.Fingerprint(t, db), server.Fingerprint(t, into); a != b {
+	if a, b := root.Fingerprint(t, db), root.Fingerprint(t, into); a != b {
 		t.Fatalf("restored database differs:\n%s\n%s", a, b)
+	}
+
+	// By hand, as docs/format.md tells: age -d | zstd -d | mariadb, the pod's
+	// own client as root, the password from the pod's environment.
+	byHand := root.CreateDB(t)
+	restoreByHand(t, st, scheduled.Status.BackupID, ".sql.zst.age", dbPod.execIn(ns,
+		`MYSQL_PWD="$MARIADB_ROOT_PASSWORD" exec mariadb --no-defaults --socket=/tmp/mysqld.sock -u root `+byHand))
+	if a, b := root.Fingerprint(t, db), root.Fingerprint(t, byHand); a != b {
+		t.Fatalf("database restored by hand differs:\n%s\n%s", a, b)
 	}
 	logs, err := kubectl(context.Background(), "-n", operatorNS, "logs", pod.Name)
 	if err != nil {
