@@ -41,8 +41,8 @@ const (
 	// not ready, and says why (runnerapi.Readiness).
 	ReasonStorageUnreachable = "StorageUnreachable"
 	ReasonLeaseHeld          = "LeaseHeld"
-	ReasonAnswered       = "Answered"
-	ReasonUnreachable    = "RunnerUnreachable"
+	ReasonAnswered           = "Answered"
+	ReasonUnreachable        = "RunnerUnreachable"
 
 	ReasonAccepted       = "Accepted"
 	ReasonRunnerBusy     = "RunnerBusy"

@@ -26,7 +26,7 @@ type jobs struct {
 	stopping bool // set once by stop: no new job starts
 	// keyMu serialises requests with a request key (requestkey.go).
 	keyMu sync.Mutex
-	wg       sync.WaitGroup
+	wg    sync.WaitGroup
 }
 
 var _ runnerapi.Service = (*jobs)(nil)

@@ -72,8 +72,8 @@ func TestClientRoundTrip(t *testing.T) {
 			want:  Readiness{Reason: ReadinessNotReady, Message: "bucket unreachable"},
 		},
 		"readiness needs the token (401)": {
-			token: "not-the-token",
-			call:  func(ctx context.Context, c *Client) (any, error) { return c.Readiness(ctx) },
+			token:   "not-the-token",
+			call:    func(ctx context.Context, c *Client) (any, error) { return c.Readiness(ctx) },
 			wantErr: ErrUnauthorized, wantStatus: 401,
 		},
 		"metrics": {

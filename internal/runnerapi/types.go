@@ -253,10 +253,10 @@ type errorBody struct {
 // BackupFromManifest is the API record of a committed backup.
 func BackupFromManifest(m *manifest.Manifest) Backup {
 	b := Backup{
-		ID:        m.ID,
-		Status:    m.Status,
-		StartTime: m.StartTime,
-		EndTime:   m.EndTime,
+		ID:         m.ID,
+		Status:     m.Status,
+		StartTime:  m.StartTime,
+		EndTime:    m.EndTime,
 		Labels:     m.Labels,
 		Trigger:    string(manifest.TriggerSchedule),
 		RequestKey: m.RequestKey,
