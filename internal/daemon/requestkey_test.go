@@ -119,6 +119,7 @@ func TestRestoreRequestKey(t *testing.T) {
 	if done.Status != phase.Completed || done.RequestKey != "restore-1" {
 		t.Fatalf("restore %+v", done)
 	}
+	again = runnerapi.Restore{}
 	if code := a.call(t, "POST", "/v1/restores", req, &again); code != http.StatusAccepted || !reflect.DeepEqual(again, done) {
 		t.Fatalf("the same key after the restore: %d %+v, want %+v", code, again, done)
 	}
@@ -127,6 +128,7 @@ func TestRestoreRequestKey(t *testing.T) {
 		t.Fatal(err)
 	}
 	b := startDaemon(t, cfg, Options{})
+	again = runnerapi.Restore{}
 	if code := b.call(t, "POST", "/v1/restores", req, &again); code != http.StatusAccepted || !reflect.DeepEqual(again, done) {
 		t.Fatalf("the same key after a restart: %d %+v, want %+v", code, again, done)
 	}
@@ -166,6 +168,7 @@ func waitBackup(t *testing.T, r *running, id string) runnerapi.Backup {
 	t.Helper()
 	var b runnerapi.Backup
 	testutil.Eventually(t, 90*time.Second, "backup "+id+" ends", func() bool {
+		b = runnerapi.Backup{} // fields an answer omits must not linger from the last one
 		return r.call(t, "GET", "/v1/backups/"+id, nil, &b) == http.StatusOK && b.Status.Final()
 	})
 	return b
