@@ -23,6 +23,9 @@ type Failure struct {
 	EndTime   time.Time       `json:"endTime"`
 	Error     string          `json:"error"`
 	Targets   []FailureTarget `json:"targets"`
+	// RequestKey is the key of the on-demand request that started the set
+	// (manifest.Manifest.RequestKey); absent for scheduled ones.
+	RequestKey string `json:"requestKey,omitempty"`
 }
 
 // FailureTarget is one target's outcome in a failed set.

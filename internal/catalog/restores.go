@@ -30,6 +30,9 @@ type Restore struct {
 	// restore could not restore; FailedItemCount counts them all.
 	FailedItems     []engine.FailedItem `json:"failedItems,omitempty"`
 	FailedItemCount int                 `json:"failedItemCount,omitempty"`
+	// RequestKey is the key of the request that started the restore, so a
+	// repeated request finds this record; absent without one.
+	RequestKey string `json:"requestKey,omitempty"`
 }
 
 // MaxFailedItems bounds the failed items a restore record keeps: a restore

@@ -138,8 +138,12 @@ func (r *BackupReconciler) follow(ctx context.Context, b *v1alpha1.Backup) (ctrl
 }
 
 // trigger asks the runner for the backup; a busy runner is asked again.
+// Asking twice is safe: the Backup's uid is the request key.
 func (r *BackupReconciler) trigger(ctx context.Context, b *v1alpha1.Backup, c conditions, def *v1alpha1.BackupDefinition, rc *runnerapi.Client) (ctrl.Result, error) {
-	rec, err := rc.TriggerBackup(ctx, runnerapi.BackupRequest{Pinned: b.Spec.Pinned})
+	// The uid is the request key: a trigger whose answer was lost (a crash,
+	// a failed status write, a stale cache) gets the same backup when asked
+	// again, never a second one.
+	rec, err := rc.TriggerBackup(ctx, runnerapi.BackupRequest{Pinned: b.Spec.Pinned, RequestKey: string(b.UID)})
 	switch {
 	case errors.Is(err, runnerapi.ErrBusy):
 		noteRunner(c, nil, 0)

@@ -37,8 +37,12 @@ const (
 	// ReasonReachable: the definition's catalog was mirrored.
 	ReasonReachable      = "CatalogSynced"
 	ReasonRunnerNotReady = "RunnerNotReady"
-	ReasonAnswered       = "Answered"
-	ReasonUnreachable    = "RunnerUnreachable"
+	// ReasonStorageUnreachable and ReasonLeaseHeld: the runner runs but is
+	// not ready, and says why (runnerapi.Readiness).
+	ReasonStorageUnreachable = "StorageUnreachable"
+	ReasonLeaseHeld          = "LeaseHeld"
+	ReasonAnswered           = "Answered"
+	ReasonUnreachable        = "RunnerUnreachable"
 
 	ReasonAccepted       = "Accepted"
 	ReasonRunnerBusy     = "RunnerBusy"
@@ -56,7 +60,7 @@ const (
 // may carry. Tests hold every condition a reconciler sets to it.
 var conditionReasons = map[string][]string{
 	ConditionReady: {ReasonRendered, ReasonStorageNotFound, ReasonStorageNotAllowed, ReasonSecretMissing,
-		ReasonInvalid, ReasonPathNotAllowed, ReasonStorageUnusable, ReasonRunnerNotReady},
+		ReasonInvalid, ReasonPathNotAllowed, ReasonStorageUnusable, ReasonRunnerNotReady, ReasonStorageUnreachable, ReasonLeaseHeld},
 	ConditionRunnerReachable: {ReasonReachable, ReasonRunnerNotReady, ReasonAnswered, ReasonUnreachable},
 	ConditionForwarded: {ReasonAccepted, ReasonRunnerBusy, ReasonRunnerNotFound, ReasonUnreachable,
 		ReasonDefinitionNotFound},

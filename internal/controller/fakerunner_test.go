@@ -47,6 +47,8 @@ type scriptedRunner struct {
 	setLabel     func(id, label string, set bool) (runnerapi.Backup, error)
 	startRestore func(runnerapi.RestoreRequest) (runnerapi.Restore, error)
 	restore      func(id string) (runnerapi.Restore, error)
+	// ready answers Ready; nil means ready.
+	ready func() error
 	// calls names the calls made, in order.
 	calls []string
 	// restoreRequests are the requests StartRestore got.
@@ -109,7 +111,12 @@ func (s *scriptedRunner) Restore(_ context.Context, id string) (runnerapi.Restor
 	return s.restore(id)
 }
 
-func (s *scriptedRunner) Ready(context.Context) error { return nil }
+func (s *scriptedRunner) Ready(context.Context) error {
+	if s.ready == nil {
+		return nil
+	}
+	return s.ready()
+}
 
 func (s *scriptedRunner) VolumePushes(context.Context) ([]runnerapi.VolumePush, error) {
 	s.note("VolumePushes")

@@ -87,14 +87,14 @@ func (r *DefinitionReconciler) render(ctx context.Context, def *v1alpha1.BackupD
 		return ctrl.Result{}, err
 	}
 	// 5. Ready only while the runner pod runs and is ready.
-	ready, why, err := r.runnerState(ctx, def)
+	ready, reason, why, err := r.runnerState(ctx, def)
 	if err != nil {
 		return ctrl.Result{}, err
 	}
 	if ready {
 		r.setReady(def, metav1.ConditionTrue, ReasonRendered, "runner "+r.OperatorNamespace+"/"+RunnerName(def.Namespace, def.Name)+" is running and ready")
 	} else {
-		r.setReady(def, metav1.ConditionFalse, ReasonRunnerNotReady, why)
+		r.setReady(def, metav1.ConditionFalse, reason, why)
 	}
 	r.setNextBackup(def)
 	// 6. Mirror the catalog.

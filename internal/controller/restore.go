@@ -104,11 +104,15 @@ func (r *RestoreReconciler) steps(ctx context.Context, rs *v1alpha1.Restore) (ct
 }
 
 // start asks the runner for the restore. A request the runner refuses
-// fails at once; a busy runner is asked again.
+// fails at once; a busy runner is asked again. Asking twice is safe: the
+// Restore's uid is the request key.
 func (r *RestoreReconciler) start(ctx context.Context, rs *v1alpha1.Restore, c conditions, def *v1alpha1.BackupDefinition,
 	rc *runnerapi.Client, backupID string, ko *v1alpha1.KubernetesRestoreOptions) (ctrl.Result, error) {
 	rec, err := rc.StartRestore(ctx, runnerapi.RestoreRequest{BackupID: backupID, Target: rs.Spec.Target, IntoDatabase: rs.Spec.IntoDatabase,
-		Clean: rs.Spec.Clean, IgnoreDatabaseProperties: rs.Spec.IgnoreDatabaseProperties, From: rs.Spec.From, Kubernetes: ko})
+		Clean: rs.Spec.Clean, IgnoreDatabaseProperties: rs.Spec.IgnoreDatabaseProperties, From: rs.Spec.From, Kubernetes: ko,
+		// The uid: a start whose answer was lost (a crash, a failed status
+		// write) gets the same restore when asked again, never a second.
+		RequestKey: string(rs.UID)})
 	switch {
 	case errors.Is(err, runnerapi.ErrInvalid) || errors.Is(err, runnerapi.ErrNotFound):
 		r.fail(rs, err.Error())

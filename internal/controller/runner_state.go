@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -11,23 +12,25 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/coffer-dev/coffer/api/v1alpha1"
+	"github.com/coffer-dev/coffer/internal/runnerapi"
 )
 
 // runnerState says whether the definition's runner pod runs and is ready
 // (its readiness check passes: storage reachable, storage lease held) and,
-// when it is not, why, in words for the Ready condition. Ready=True means a
-// backup can start now, not only that the runner objects were written.
-func (r *DefinitionReconciler) runnerState(ctx context.Context, def *v1alpha1.BackupDefinition) (ready bool, why string, err error) {
+// when it is not, why: a Ready condition reason and words for its message.
+// Ready=True means a backup can start now, not only that the runner objects
+// were written.
+func (r *DefinitionReconciler) runnerState(ctx context.Context, def *v1alpha1.BackupDefinition) (ready bool, reason, why string, err error) {
 	name := RunnerName(def.Namespace, def.Name)
 	sts := &appsv1.StatefulSet{}
 	if err := r.Client.Get(ctx, types.NamespacedName{Namespace: r.OperatorNamespace, Name: name}, sts); err != nil {
 		if apierrors.IsNotFound(err) {
-			return false, "runner StatefulSet " + r.OperatorNamespace + "/" + name + " was written but is not seen yet", nil
+			return false, ReasonRunnerNotReady, "runner StatefulSet " + r.OperatorNamespace + "/" + name + " was written but is not seen yet", nil
 		}
-		return false, "", err
+		return false, "", "", err
 	}
 	if sts.Status.ReadyReplicas > 0 {
-		return true, "", nil
+		return true, "", "", nil
 	}
 	// Uncached, by name: a cache would hold every pod of the operator
 	// namespace, and only an unready runner is looked at.
@@ -35,12 +38,61 @@ func (r *DefinitionReconciler) runnerState(ctx context.Context, def *v1alpha1.Ba
 	podName := name + "-0"
 	if err := r.Reader.Get(ctx, types.NamespacedName{Namespace: r.OperatorNamespace, Name: podName}, pod); err != nil {
 		if apierrors.IsNotFound(err) {
-			return false, fmt.Sprintf("runner pod %s/%s does not exist yet (kubectl -n %s describe statefulset %s says why, if it stays so)",
+			return false, ReasonRunnerNotReady, fmt.Sprintf("runner pod %s/%s does not exist yet (kubectl -n %s describe statefulset %s says why, if it stays so)",
 				r.OperatorNamespace, podName, r.OperatorNamespace, name), nil
 		}
-		return false, "", err
+		return false, "", "", err
 	}
-	return false, describeRunnerPod(pod), nil
+	if runningUnready(pod) {
+		if reason, msg, ok := r.runnerSaysWhy(ctx, def, pod); ok {
+			return false, reason, "runner pod " + pod.Namespace + "/" + pod.Name + " is running but not ready: " + msg, nil
+		}
+	}
+	return false, ReasonRunnerNotReady, describeRunnerPod(pod), nil
+}
+
+// runningUnready: the runner container runs and fails its readiness check,
+// so the runner itself can say why.
+func runningUnready(pod *corev1.Pod) bool {
+	for _, cs := range pod.Status.ContainerStatuses {
+		if cs.State.Running != nil && !cs.Ready {
+			return true
+		}
+	}
+	return false
+}
+
+// readinessTimeout bounds the question to an unready runner: the answer
+// only improves a condition's words.
+const readinessTimeout = 5 * time.Second
+
+// runnerSaysWhy asks an unready runner why (GET /v1/readiness, at its
+// pod's address). ok is false when it could not be asked or says it is
+// ready by now: the pod's state is all there is then.
+func (r *DefinitionReconciler) runnerSaysWhy(ctx context.Context, def *v1alpha1.BackupDefinition, pod *corev1.Pod) (reason, msg string, ok bool) {
+	rc, err := r.Runners.forPod(ctx, def.Namespace, def.Name, pod)
+	if err != nil {
+		return "", "", false
+	}
+	ctx, cancel := context.WithTimeout(ctx, readinessTimeout)
+	defer cancel()
+	rd, err := rc.Readiness(ctx)
+	if err != nil || rd.Ready {
+		return "", "", false
+	}
+	return readinessReason(rd.Reason), rd.Message, true
+}
+
+// readinessReason is the Ready condition's reason for a runner's readiness
+// reason: the two a user acts on differently get their own.
+func readinessReason(runnerReason string) string {
+	switch runnerReason {
+	case runnerapi.ReadinessStorageUnreachable:
+		return ReasonStorageUnreachable
+	case runnerapi.ReadinessLeaseHeld:
+		return ReasonLeaseHeld
+	}
+	return ReasonRunnerNotReady
 }
 
 // describeRunnerPod says why a runner pod is not ready.

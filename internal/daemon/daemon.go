@@ -244,7 +244,13 @@ func (d *Daemon) leadAndSchedule(ctx context.Context) error {
 		d.proving.wait()
 		d.jobs.wg.Wait()
 		stopLeading(nil)
-		d.setLease(nil, errors.New("runner stopping"), nil)
+		// Readiness keeps saying why the lease went until the next acquire
+		// says more; "stopping" only when the runner is.
+		why := errors.New("runner stopping")
+		if cause := context.Cause(leaderCtx); ctx.Err() == nil && !errors.Is(cause, context.Canceled) {
+			why = cause
+		}
+		d.setLease(nil, why, nil)
 		stopKeeping() // KeepAlive releases the lease as it returns
 		<-kept
 	}
@@ -259,12 +265,16 @@ func (d *Daemon) acquire(ctx context.Context) (*lease.Lease, error) {
 			d.log.Info("lease acquired", "holder", l.Holder())
 			return l, nil
 		}
-		d.setLease(nil, err, nil)
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
 		if !errors.Is(err, lease.ErrHeld) {
 			d.log.Error("cannot acquire the lease", "error", err)
+			err = &storageError{err: err}
 		} else {
 			d.log.Warn("another runner holds the lease: not backing up", "error", err)
 		}
+		d.setLease(nil, err, nil)
 		t := time.NewTimer(d.opts.LeaseTTL / 3)
 		select {
 		case <-ctx.Done():
@@ -290,18 +300,4 @@ func (d *Daemon) leader() (context.Context, error) {
 	d.leaseMu.Lock()
 	defer d.leaseMu.Unlock()
 	return d.leaderCtx, nil
-}
-
-// leaseReady is nil while this runner holds a valid lease.
-func (d *Daemon) leaseReady() error {
-	d.leaseMu.Lock()
-	defer d.leaseMu.Unlock()
-	// The lease runs on real time: it is shared with other processes.
-	if d.lease == nil || !d.lease.Valid(time.Now()) {
-		if d.holder != nil {
-			return fmt.Errorf("not holding the lease: %w", d.holder)
-		}
-		return errors.New("not holding the lease")
-	}
-	return nil
 }

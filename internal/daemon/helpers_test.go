@@ -32,6 +32,12 @@ func filesystemStorage(t *testing.T) testStorage {
 }
 
 func minioStorage(t *testing.T) testStorage {
+	st, _ := minioStorageOf(t)
+	return st
+}
+
+// minioStorageOf is minioStorage with its server, for tests that stop it.
+func minioStorageOf(t *testing.T) (testStorage, *testutil.MinIO) {
 	if testing.Short() {
 		t.Skip("-short: no MinIO")
 	}
@@ -47,7 +53,7 @@ func minioStorage(t *testing.T) testStorage {
 		docs: fmt.Sprintf("---\napiVersion: v1\nkind: Secret\nmetadata: {name: s3}\nstringData: {accessKeyID: %q, secretAccessKey: %q}\n",
 			m.AccessKey, m.SecretKey),
 		cat: catalog.Catalog{Store: s, Definition: layout.Definition{Namespace: "test", Name: "shop"}},
-	}
+	}, m
 }
 
 // running is a daemon started by a test, with an API client.
@@ -64,6 +70,15 @@ type running struct {
 // waits until it holds the lease.
 func startDaemon(t *testing.T, cfg *config.Config, opts Options) *running {
 	t.Helper()
+	r := launchDaemon(t, cfg, opts)
+	testutil.Eventually(t, 60*time.Second, "the daemon to be ready", func() bool { return r.call(t, "GET", "/readyz", nil, nil) == http.StatusOK })
+	return r
+}
+
+// launchDaemon runs the daemon until the test ends (or it is stopped),
+// ready or not.
+func launchDaemon(t *testing.T, cfg *config.Config, opts Options) *running {
+	t.Helper()
 	opts.Listener, opts.Token = listen(t), "t0ken"
 	r := &running{base: "http://" + opts.Listener.Addr().String(), token: opts.Token, done: make(chan error, 1), stop: make(chan struct{})}
 	opts.Stop = r.stop
@@ -74,7 +89,6 @@ func startDaemon(t *testing.T, cfg *config.Config, opts Options) *running {
 		cancel()
 		<-r.done
 	})
-	testutil.Eventually(t, 60*time.Second, "the daemon to be ready", func() bool { return r.call(t, "GET", "/readyz", nil, nil) == http.StatusOK })
 	return r
 }
 

@@ -65,9 +65,21 @@ func (j *jobs) StartRestore(ctx context.Context, req runnerapi.RestoreRequest) (
 	if err := req.Validate(); err != nil {
 		return runnerapi.Restore{}, err
 	}
+	if req.RequestKey != "" {
+		j.keyMu.Lock()
+		defer j.keyMu.Unlock()
+		if r, ok := j.recentRestoreWithKey(req.RequestKey); ok {
+			return apiRestore(r), nil
+		}
+	}
 	leaderCtx, err := j.d.leader()
 	if err != nil {
 		return runnerapi.Restore{}, fmt.Errorf("%w: %v", runnerapi.ErrBusy, err)
+	}
+	if req.RequestKey != "" {
+		if r, ok, err := j.storedRestoreWithKey(ctx, req.RequestKey); err != nil || ok {
+			return apiRestore(r), err
+		}
 	}
 	src, m, rreq, err := j.d.planRestore(ctx, req)
 	if err != nil {
@@ -78,7 +90,7 @@ func (j *jobs) StartRestore(ctx context.Context, req runnerapi.RestoreRequest) (
 		return runnerapi.Restore{}, err
 	}
 	now := j.d.now()
-	rec := catalog.Restore{ID: layout.NewID(now), BackupID: m.ID, Status: phase.Running, StartTime: now}
+	rec := catalog.Restore{ID: layout.NewID(now), BackupID: m.ID, Status: phase.Running, StartTime: now, RequestKey: req.RequestKey}
 	// No record, no restore: a restore the API could lose track of after a
 	// restart is one the caller cannot trust.
 	if err := cat.PutRestore(ctx, rec); err != nil {
@@ -231,5 +243,5 @@ func (d *Daemon) source(from string) (*runner.Runner, error) {
 
 func apiRestore(r catalog.Restore) runnerapi.Restore {
 	return runnerapi.Restore{ID: r.ID, BackupID: r.BackupID, Status: r.Status, StartTime: r.StartTime,
-		EndTime: r.EndTime, Error: r.Error, FailedItems: r.FailedItems, FailedItemCount: r.FailedItemCount}
+		EndTime: r.EndTime, Error: r.Error, FailedItems: r.FailedItems, FailedItemCount: r.FailedItemCount, RequestKey: r.RequestKey}
 }

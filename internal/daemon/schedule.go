@@ -72,7 +72,7 @@ func (d *Daemon) lastAttempt(ctx context.Context) time.Time {
 func (d *Daemon) newRequest(req runner.BackupRequest) (runner.BackupRequest, runnerapi.Backup) {
 	req.Start = d.now()
 	req.ID = layout.NewID(req.Start)
-	rec := &runnerapi.Backup{ID: req.ID, Status: phase.Running, StartTime: req.Start, Trigger: string(req.Trigger())}
+	rec := &runnerapi.Backup{ID: req.ID, Status: phase.Running, StartTime: req.Start, Trigger: string(req.Trigger()), RequestKey: req.RequestKey}
 	if req.Pinned {
 		rec.Labels = []string{retention.LabelPinned}
 	}
@@ -80,20 +80,37 @@ func (d *Daemon) newRequest(req runner.BackupRequest) (runner.BackupRequest, run
 	return req, *rec
 }
 
-// startBackup starts an on-demand backup in the background.
-func (d *Daemon) startBackup(req runner.BackupRequest, via string) (runnerapi.Backup, error) {
-	ctx, err := d.leader()
+// startBackup starts an on-demand backup in the background; a request
+// whose key was seen returns the backup it started (requestkey.go).
+func (d *Daemon) startBackup(ctx context.Context, req runner.BackupRequest, via string) (runnerapi.Backup, error) {
+	key := req.RequestKey
+	if key != "" {
+		d.jobs.keyMu.Lock()
+		defer d.jobs.keyMu.Unlock()
+		if b, ok := d.jobs.runningWithKey(key); ok {
+			return b, nil
+		}
+	}
+	leaderCtx, err := d.leader()
 	if err != nil {
 		return runnerapi.Backup{}, fmt.Errorf("%w: %v", runnerapi.ErrBusy, err)
+	}
+	if key != "" {
+		if b, ok, err := d.jobs.backupWithKey(ctx, key); err != nil || ok {
+			if ok {
+				d.log.Info("on-demand backup requested again: answered with the backup its request key started", "backup", b.ID, "requestKey", key)
+			}
+			return b, err
+		}
 	}
 	if err := d.jobs.tryStart(); err != nil {
 		return runnerapi.Backup{}, err
 	}
 	req, rec := d.newRequest(req)
-	d.log.Info("on-demand backup requested", "backup", req.ID, "via", via, "pinned", req.Pinned)
+	d.log.Info("on-demand backup requested", "backup", req.ID, "via", via, "pinned", req.Pinned, "requestKey", key)
 	go func() {
 		defer d.jobs.finish()
-		d.backupAndPrune(ctx, req)
+		d.backupAndPrune(leaderCtx, req)
 	}()
 	return rec, nil
 }

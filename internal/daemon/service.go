@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"sort"
 	"sync"
-	"time"
 
 	"github.com/coffer-dev/coffer/internal/catalog"
 	"github.com/coffer-dev/coffer/internal/layout"
@@ -25,7 +24,9 @@ type jobs struct {
 	restores recentRestores    // this process's restores, newest last
 	busy     bool
 	stopping bool // set once by stop: no new job starts
-	wg       sync.WaitGroup
+	// keyMu serialises requests with a request key (requestkey.go).
+	keyMu sync.Mutex
+	wg    sync.WaitGroup
 }
 
 var _ runnerapi.Service = (*jobs)(nil)
@@ -115,8 +116,11 @@ func (j *jobs) Backup(ctx context.Context, id string) (runnerapi.Backup, error) 
 }
 
 // TriggerBackup starts an on-demand backup now, in the background.
-func (j *jobs) TriggerBackup(_ context.Context, req runnerapi.BackupRequest) (runnerapi.Backup, error) {
-	return j.d.startBackup(runner.BackupRequest{Pinned: req.Pinned}, "api")
+func (j *jobs) TriggerBackup(ctx context.Context, req runnerapi.BackupRequest) (runnerapi.Backup, error) {
+	if err := req.Validate(); err != nil {
+		return runnerapi.Backup{}, err
+	}
+	return j.d.startBackup(ctx, runner.BackupRequest{Pinned: req.Pinned, RequestKey: req.RequestKey}, "api")
 }
 
 // SetLabel changes a user label under the daemon's lease: the change is
@@ -154,22 +158,6 @@ func (j *jobs) Status(ctx context.Context) (runnerapi.RunnerStatus, error) {
 	return j.d.proving.Status(ctx)
 }
 
-// Ready: storage reachable and the lease held.
-func (j *jobs) Ready(ctx context.Context) error {
-	if err := j.d.leaseReady(); err != nil {
-		return err
-	}
-	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	defer cancel()
-	// The failure records' directory: a listing that proves storage answers
-	// without paging through every backup.
-	cat := j.d.runner.Catalog()
-	if _, err := cat.Store.List(ctx, cat.Definition.FailuresDir()); err != nil {
-		return fmt.Errorf("storage %s is not reachable: %w", cat.Store.Describe(), err)
-	}
-	return nil
-}
-
 // VolumePushes lists volume targets waiting for their reader pod.
 func (j *jobs) VolumePushes(context.Context) ([]runnerapi.VolumePush, error) {
 	if j.d.volumes == nil {
@@ -184,7 +172,7 @@ func (j *jobs) VolumePushes(context.Context) ([]runnerapi.VolumePush, error) {
 }
 
 func backupFromFailure(f catalog.Failure) runnerapi.Backup {
-	return runnerapi.Backup{ID: f.ID, Status: phase.Failed, StartTime: f.StartTime, EndTime: f.EndTime, Error: f.Error}
+	return runnerapi.Backup{ID: f.ID, Status: phase.Failed, StartTime: f.StartTime, EndTime: f.EndTime, Error: f.Error, RequestKey: f.RequestKey}
 }
 
 func (j *jobs) setRunning(b *runnerapi.Backup) {

@@ -45,6 +45,11 @@ type Manifest struct {
 	// demand). Absent in manifests written before it was recorded, which
 	// count as scheduled; see Manual.
 	Trigger Trigger `json:"trigger,omitempty"`
+	// RequestKey is the key of the on-demand request that started the
+	// backup (the Backup object's uid when the controller asked), so a
+	// repeated request finds this backup instead of starting another.
+	// Absent for scheduled backups and in older manifests.
+	RequestKey string `json:"requestKey,omitempty"`
 	// StartSkew is the spread between the first and last target start.
 	StartSkew   Duration    `json:"startSkew"`
 	Compression string      `json:"compression"`

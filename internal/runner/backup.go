@@ -45,6 +45,9 @@ type BackupRequest struct {
 	// Pinned commits the backup with the pinned label, so retention keeps it
 	// until the label is removed.
 	Pinned bool
+	// RequestKey is recorded in the manifest or the failure record, so the
+	// daemon can tell a repeated request (runnerapi.BackupRequest).
+	RequestKey string
 }
 
 // Trigger is what the manifest records about how the backup started.
@@ -66,7 +69,7 @@ func (r *Runner) Backup(ctx context.Context, req BackupRequest) (*manifest.Manif
 	if req.ID == "" {
 		req.ID = layout.NewID(req.Start)
 	}
-	id, start := req.ID, req.Start
+	id := req.ID
 	recipients, err := r.cfg.Recipients()
 	if err != nil {
 		return nil, &FailedError{ID: id, Err: err}
@@ -111,13 +114,14 @@ func (r *Runner) Backup(ctx context.Context, req BackupRequest) (*manifest.Manif
 	if cause := context.Cause(ctx); ctx.Err() != nil && cause != ctx.Err() {
 		err = fmt.Errorf("%v: %w", cause, err) // why it was cancelled: the daemon's drain, a lost lease
 	}
-	r.cleanupFailed(ctx, log, id, start, targets, errs, err)
+	r.cleanupFailed(ctx, log, req, targets, errs, err)
 	return nil, &FailedError{ID: id, Err: err}
 }
 
 // cleanupFailed removes a failed set's objects and, in daemon mode, records
 // the failure. It runs on a fresh context: the backup's own may be cancelled.
-func (r *Runner) cleanupFailed(ctx context.Context, log *slog.Logger, id string, start time.Time, targets []engine.Target, errs []error, err error) {
+func (r *Runner) cleanupFailed(ctx context.Context, log *slog.Logger, req BackupRequest, targets []engine.Target, errs []error, err error) {
+	id := req.ID
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
 	defer cancel()
 	if cerr := r.catalog.DeleteObjects(cctx, id); cerr != nil {
@@ -127,7 +131,7 @@ func (r *Runner) cleanupFailed(ctx context.Context, log *slog.Logger, id string,
 	if !r.opts.RecordFailures {
 		return
 	}
-	f := catalog.Failure{ID: id, StartTime: start, EndTime: r.opts.Now().UTC(), Error: err.Error()}
+	f := catalog.Failure{ID: id, StartTime: req.Start, EndTime: r.opts.Now().UTC(), Error: err.Error(), RequestKey: req.RequestKey}
 	for i, t := range targets {
 		ft := catalog.FailureTarget{Name: t.Name()}
 		if i < len(errs) && errs[i] != nil {
@@ -230,7 +234,7 @@ func (r *Runner) newManifest(req BackupRequest, targets []manifest.Target, encry
 	m := &manifest.Manifest{
 		FormatVersion: manifest.FormatVersion, ID: req.ID, Namespace: r.cfg.Namespace(), Definition: r.cfg.Name(),
 		Status: phase.Completed, StartTime: req.Start, EndTime: r.opts.Now().UTC(), Labels: []string{},
-		Trigger: req.Trigger(), Compression: "zstd", Tools: manifest.Tools{Coffer: r.opts.Version}, Targets: targets,
+		Trigger: req.Trigger(), RequestKey: req.RequestKey, Compression: "zstd", Tools: manifest.Tools{Coffer: r.opts.Version}, Targets: targets,
 	}
 	if req.Pinned {
 		m.Labels = []string{retention.LabelPinned}

@@ -55,6 +55,27 @@ func TestClientRoundTrip(t *testing.T) {
 			setup: func(f *fakeService) { f.notReady = errors.New("bucket unreachable") },
 			call:  func(ctx context.Context, c *Client) (any, error) { return nil, c.Ready(ctx) }, wantErr: ErrNotReady, wantStatus: 503,
 		},
+		"readiness, ready": {
+			call: func(ctx context.Context, c *Client) (any, error) { return c.Readiness(ctx) },
+			want: Readiness{Ready: true},
+		},
+		"readiness, lease held": {
+			setup: func(f *fakeService) {
+				f.notReady = fmt.Errorf("checking: %w", &NotReadyError{Reason: ReadinessLeaseHeld, Message: "lease held by r-0 until 2026-11-21T10:31:00Z"})
+			},
+			call: func(ctx context.Context, c *Client) (any, error) { return c.Readiness(ctx) },
+			want: Readiness{Reason: ReadinessLeaseHeld, Message: "lease held by r-0 until 2026-11-21T10:31:00Z"},
+		},
+		"readiness, unclassified": {
+			setup: func(f *fakeService) { f.notReady = errors.New("bucket unreachable") },
+			call:  func(ctx context.Context, c *Client) (any, error) { return c.Readiness(ctx) },
+			want:  Readiness{Reason: ReadinessNotReady, Message: "bucket unreachable"},
+		},
+		"readiness needs the token (401)": {
+			token:   "not-the-token",
+			call:    func(ctx context.Context, c *Client) (any, error) { return c.Readiness(ctx) },
+			wantErr: ErrUnauthorized, wantStatus: 401,
+		},
 		"metrics": {
 			call: func(ctx context.Context, c *Client) (any, error) { m, err := c.Metrics(ctx); return string(m), err },
 			want: "coffer_lease_held 1\n",

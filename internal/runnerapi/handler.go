@@ -45,6 +45,7 @@ func (a *api) routes(metrics http.Handler) []route {
 		{method: http.MethodGet, path: "/v1/restores/{id}", handler: http.HandlerFunc(a.getRestore)},
 		{method: http.MethodGet, path: "/v1/volume-pushes", handler: http.HandlerFunc(a.listVolumePushes)},
 		{method: http.MethodGet, path: "/v1/status", handler: http.HandlerFunc(a.getStatus)},
+		{method: http.MethodGet, path: "/v1/readiness", handler: http.HandlerFunc(a.readiness)},
 	}
 }
 
@@ -163,12 +164,16 @@ func (a *api) triggerBackup(w http.ResponseWriter, r *http.Request) {
 		writeServiceError(w, r, a.log, err)
 		return
 	}
+	if err := req.Validate(); err != nil {
+		writeServiceError(w, r, a.log, err)
+		return
+	}
 	b, err := a.svc.TriggerBackup(r.Context(), req)
 	if err != nil {
 		writeServiceError(w, r, a.log, err)
 		return
 	}
-	a.log.Info("backup requested", "backup", b.ID, "pinned", req.Pinned, "remote", r.RemoteAddr)
+	a.log.Info("backup requested", "backup", b.ID, "pinned", req.Pinned, "requestKey", req.RequestKey, "remote", r.RemoteAddr)
 	w.Header().Set("Location", "/v1/backups/"+b.ID)
 	writeJSON(w, a.log, http.StatusAccepted, b)
 }
@@ -204,7 +209,7 @@ func (a *api) startRestore(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	a.log.Info("restore requested", "restore", rs.ID, "backup", req.BackupID, "target", req.Target,
-		"intoDatabase", req.IntoDatabase, "clean", req.Clean, "remote", r.RemoteAddr)
+		"intoDatabase", req.IntoDatabase, "clean", req.Clean, "requestKey", req.RequestKey, "remote", r.RemoteAddr)
 	w.Header().Set("Location", "/v1/restores/"+rs.ID)
 	writeJSON(w, a.log, http.StatusAccepted, rs)
 }

@@ -92,6 +92,7 @@ func TestOpenAPISchemas(t *testing.T) {
 		"RestoreTest":       RestoreTest{},
 		"RestoreTestTarget": RestoreTestTarget{},
 		"CheckResult":       CheckResult{},
+		"Readiness":         Readiness{},
 	}
 	for name, v := range types {
 		t.Run(name, func(t *testing.T) {

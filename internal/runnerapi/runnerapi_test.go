@@ -393,3 +393,24 @@ func TestRoutes(t *testing.T) {
 		})
 	}
 }
+
+// TestValidRequestKey: a request key is optional, bounded and printable;
+// a bad one is ErrInvalid naming the field, in both requests.
+func TestValidRequestKey(t *testing.T) {
+	for key, ok := range map[string]bool{
+		"": true, "0b7cbd1e-5f0c-4d4e-9a53-2f1e7c3b9a10": true, strings.Repeat("k", MaxRequestKey): true, "a:b/c_d.e~!": true,
+		strings.Repeat("k", MaxRequestKey+1): false, "a b": false, "a\tb": false, "a\x00b": false, "ключ": false, "a\x7fb": false,
+	} {
+		for name, err := range map[string]error{
+			"backup":  BackupRequest{RequestKey: key}.Validate(),
+			"restore": RestoreRequest{BackupID: Latest, RequestKey: key}.Validate(),
+		} {
+			if (err == nil) != ok {
+				t.Errorf("%s key %q: %v, want ok=%v", name, key, err, ok)
+			}
+			if err != nil && (!errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), "requestKey") || strings.Contains(err.Error(), strings.Repeat("k", 100))) {
+				t.Errorf("%s key %q: %v: want ErrInvalid naming requestKey, without the key", name, key, err)
+			}
+		}
+	}
+}

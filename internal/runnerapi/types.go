@@ -31,7 +31,9 @@ type Service interface {
 	Backup(ctx context.Context, id string) (Backup, error)
 	// TriggerBackup starts an on-demand backup set now and returns its
 	// Pending or Running record without waiting for it. While another
-	// backup runs it returns ErrBusy.
+	// backup runs it returns ErrBusy. A request whose RequestKey the
+	// service has seen returns that backup's record as it is now (in
+	// flight, committed or failed), starts nothing and is never ErrBusy.
 	TriggerBackup(ctx context.Context, req BackupRequest) (Backup, error)
 	// SetLabel adds (set) or removes a user label of a committed backup and
 	// returns the backup as it is now. An unknown backup is ErrNotFound, a
@@ -41,11 +43,14 @@ type Service interface {
 	// StartRestore starts a restore and returns its record without waiting
 	// for it. A request the service cannot carry out (unknown target, a
 	// backup that does not exist) is an error wrapping ErrInvalid; while a
-	// backup or restore runs it may return ErrBusy.
+	// backup or restore runs it may return ErrBusy. A RequestKey the
+	// service has seen returns that restore's record, as TriggerBackup does.
 	StartRestore(ctx context.Context, req RestoreRequest) (Restore, error)
 	// Restore returns one restore; an unknown id is ErrNotFound.
 	Restore(ctx context.Context, id string) (Restore, error)
-	// Ready returns nil when the config is loaded and storage is reachable.
+	// Ready returns nil when the config is loaded and storage is reachable;
+	// otherwise, ideally, a *NotReadyError saying why (GET /v1/readiness
+	// tells its reason and message to the controller).
 	Ready(ctx context.Context) error
 	// VolumePushes lists the volume targets of running backups that wait
 	// for a reader pod to push their tar stream.
@@ -114,6 +119,9 @@ type Backup struct {
 	// ProvenRestorableTime is when a restore test last restored this
 	// backup and its checks passed.
 	ProvenRestorableTime time.Time `json:"provenRestorableTime,omitzero"`
+	// RequestKey is the key of the request that started the backup, if it
+	// had one (BackupRequest.RequestKey).
+	RequestKey string `json:"requestKey,omitempty"`
 }
 
 // BackupTarget is one target's stored object in a backup.
@@ -133,6 +141,15 @@ type BackupTarget struct {
 type BackupRequest struct {
 	// Pinned commits the backup with the "pinned" label.
 	Pinned bool `json:"pinned,omitempty"`
+	// RequestKey makes the request idempotent: a request with a key the
+	// runner has seen returns the backup the first one started (in
+	// flight, committed or failed) and starts nothing. See ValidRequestKey.
+	RequestKey string `json:"requestKey,omitempty"`
+}
+
+// Validate checks the request. Its errors wrap ErrInvalid.
+func (r BackupRequest) Validate() error {
+	return ValidRequestKey(r.RequestKey)
 }
 
 // BackupList is the body of GET /v1/backups. An object rather than a bare
@@ -162,6 +179,9 @@ type RestoreRequest struct {
 	// Kubernetes tunes the restore of kubernetes targets: namespace
 	// mapping, filters, existing objects, dry run.
 	Kubernetes *v1alpha1.KubernetesRestoreOptions `json:"kubernetes,omitempty"`
+	// RequestKey makes the request idempotent, as BackupRequest.RequestKey
+	// does: a key the runner has seen returns that restore's record.
+	RequestKey string `json:"requestKey,omitempty"`
 }
 
 // Storages a RestoreRequest may read from.
@@ -183,6 +203,25 @@ func (r RestoreRequest) Validate() error {
 	case r.From != "" && r.From != FromPrimary && r.From != FromOffsite:
 		return fmt.Errorf("%w: from %q is neither %q nor %q", ErrInvalid, r.From, FromPrimary, FromOffsite)
 	}
+	return ValidRequestKey(r.RequestKey)
+}
+
+// MaxRequestKey bounds a request key: it is stored in every manifest,
+// failure and restore record. A Kubernetes uid (36 characters) fits.
+const MaxRequestKey = 128
+
+// ValidRequestKey checks a request's requestKey: empty (no key), or at most
+// MaxRequestKey printable ASCII characters without spaces. Its errors wrap
+// ErrInvalid and name the field; a bad key is not echoed whole.
+func ValidRequestKey(key string) error {
+	if len(key) > MaxRequestKey {
+		return fmt.Errorf("%w: requestKey is %d bytes long; at most %d are allowed", ErrInvalid, len(key), MaxRequestKey)
+	}
+	for i := 0; i < len(key); i++ {
+		if c := key[i]; c <= ' ' || c > '~' {
+			return fmt.Errorf("%w: requestKey has byte 0x%02x at offset %d: only printable ASCII without spaces is allowed", ErrInvalid, c, i)
+		}
+	}
 	return nil
 }
 
@@ -201,6 +240,9 @@ type Restore struct {
 	// restore could not restore; FailedItemCount counts them all.
 	FailedItems     []engine.FailedItem `json:"failedItems,omitempty"`
 	FailedItemCount int                 `json:"failedItemCount,omitempty"`
+	// RequestKey is the key of the request that started the restore, if
+	// it had one (RestoreRequest.RequestKey).
+	RequestKey string `json:"requestKey,omitempty"`
 }
 
 // errorBody is every error response: {"error": "..."}.
@@ -211,12 +253,13 @@ type errorBody struct {
 // BackupFromManifest is the API record of a committed backup.
 func BackupFromManifest(m *manifest.Manifest) Backup {
 	b := Backup{
-		ID:        m.ID,
-		Status:    m.Status,
-		StartTime: m.StartTime,
-		EndTime:   m.EndTime,
-		Labels:    m.Labels,
-		Trigger:   string(manifest.TriggerSchedule),
+		ID:         m.ID,
+		Status:     m.Status,
+		StartTime:  m.StartTime,
+		EndTime:    m.EndTime,
+		Labels:     m.Labels,
+		Trigger:    string(manifest.TriggerSchedule),
+		RequestKey: m.RequestKey,
 	}
 	if m.Manual() {
 		b.Trigger = string(manifest.TriggerManual)

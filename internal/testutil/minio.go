@@ -38,7 +38,13 @@ type MinIO struct {
 	AccessKey string
 	SecretKey string
 	Bucket    string
+	stop      func()
 }
+
+// Stop stops the server before the test ends, keeping its data: a test of
+// what a runner does when its storage stops answering. Stopping twice is
+// harmless.
+func (m *MinIO) Stop() { m.stop() }
 
 // StartMinIO starts a MinIO server for t and stops it, removing its data,
 // when t ends. A MinIO that cannot be built or started is Unavailable.
@@ -185,6 +191,7 @@ func startMinIO(t testing.TB, bin string, env []string) (*MinIO, error) {
 		return nil, err
 	}
 	exited, stop := proc.exited, proc.stop
+	m.stop = stop
 	// Registered after t.TempDir, so it runs before the data is removed.
 	t.Cleanup(stop)
 
