@@ -156,8 +156,9 @@ func podReady(p *corev1.Pod) bool {
 }
 
 // The storage's endpoint becomes unreachable from the node: the runner
-// stops being ready, the definition says Ready=False (RunnerNotReady,
-// naming the storage), and once the way is open again it is Ready.
+// stops being ready, the definition says Ready=False (StorageUnreachable,
+// the runner's own words naming the storage, not a lease held elsewhere),
+// and once the way is open again it is Ready.
 func TestStorageUnreachable(t *testing.T) {
 	ns := appNamespace(t, "unreach-"+randomSuffix(), nil)
 	st := newStorage(t)
@@ -168,13 +169,13 @@ func TestStorageUnreachable(t *testing.T) {
 
 	st.way.cut()
 	def := &v1alpha1.BackupDefinition{}
-	poll(t, "Ready=False RunnerNotReady", 3*time.Minute, func() bool {
+	poll(t, "Ready=False StorageUnreachable", 3*time.Minute, func() bool {
 		c := meta.FindStatusCondition(def.Status.Conditions, controller.ConditionReady)
-		return get(def, ns, "db") == nil && c != nil && c.Status == metav1.ConditionFalse && c.Reason == controller.ReasonRunnerNotReady &&
-			strings.Contains(c.Message, "storage")
+		return get(def, ns, "db") == nil && c != nil && c.Status == metav1.ConditionFalse && c.Reason == controller.ReasonStorageUnreachable &&
+			strings.Contains(c.Message, "is not reachable")
 	}, func() string { return fmt.Sprintf("conditions: %+v", def.Status.Conditions) })
-	if !strings.Contains(strings.Join(eventsOf(ns, "BackupDefinition", "db"), "\n"), controller.ReasonRunnerNotReady) {
-		t.Errorf("no RunnerNotReady Event on the definition: %v", eventsOf(ns, "BackupDefinition", "db"))
+	if !strings.Contains(strings.Join(eventsOf(ns, "BackupDefinition", "db"), "\n"), controller.ReasonStorageUnreachable) {
+		t.Errorf("no StorageUnreachable Event on the definition: %v", eventsOf(ns, "BackupDefinition", "db"))
 	}
 	if err := st.way.reopen(); err != nil {
 		t.Fatalf("reopen the way to the storage: %v", err)
