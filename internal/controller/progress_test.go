@@ -34,7 +34,9 @@ func TestProgressOf(t *testing.T) {
 				return got != first && got.Targets[0].PlainBytes == 300 && got.UpdateTime.Time.Equal(t0.Add(5*time.Second))
 			}},
 		"a phase change is written at once": {phase.Running, items(phase.TargetDone, 400), time.Second,
-			func(got *v1alpha1.TransferProgress) bool { return got != first && got.Targets[0].Phase == v1alpha1.TargetDone }},
+			func(got *v1alpha1.TransferProgress) bool {
+				return got != first && got.Targets[0].Phase == v1alpha1.TargetDone
+			}},
 		"final: cleared": {phase.Completed, items(phase.TargetDone, 400), time.Second,
 			func(got *v1alpha1.TransferProgress) bool { return got == nil }},
 		"no counts: none": {phase.Running, nil, 10 * time.Second,

@@ -84,3 +84,21 @@ func TestConcurrentCounting(t *testing.T) {
 		t.Errorf("counted %d bytes, want 40000", got)
 	}
 }
+
+// BenchmarkCounting: the cost of counting on a stream, per 32 KiB write
+// (the size io.Copy uses), against the same writes uncounted.
+func BenchmarkCounting(b *testing.B) {
+	buf := make([]byte, 32<<10)
+	for name, counted := range map[string]bool{"plain": false, "counted": true} {
+		b.Run(name, func(b *testing.B) {
+			var w io.Writer = io.Discard
+			if counted {
+				w = NewSet("a").Target("a").PlainWriter(w)
+			}
+			b.SetBytes(int64(len(buf)))
+			for b.Loop() {
+				w.Write(buf)
+			}
+		})
+	}
+}
