@@ -200,7 +200,7 @@ func without(objs []*unstructured.Unstructured, kind string) []*unstructured.Uns
 }
 
 func TestHelmLint(t *testing.T) {
-	for _, sets := range [][]string{nil, {"namespace.create=true", "metrics.podMonitor.enabled=true", "metrics.prometheusRule.enabled=true", "metrics.grafanaDashboard.enabled=true"}} {
+	for _, sets := range [][]string{nil, {"namespace.create=true", "metrics.serviceMonitor.enabled=true", "metrics.podMonitor.enabled=true", "metrics.prometheusRule.enabled=true", "metrics.grafanaDashboard.enabled=true"}} {
 		args := []string{"lint", "--strict", chartDir(), "--namespace", operatorNS}
 		for _, s := range sets {
 			args = append(args, "--set", s)
@@ -221,11 +221,11 @@ func TestChartRendersConfigDefault(t *testing.T) {
 }
 
 func TestChartMonitoringRendersConfigMonitoring(t *testing.T) {
-	all := render(t, "metrics.podMonitor.enabled=true", "metrics.prometheusRule.enabled=true", "metrics.grafanaDashboard.enabled=true")
+	all := render(t, "metrics.serviceMonitor.enabled=true", "metrics.podMonitor.enabled=true", "metrics.prometheusRule.enabled=true", "metrics.grafanaDashboard.enabled=true")
 	var monitoring []*unstructured.Unstructured
 	for _, u := range all {
 		switch u.GetKind() {
-		case "PodMonitor", "PrometheusRule", "ConfigMap":
+		case "ServiceMonitor", "PodMonitor", "PrometheusRule", "ConfigMap":
 			monitoring = append(monitoring, u)
 		}
 	}
@@ -276,6 +276,7 @@ func TestChartFilesAreCopiesOfConfig(t *testing.T) {
 func TestChartValues(t *testing.T) {
 	objs := render(t, "controller.image.tag=v1.2.3", "runner.image.tag=v1.2.3", "imagePullSecrets={regcred}",
 		"runner.imagePullSecrets={a,b}", "controller.catalogSyncInterval=10s", "controller.logLevel=debug",
+		"runner.resources.requests.cpu=250m", "runner.resources.limits.memory=2Gi",
 		"crds.keep=false", "admission.localPaths=false", "crds.install=false")
 	var dep *unstructured.Unstructured
 	for _, u := range objs {
@@ -291,7 +292,8 @@ func TestChartValues(t *testing.T) {
 	}
 	y, _ := yaml.Marshal(dep.Object)
 	for _, want := range []string{"image: ghcr.io/coffer-dev/coffer-controller:v1.2.3", "--runner-image=ghcr.io/coffer-dev/coffer-runner:v1.2.3",
-		"- name: regcred", "--image-pull-secrets=a,b", "--catalog-sync-interval=10s", "--log-level=debug"} {
+		"- name: regcred", "--image-pull-secrets=a,b", "--catalog-sync-interval=10s", "--log-level=debug",
+		`--runner-resources={"limits":{"memory":"2Gi"},"requests":{"cpu":"250m","memory":"64Mi"}}`} {
 		if !strings.Contains(string(y), want) {
 			t.Errorf("Deployment does not hold %q:\n%s", want, y)
 		}
@@ -318,11 +320,13 @@ func TestChartValues(t *testing.T) {
 // values.schema.json refuses typos and wrong types before anything renders.
 func TestChartSchemaRefusesBadValues(t *testing.T) {
 	for set, says := range map[string]string{
-		"controler.replicas=2":               "additional properties 'controler' not allowed",
-		"controller.replicas=two":            "/controller/replicas",
-		"controller.logLevel=verbose":        "/controller/logLevel",
-		"controller.catalogSyncInterval=10x": "/controller/catalogSyncInterval",
-		"runner.imagePullSecrets={Bad_Name}": "/runner/imagePullSecrets/0",
+		"controler.replicas=2":                "additional properties 'controler' not allowed",
+		"controller.replicas=two":             "/controller/replicas",
+		"controller.logLevel=verbose":         "/controller/logLevel",
+		"controller.catalogSyncInterval=10x":  "/controller/catalogSyncInterval",
+		"runner.imagePullSecrets={Bad_Name}":  "/runner/imagePullSecrets/0",
+		"runner.resources.request.cpu=1":      "additional properties 'request' not allowed",
+		"runner.resources.limits.memory=lots": "/runner/resources/limits/memory",
 	} {
 		_, err := runHelm(t, "template", "coffer", chartDir(), "--set", set)
 		if err == nil || !strings.Contains(err.Error(), says) {

@@ -65,6 +65,9 @@ type BackupStatus struct {
 	// backup into a scratch database with every check passing.
 	// +optional
 	ProvenRestorableTime *metav1.Time `json:"provenRestorableTime,omitempty"`
+	// Progress counts each target's bytes while the backup runs.
+	// +optional
+	Progress *TransferProgress `json:"progress,omitempty"`
 	// +optional
 	Conditions []metav1.Condition `json:"conditions,omitempty"`
 }
@@ -77,6 +80,14 @@ type BackupTargetStatus struct {
 	SizeBytes int64 `json:"sizeBytes"`
 	// SHA256 of the stored object.
 	SHA256 string `json:"sha256"`
+	// ServerVersion is the database server's version when it was backed
+	// up; absent for engines without a server (files, git).
+	// +optional
+	ServerVersion string `json:"serverVersion,omitempty"`
+	// ToolVersion is the dump tool's version (pg_dump, mariadb-dump, ...);
+	// absent for engines that use a client library.
+	// +optional
+	ToolVersion string `json:"toolVersion,omitempty"`
 }
 
 // Backup is one backup set of a definition.

@@ -97,3 +97,48 @@ func statusPhaseEnum(t *testing.T, path string) []string {
 	}
 	return crd.Spec.Versions[0].Schema.OpenAPIV3Schema.Properties.Status.Properties.Phase.Enum
 }
+
+// TestTargetPhaseMapping: status.progress.targets[].phase of both CRDs
+// holds exactly the runner's target phases, and the constants spell them.
+func TestTargetPhaseMapping(t *testing.T) {
+	var want []string
+	for _, p := range phase.Targets {
+		want = append(want, string(TargetPhaseOf(p)))
+	}
+	if consts := []string{string(TargetWaiting), string(TargetRunning), string(TargetDone), string(TargetFailed)}; !slices.Equal(consts, want) {
+		t.Errorf("constants %v, want %v", consts, want)
+	}
+	for _, crd := range []string{"../../config/crd/bases/coffer.dev_backups.yaml", "../../config/crd/bases/coffer.dev_restores.yaml"} {
+		data, err := os.ReadFile(crd)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var doc map[string]any
+		if err := yaml.Unmarshal(data, &doc); err != nil {
+			t.Fatal(err)
+		}
+		var node any = doc
+		path := []any{"spec", "versions", 0, "schema", "openAPIV3Schema", "properties", "status", "properties", "progress",
+			"properties", "targets", "items", "properties", "phase", "enum"}
+		for _, k := range path {
+			switch k := k.(type) {
+			case string:
+				m, _ := node.(map[string]any)
+				node = m[k]
+			case int:
+				l, _ := node.([]any)
+				if len(l) <= k {
+					t.Fatalf("%s: no %v", crd, path)
+				}
+				node = l[k]
+			}
+		}
+		var enum []string
+		for _, e := range node.([]any) {
+			enum = append(enum, e.(string))
+		}
+		if !slices.Equal(enum, want) {
+			t.Errorf("%s: target phase enum %v, want %v", crd, enum, want)
+		}
+	}
+}

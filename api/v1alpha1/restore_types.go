@@ -91,6 +91,9 @@ type RestoreStatus struct {
 	FailedItems []RestoreFailedItem `json:"failedItems,omitempty"`
 	// +optional
 	FailedItemCount int `json:"failedItemCount,omitempty"`
+	// Progress counts each restored target's bytes while the restore runs.
+	// +optional
+	Progress *TransferProgress `json:"progress,omitempty"`
 	// +optional
 	Conditions []metav1.Condition `json:"conditions,omitempty"`
 }

@@ -5,6 +5,7 @@
 package main
 
 import (
+	"encoding/json"
 	"flag"
 	"fmt"
 	"log/slog"
@@ -36,6 +37,7 @@ type options struct {
 	leaderElect       bool
 	syncInterval      time.Duration
 	logLevel          string
+	runnerResources   string
 }
 
 func main() {
@@ -48,6 +50,8 @@ func main() {
 	flag.BoolVar(&o.leaderElect, "leader-elect", false, "enable leader election (for more than one replica)")
 	flag.DurationVar(&o.syncInterval, "catalog-sync-interval", controller.DefaultSyncInterval, "how often each runner's catalog is mirrored as Backup objects")
 	flag.StringVar(&o.logLevel, "log-level", "info", "log level: debug, info, warn, error")
+	flag.StringVar(&o.runnerResources, "runner-resources", "",
+		`default resources of runner pods whose definition sets no spec.runner.resources, as JSON: {"requests":{"cpu":"50m","memory":"64Mi"},"limits":{"memory":"256Mi"}} (empty: those)`)
 	flag.Parse()
 	if err := run(o); err != nil {
 		fmt.Fprintln(os.Stderr, "Error:", err)
@@ -59,6 +63,10 @@ func run(o options) error {
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(o.logLevel)); err != nil {
 		return fmt.Errorf("--log-level: %w", err)
+	}
+	resources, err := parseResources(o.runnerResources)
+	if err != nil {
+		return err
 	}
 	log := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 	ctrl.SetLogger(logr.FromSlogHandler(log.Handler()))
@@ -84,7 +92,8 @@ func run(o options) error {
 	}
 	ctx := ctrl.SetupSignalHandler()
 	if err := controller.Setup(ctx, mgr, controller.Config{
-		Settings:     controller.Settings{OperatorNamespace: o.operatorNamespace, RunnerImage: o.runnerImage, ImagePullSecrets: splitList(o.pullSecrets)},
+		Settings: controller.Settings{OperatorNamespace: o.operatorNamespace, RunnerImage: o.runnerImage, ImagePullSecrets: splitList(o.pullSecrets),
+			RunnerResources: resources},
 		SyncInterval: o.syncInterval,
 	}); err != nil {
 		return err
@@ -103,6 +112,27 @@ func run(o options) error {
 // so they are cached in the operator namespace alone.
 func cacheOptions(operatorNamespace string) cache.Options {
 	return controller.CacheOptions(operatorNamespace)
+}
+
+// parseResources reads --runner-resources: a ResourceRequirements as
+// JSON, unknown fields refused so a typo ("request") is not a silent
+// no-op.
+func parseResources(s string) (corev1.ResourceRequirements, error) {
+	var r corev1.ResourceRequirements
+	if strings.TrimSpace(s) == "" {
+		return r, nil
+	}
+	dec := json.NewDecoder(strings.NewReader(s))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&r); err != nil {
+		return r, fmt.Errorf(`--runner-resources: want JSON such as {"requests":{"cpu":"50m","memory":"64Mi"},"limits":{"memory":"256Mi"}}: %w`, err)
+	}
+	for name, q := range r.Requests {
+		if l, ok := r.Limits[name]; ok && q.Cmp(l) > 0 {
+			return r, fmt.Errorf("--runner-resources: the %s request %s is above its limit %s", name, q.String(), l.String())
+		}
+	}
+	return r, nil
 }
 
 func splitList(s string) []string {

@@ -180,7 +180,9 @@ func (r *BackupReconciler) poll(ctx context.Context, b *v1alpha1.Backup, c condi
 	noteRunner(c, nil, 0)
 	// The runner has it: whatever a stale reconcile wrote, it was forwarded.
 	c.set(ConditionForwarded, metav1.ConditionTrue, ReasonAccepted, "runner started backup "+b.Status.BackupID)
+	prev := b.Status.Progress
 	b.Status = statusFromRunner(rec, b.Status.Conditions)
+	b.Status.Progress = progressOf(prev, rec.Status, rec.Progress, r.Clock.Now())
 	if rec.Status.Final() {
 		return ctrl.Result{}, nil
 	}
@@ -231,6 +233,7 @@ func (r *BackupReconciler) runnerOutOfReach(b *v1alpha1.Backup, c conditions, de
 func (r *BackupReconciler) fail(b *v1alpha1.Backup, msg string) {
 	b.Status.Phase = v1alpha1.BackupFailed
 	b.Status.Error = msg
+	b.Status.Progress = nil
 	if b.Status.EndTime == nil {
 		now := metav1.NewTime(r.Clock.Now())
 		b.Status.EndTime = &now

@@ -170,6 +170,7 @@ func (r *DefinitionReconciler) upsertMirrored(ctx context.Context, def *v1alpha1
 	}
 	want := b.DeepCopy()
 	want.Status = statusFromRunner(item, b.Status.Conditions)
+	want.Status.Progress = progressOf(b.Status.Progress, item.Status, item.Progress, r.Clock.Now())
 	// A scheduled backup seen failing (not an old failure record mirrored
 	// again for a re-created definition) is told on the definition.
 	if item.Status == phase.Failed && !b.Status.Phase.Final() && b.Labels[LabelMirrored] == "true" &&
@@ -195,7 +196,8 @@ func statusFromRunner(item runnerapi.Backup, conds []metav1.Condition) v1alpha1.
 	var total int64
 	for _, t := range item.Targets {
 		total += t.Size
-		st.Targets = append(st.Targets, v1alpha1.BackupTargetStatus{Name: t.Name, Engine: t.Engine, SizeBytes: t.Size, SHA256: t.SHA256})
+		st.Targets = append(st.Targets, v1alpha1.BackupTargetStatus{Name: t.Name, Engine: t.Engine, SizeBytes: t.Size, SHA256: t.SHA256,
+			ServerVersion: t.ServerVersion, ToolVersion: t.ToolVersion})
 	}
 	if len(item.Targets) > 0 {
 		st.Size = units.Bytes(total)

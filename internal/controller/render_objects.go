@@ -45,6 +45,20 @@ type Settings struct {
 	// ImagePullSecrets are added to every runner pod (they live in the
 	// operator namespace, like the runner).
 	ImagePullSecrets []string
+	// RunnerResources are a runner's resources when its definition's
+	// spec.runner.resources is empty; empty means DefaultRunnerResources.
+	RunnerResources corev1.ResourceRequirements
+}
+
+// DefaultRunnerResources are a runner's resources when neither the
+// definition nor the controller's --runner-resources says: enough for the
+// pipeline's bounded buffers and a dump tool's output, no CPU limit (a
+// dump is throttled by the database, and a CPU limit only slows it more).
+func DefaultRunnerResources() corev1.ResourceRequirements {
+	return corev1.ResourceRequirements{
+		Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("50m"), corev1.ResourceMemory: resource.MustParse("64Mi")},
+		Limits:   corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("256Mi")},
+	}
 }
 
 // mutateStatefulSet sets everything the controller owns on the runner's
@@ -93,10 +107,10 @@ func runnerPodSpec(def *v1alpha1.BackupDefinition, s Settings, name string) core
 		}
 	}
 	if resources.Requests == nil && resources.Limits == nil {
-		resources = corev1.ResourceRequirements{
-			Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("50m"), corev1.ResourceMemory: resource.MustParse("64Mi")},
-			Limits:   corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("256Mi")},
-		}
+		resources = *s.RunnerResources.DeepCopy()
+	}
+	if resources.Requests == nil && resources.Limits == nil {
+		resources = DefaultRunnerResources()
 	}
 	var pull []corev1.LocalObjectReference
 	for _, p := range s.ImagePullSecrets {

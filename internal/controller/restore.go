@@ -149,6 +149,7 @@ func (r *RestoreReconciler) poll(ctx context.Context, rs *v1alpha1.Restore, c co
 	}
 	noteRunner(c, nil, 0)
 	applyRestore(rs, rec)
+	rs.Status.Progress = progressOf(rs.Status.Progress, rec.Status, rec.Progress, r.Clock.Now())
 	if rec.Status.Final() {
 		return ctrl.Result{}, nil
 	}
@@ -235,6 +236,7 @@ func applyRestore(rs *v1alpha1.Restore, rec runnerapi.Restore) {
 func (r *RestoreReconciler) fail(rs *v1alpha1.Restore, msg string) {
 	rs.Status.Phase = v1alpha1.RestoreFailed
 	rs.Status.Error = msg
+	rs.Status.Progress = nil
 	now := metav1.NewTime(r.Clock.Now())
 	rs.Status.EndTime = &now
 }

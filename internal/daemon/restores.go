@@ -12,6 +12,7 @@ import (
 	"github.com/coffer-dev/coffer/internal/layout"
 	"github.com/coffer-dev/coffer/internal/manifest"
 	"github.com/coffer-dev/coffer/internal/phase"
+	"github.com/coffer-dev/coffer/internal/progress"
 	"github.com/coffer-dev/coffer/internal/runner"
 	"github.com/coffer-dev/coffer/internal/runnerapi"
 )
@@ -98,6 +99,8 @@ func (j *jobs) StartRestore(ctx context.Context, req runnerapi.RestoreRequest) (
 		return runnerapi.Restore{}, err
 	}
 	j.remember(rec)
+	rreq.Progress = progress.NewSet(restoredTargets(m, rreq.Target)...)
+	j.setRestoring(rec.ID, rreq.Progress)
 	go func() {
 		defer j.finish()
 		_, err := src.Restore(leaderCtx, rreq)
@@ -136,7 +139,11 @@ func (j *jobs) Restore(ctx context.Context, id string) (runnerapi.Restore, error
 	r, ok := j.restores.get(id)
 	j.mu.Unlock()
 	if ok {
-		return apiRestore(r), nil
+		out := apiRestore(r)
+		if r.Status.InFlight() {
+			out.Progress = j.restoreProgress(id)
+		}
+		return out, nil
 	}
 	r, err := j.d.runner.Catalog().GetRestore(ctx, id)
 	if errors.Is(err, catalog.ErrNoRestore) {
@@ -239,6 +246,18 @@ func (d *Daemon) source(from string) (*runner.Runner, error) {
 		return d.offsite, nil
 	}
 	return nil, fmt.Errorf("%w: from %q", runnerapi.ErrInvalid, from)
+}
+
+// restoredTargets names the targets a restore of m restores.
+func restoredTargets(m *manifest.Manifest, target string) []string {
+	if target != "" {
+		return []string{target}
+	}
+	var names []string
+	for _, t := range m.Targets {
+		names = append(names, t.Name)
+	}
+	return names
 }
 
 func apiRestore(r catalog.Restore) runnerapi.Restore {

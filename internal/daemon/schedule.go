@@ -8,6 +8,7 @@ import (
 
 	"github.com/coffer-dev/coffer/internal/layout"
 	"github.com/coffer-dev/coffer/internal/phase"
+	"github.com/coffer-dev/coffer/internal/progress"
 	"github.com/coffer-dev/coffer/internal/retention"
 	"github.com/coffer-dev/coffer/internal/runner"
 	"github.com/coffer-dev/coffer/internal/runnerapi"
@@ -76,8 +77,18 @@ func (d *Daemon) newRequest(req runner.BackupRequest) (runner.BackupRequest, run
 	if req.Pinned {
 		rec.Labels = []string{retention.LabelPinned}
 	}
-	d.jobs.setRunning(rec)
+	req.Progress = progress.NewSet(d.targetNames()...)
+	d.jobs.setRunning(rec, req.Progress)
 	return req, *rec
+}
+
+// targetNames are the config's targets, which every backup set takes.
+func (d *Daemon) targetNames() []string {
+	var names []string
+	for _, t := range d.cfg.Targets() {
+		names = append(names, t.Name())
+	}
+	return names
 }
 
 // startBackup starts an on-demand backup in the background; a request

@@ -10,6 +10,7 @@ import (
 	"github.com/coffer-dev/coffer/internal/catalog"
 	"github.com/coffer-dev/coffer/internal/layout"
 	"github.com/coffer-dev/coffer/internal/phase"
+	"github.com/coffer-dev/coffer/internal/progress"
 	"github.com/coffer-dev/coffer/internal/runner"
 	"github.com/coffer-dev/coffer/internal/runnerapi"
 )
@@ -19,11 +20,15 @@ import (
 type jobs struct {
 	d *Daemon
 
-	mu       sync.Mutex
-	running  *runnerapi.Backup // the backup in flight, if any
-	restores recentRestores    // this process's restores, newest last
-	busy     bool
-	stopping bool // set once by stop: no new job starts
+	mu      sync.Mutex
+	running *runnerapi.Backup // the backup in flight, if any
+	// progress counts the bytes of the backup or restore in flight
+	// (progressOf names which); one job runs at a time.
+	progress   *progress.Set
+	progressOf string
+	restores   recentRestores // this process's restores, newest last
+	busy       bool
+	stopping   bool // set once by stop: no new job starts
 	// keyMu serialises requests with a request key (requestkey.go).
 	keyMu sync.Mutex
 	wg    sync.WaitGroup
@@ -55,6 +60,7 @@ func (j *jobs) finish() {
 	j.mu.Lock()
 	j.busy = false
 	j.running = nil
+	j.progress, j.progressOf = nil, ""
 	j.mu.Unlock()
 	j.wg.Done()
 }
@@ -85,24 +91,18 @@ func (j *jobs) Backups(ctx context.Context) ([]runnerapi.Backup, error) {
 	for _, f := range failures {
 		out = append(out, backupFromFailure(f))
 	}
-	j.mu.Lock()
-	if j.running != nil {
-		out = append(out, *j.running)
+	if b, ok := j.inFlight(""); ok {
+		out = append(out, b)
 	}
-	j.mu.Unlock()
 	sortBackups(out)
 	return out, errors.Join(err, ferr)
 }
 
 // Backup returns one backup, failure or the backup in flight.
 func (j *jobs) Backup(ctx context.Context, id string) (runnerapi.Backup, error) {
-	j.mu.Lock()
-	if j.running != nil && j.running.ID == id {
-		b := *j.running
-		j.mu.Unlock()
+	if b, ok := j.inFlight(id); ok {
 		return b, nil
 	}
-	j.mu.Unlock()
 	all, err := j.Backups(ctx)
 	for _, b := range all {
 		if b.ID == id {
@@ -175,10 +175,44 @@ func backupFromFailure(f catalog.Failure) runnerapi.Backup {
 	return runnerapi.Backup{ID: f.ID, Status: phase.Failed, StartTime: f.StartTime, EndTime: f.EndTime, Error: f.Error, RequestKey: f.RequestKey}
 }
 
-func (j *jobs) setRunning(b *runnerapi.Backup) {
+// setRunning shows b as the backup in flight, its bytes counted by prog.
+func (j *jobs) setRunning(b *runnerapi.Backup, prog *progress.Set) {
 	j.mu.Lock()
 	j.running = b
+	j.progress, j.progressOf = prog, b.ID
 	j.mu.Unlock()
+}
+
+// setRestoring counts the bytes of restore id with prog.
+func (j *jobs) setRestoring(id string, prog *progress.Set) {
+	j.mu.Lock()
+	j.progress, j.progressOf = prog, id
+	j.mu.Unlock()
+}
+
+// inFlight returns the backup in flight with its progress now, if there is
+// one and id is its id or empty.
+func (j *jobs) inFlight(id string) (runnerapi.Backup, bool) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if j.running == nil || (id != "" && j.running.ID != id) {
+		return runnerapi.Backup{}, false
+	}
+	b := *j.running
+	if j.progressOf == b.ID {
+		b.Progress = runnerapi.ProgressOf(j.progress.Snapshot())
+	}
+	return b, true
+}
+
+// restoreProgress is the progress of restore id while it runs; nil after.
+func (j *jobs) restoreProgress(id string) []runnerapi.TargetProgress {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if j.progressOf != id {
+		return nil
+	}
+	return runnerapi.ProgressOf(j.progress.Snapshot())
 }
 
 func sortBackups(bs []runnerapi.Backup) {

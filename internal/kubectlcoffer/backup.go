@@ -81,11 +81,15 @@ func (a *app) backup(ctx context.Context, definition string, pin bool, wf waitFl
 
 // waitBackup follows b until it ends and prints the result.
 func (a *app) waitBackup(ctx context.Context, b *v1alpha1.Backup, wf waitFlags) error {
+	var r rates
 	return follow(ctx, a, b, followed[*v1alpha1.Backup]{
 		kind:  "Backup",
 		ended: func(b *v1alpha1.Backup) bool { return b.Status.Phase.Final() },
 		line: func(b *v1alpha1.Backup) string {
 			what := waiting(string(b.Status.Phase), b.Status.Conditions)
+			if p := r.line(b.Status.Progress); p != "" {
+				what += ": " + p
+			}
 			if b.Status.BackupID != "" {
 				what += " [" + b.Status.BackupID + "]"
 			}

@@ -82,6 +82,10 @@ func (a *app) describeBackup(ctx context.Context, name, output string) error {
 	if b.Status.Error != "" {
 		field(w, "Error", b.Status.Error)
 	}
+	if p := b.Status.Progress; p != nil {
+		var r rates
+		field(w, "Progress", r.line(p)+" at "+p.UpdateTime.UTC().Format(time.RFC3339))
+	}
 	fmt.Fprintln(w, "Targets:")
 	t := &table{header: []string{"  NAME", "ENGINE", "SIZE", "SHA256"}}
 	for _, tg := range b.Status.Targets {
@@ -90,9 +94,25 @@ func (a *app) describeBackup(ctx context.Context, name, output string) error {
 	if err := t.write(w); err != nil {
 		return err
 	}
+	if err := writeVersions(w, b.Status.Targets); err != nil {
+		return err
+	}
 	writeConditions(w, now, b.Status.Conditions)
 	a.describeStorage(ctx, w, b)
 	return nil
+}
+
+// writeVersions says which database server each target was read from and
+// which tool read it: what a restore by hand needs (pg_restore must be at
+// least as new as the pg_dump that wrote the dump). The tool's version is
+// the last column: it has spaces ("pg_dump (PostgreSQL) 17.2").
+func writeVersions(w io.Writer, targets []v1alpha1.BackupTargetStatus) error {
+	fmt.Fprintln(w, "Versions:")
+	t := &table{header: []string{"  NAME", "SERVER", "TOOL"}}
+	for _, tg := range targets {
+		t.add("  "+tg.Name, orNone(tg.ServerVersion), orNone(tg.ToolVersion))
+	}
+	return t.write(w)
 }
 
 // describeStorage says where the backup is stored and how to restore it,

@@ -48,7 +48,8 @@ type backupFixture struct {
 }
 
 var shopTargets = []v1alpha1.BackupTargetStatus{
-	{Name: "main", Engine: "postgres", SizeBytes: 1_572_864, SHA256: "9f2c4e0b7a1d3c5e8f6a2b4d6c8e0f1a3b5c7d9e1f2a4b6c8d0e2f4a6b8c0d2e"},
+	{Name: "main", Engine: "postgres", SizeBytes: 1_572_864, SHA256: "9f2c4e0b7a1d3c5e8f6a2b4d6c8e0f1a3b5c7d9e1f2a4b6c8d0e2f4a6b8c0d2e",
+		ServerVersion: "15.8", ToolVersion: "pg_dump (PostgreSQL) 17.2"},
 	{Name: "cache", Engine: "redis", SizeBytes: 73_728, SHA256: "1a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f708192a3b4c5d6e7f809"},
 }
 

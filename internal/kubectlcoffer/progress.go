@@ -12,9 +12,9 @@ import (
 	"github.com/coffer-dev/coffer/api/v1alpha1"
 )
 
-// progress is the live line while --wait follows a Backup or Restore. The
-// status carries the phase, the start and the controller's conditions (no
-// byte counts yet): that is what it shows. On a terminal the line is
+// progress is the live line while --wait follows a Backup or Restore: the
+// phase, the controller's conditions and, while it runs, each target's
+// bytes and rate (rates). On a terminal the line is
 // rewritten in place every poll; elsewhere a line is printed when what it
 // says (apart from the elapsed time) changes.
 type progress struct {

@@ -152,11 +152,15 @@ func (a *app) restorableBackup(ctx context.Context, name, definition string) (*v
 
 // waitRestore follows rs until it ends.
 func (a *app) waitRestore(ctx context.Context, rs *v1alpha1.Restore, definition string, wf waitFlags) error {
+	var r rates
 	return follow(ctx, a, rs, followed[*v1alpha1.Restore]{
 		kind:  "Restore",
 		ended: func(rs *v1alpha1.Restore) bool { return rs.Status.Phase.Final() },
 		line: func(rs *v1alpha1.Restore) string {
 			what := waiting(string(rs.Status.Phase), rs.Status.Conditions)
+			if p := r.line(rs.Status.Progress); p != "" {
+				what += ": " + p
+			}
 			if rs.Status.BackupID != "" {
 				what += " [backup " + rs.Status.BackupID + "]"
 			}

@@ -90,6 +90,11 @@ func forwarded(status metav1.ConditionStatus, reason, msg string) metav1.Conditi
 		LastTransitionTime: metav1.NewTime(now), ObservedGeneration: 1}
 }
 
+// transfer is status.progress as the controller writes it, read at now+at.
+func transfer(at time.Duration, targets ...v1alpha1.TargetProgress) *v1alpha1.TransferProgress {
+	return &v1alpha1.TransferProgress{UpdateTime: *mt(at), Targets: targets}
+}
+
 // waitNamespace is a fresh namespace with a definition "web" (not "shop":
 // the golden `list shop -A` must see only the fixture's).
 func waitNamespace(t *testing.T) (*testutil.Envtest, string) {
@@ -110,8 +115,22 @@ func TestBackupWaitCompleted(t *testing.T) {
 			b.Status.Phase, b.Status.BackupID, b.Status.StartTime = v1alpha1.BackupRunning, "20261121T120000Z-k3f9", mt(-10*time.Second)
 			b.Status.Conditions = []metav1.Condition{forwarded(metav1.ConditionTrue, controller.ReasonAccepted, "runner started backup 20261121T120000Z-k3f9")}
 		},
+		// Two readings of the counts, 5s apart: the first rate is bytes
+		// over the time since the target started, the next the change
+		// between the readings.
+		func(b *v1alpha1.Backup) {
+			b.Status.Progress = transfer(-5*time.Second,
+				v1alpha1.TargetProgress{Name: "main", Phase: v1alpha1.TargetRunning, PlainBytes: 10 << 20, StoredBytes: 3 << 20, StartTime: mt(-10 * time.Second)},
+				v1alpha1.TargetProgress{Name: "cache", Phase: v1alpha1.TargetWaiting})
+		},
+		func(b *v1alpha1.Backup) {
+			b.Status.Progress = transfer(0,
+				v1alpha1.TargetProgress{Name: "main", Phase: v1alpha1.TargetRunning, PlainBytes: 30 << 20, StoredBytes: 9 << 20, StartTime: mt(-10 * time.Second)},
+				v1alpha1.TargetProgress{Name: "cache", Phase: v1alpha1.TargetRunning, PlainBytes: 1 << 20, StartTime: mt(-2 * time.Second)})
+		},
 		func(b *v1alpha1.Backup) {
 			b.Status.Phase, b.Status.EndTime, b.Status.Size, b.Status.Targets = v1alpha1.BackupCompleted, mt(32*time.Second), "1.6 MiB", shopTargets
+			b.Status.Progress = nil
 		})
 	r := plugin(t, e, ns, "backup", "web", "--wait")
 	if err := <-done; err != nil {
@@ -121,6 +140,8 @@ func TestBackupWaitCompleted(t *testing.T) {
 	contains(t, "backup --wait", r.out, "backup web-ondemand-", " created\n",
 		"Pending: RunnerBusy: the runner is busy with backup 20261121T115900Z-busy",
 		"Running [20261121T120000Z-k3f9]",
+		"Running: main 10.0 MiB (2.0 MiB/s), cache waiting [20261121T120000Z-k3f9]",
+		"Running: main 30.0 MiB (4.0 MiB/s), cache 1.0 MiB (512.0 KiB/s) [20261121T120000Z-k3f9]",
 		"completed: id 20261121T120000Z-k3f9, 2 targets, 1.6 MiB stored, took 42s",
 		"main     postgres   1.5 MiB", shopTargets[0].SHA256)
 	// The Backup is what the controller expects from a user.
@@ -190,7 +211,11 @@ func TestRestoreLatestWait(t *testing.T) {
 			rs.Status.Phase, rs.Status.BackupID, rs.Status.RunnerRestoreID, rs.Status.StartTime = v1alpha1.RestoreRunning, "20261121T110000Z-aaaa", "r-1", mt(0)
 		},
 		func(rs *v1alpha1.Restore) {
-			rs.Status.Phase, rs.Status.EndTime = v1alpha1.RestoreCompleted, mt(12*time.Second)
+			rs.Status.Progress = transfer(2*time.Second,
+				v1alpha1.TargetProgress{Name: "main", Phase: v1alpha1.TargetRunning, PlainBytes: 4 << 20, StoredBytes: 1 << 20, StartTime: mt(0)})
+		},
+		func(rs *v1alpha1.Restore) {
+			rs.Status.Phase, rs.Status.EndTime, rs.Status.Progress = v1alpha1.RestoreCompleted, mt(12*time.Second), nil
 		})
 	r := plugin(t, e, ns, "restore", "latest", "--definition", "web", "--target", "main", "--into-database", "shop_copy", "--clean", "--wait")
 	if err := <-done; err != nil {
@@ -198,6 +223,7 @@ func TestRestoreLatestWait(t *testing.T) {
 	}
 	r.wantCode(t, kubectlcoffer.ExitOK)
 	contains(t, "restore --wait", r.out, "(the latest backup of web)", "Running [backup 20261121T110000Z-aaaa]",
+		"Running: main 4.0 MiB (2.0 MiB/s) [backup 20261121T110000Z-aaaa]",
 		"completed: backup 20261121T110000Z-aaaa restored, took 12s")
 	var list v1alpha1.RestoreList
 	if err := e.Client.List(t.Context(), &list, client.InNamespace(ns)); err != nil {

@@ -14,6 +14,7 @@ import (
 	"filippo.io/age"
 
 	"github.com/coffer-dev/coffer/internal/pipeline"
+	"github.com/coffer-dev/coffer/internal/progress"
 	"github.com/coffer-dev/coffer/internal/storage"
 )
 
@@ -225,4 +226,35 @@ func BenchmarkBackup(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// BenchmarkBackupCounted is BenchmarkBackup with the runner's live progress
+// counting: the dump's writer and the upload's reader counted, as
+// internal/runner wraps them. Compare the two: counting must cost nothing
+// measurable.
+func BenchmarkBackupCounted(b *testing.B) {
+	dir := b.TempDir()
+	store, err := storage.Open(context.Background(), storage.Config{Filesystem: &storage.FilesystemConfig{Path: dir}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	id, _ := age.GenerateX25519Identity()
+	data := bytes.Repeat([]byte("COPY public.events (id, body) FROM stdin;\n1\tsome text 0123456789abcdef\n"), 1<<18)
+	b.SetBytes(int64(len(data)))
+	tp := progress.NewSet("main").Target("main")
+	for b.Loop() {
+		dump := func(ctx context.Context, w io.Writer) error { return dumpOf(data)(ctx, tp.PlainWriter(w)) }
+		if _, err := pipeline.Backup(context.Background(), countedStore{store, tp}, "bench.zst.age", pipeline.Options{Recipients: []age.Recipient{id.Recipient()}}, dump); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+type countedStore struct {
+	storage.Store
+	tp *progress.Target
+}
+
+func (s countedStore) Put(ctx context.Context, key string, r io.Reader) error {
+	return s.Store.Put(ctx, key, s.tp.StoredReader(r))
 }

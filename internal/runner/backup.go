@@ -15,6 +15,7 @@ import (
 	"github.com/coffer-dev/coffer/internal/manifest"
 	"github.com/coffer-dev/coffer/internal/phase"
 	"github.com/coffer-dev/coffer/internal/pipeline"
+	"github.com/coffer-dev/coffer/internal/progress"
 	"github.com/coffer-dev/coffer/internal/retention"
 )
 
@@ -48,6 +49,9 @@ type BackupRequest struct {
 	// RequestKey is recorded in the manifest or the failure record, so the
 	// daemon can tell a repeated request (runnerapi.BackupRequest).
 	RequestKey string
+	// Progress, when set, counts each target's bytes while it runs (the
+	// daemon shows it in its API); it must hold the config's targets.
+	Progress *progress.Set
 }
 
 // Trigger is what the manifest records about how the backup started.
@@ -95,7 +99,7 @@ func (r *Runner) Backup(ctx context.Context, req BackupRequest) (*manifest.Manif
 	if err != nil {
 		return nil, &FailedError{ID: id, Err: err}
 	}
-	results, errs := r.backupTargets(ctx, log, id, targets, engines, popts, run)
+	results, errs := r.backupTargets(ctx, log, id, targets, engines, popts, run, req.Progress)
 	err = rootCauses(errs)
 	if err == nil {
 		m := r.newManifest(req, results, len(recipients) > 0)
@@ -146,7 +150,7 @@ func (r *Runner) cleanupFailed(ctx context.Context, log *slog.Logger, req Backup
 
 // backupTargets runs all targets at once; the first failure cancels the rest,
 // since the set cannot complete any more.
-func (r *Runner) backupTargets(ctx context.Context, log *slog.Logger, id string, targets []engine.Target, engines []engine.Engine, popts pipeline.Options, run *chunkRun) ([]manifest.Target, []error) {
+func (r *Runner) backupTargets(ctx context.Context, log *slog.Logger, id string, targets []engine.Target, engines []engine.Engine, popts pipeline.Options, run *chunkRun, prog *progress.Set) ([]manifest.Target, []error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	results := make([]manifest.Target, len(targets))
@@ -156,7 +160,10 @@ func (r *Runner) backupTargets(ctx context.Context, log *slog.Logger, id string,
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			results[i], errs[i] = r.backupTarget(ctx, log, id, targets[i], engines[i], popts, run)
+			tp := prog.Target(targets[i].Name())
+			tp.Start(r.opts.Now())
+			results[i], errs[i] = r.backupTarget(ctx, log, id, targets[i], engines[i], popts, run, tp)
+			tp.End(errs[i])
 			if errs[i] != nil {
 				cancel()
 			}
@@ -185,14 +192,14 @@ func rootCauses(errs []error) error {
 	return errors.Join(causes...)
 }
 
-func (r *Runner) backupTarget(ctx context.Context, log *slog.Logger, id string, t engine.Target, eng engine.Engine, popts pipeline.Options, run *chunkRun) (manifest.Target, error) {
+func (r *Runner) backupTarget(ctx context.Context, log *slog.Logger, id string, t engine.Target, eng engine.Engine, popts pipeline.Options, run *chunkRun, tp *progress.Target) (manifest.Target, error) {
 	key := r.catalog.Definition.Backup(id).ObjectKey(t.Name(), eng.Extension(), len(popts.Recipients) > 0)
 	src := eng.Source(t)
 	rec := manifest.Target{Name: t.Name(), Engine: eng.Name(), Object: key, StartTime: r.opts.Now().UTC(), Source: &src}
 	log = log.With("target", t.Name(), "engine", eng.Name())
 	log.Info("target started")
 	if run != nil {
-		res, err := r.backupChunked(ctx, run, t, eng, popts, &rec)
+		res, err := r.backupChunked(ctx, run, t, eng, popts, &rec, tp)
 		if err != nil {
 			return rec, fmt.Errorf("target %q: %w", t.Name(), err)
 		}
@@ -204,7 +211,8 @@ func (r *Runner) backupTarget(ctx context.Context, log *slog.Logger, id string, 
 	}
 	var res engine.Result
 	var counter engine.ArchiveCounter
-	sums, err := pipeline.Backup(ctx, r.store, key, popts, func(ctx context.Context, w io.Writer) error {
+	sums, err := pipeline.Backup(ctx, countStored(r.store, tp), key, popts, func(ctx context.Context, w io.Writer) error {
+		w = tp.PlainWriter(w)
 		if c, ok := eng.(engine.Counting); ok {
 			counter = c.NewCounter()
 			w = io.MultiWriter(w, counter)

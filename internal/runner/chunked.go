@@ -16,6 +16,7 @@ import (
 	"github.com/coffer-dev/coffer/internal/manifest"
 	"github.com/coffer-dev/coffer/internal/metrics"
 	"github.com/coffer-dev/coffer/internal/pipeline"
+	"github.com/coffer-dev/coffer/internal/progress"
 	"github.com/coffer-dev/coffer/internal/storage"
 )
 
@@ -41,12 +42,13 @@ func (r *Runner) startChunkRun(ctx context.Context, encrypted bool) (*chunkRun, 
 }
 
 // backupChunked stores one target as chunks and fills rec's sizes.
-func (r *Runner) backupChunked(ctx context.Context, run *chunkRun, t engine.Target, eng engine.Engine, popts pipeline.Options, rec *manifest.Target) (engine.Result, error) {
+// Stored bytes counted in tp are the chunks uploaded, not those reused.
+func (r *Runner) backupChunked(ctx context.Context, run *chunkRun, t engine.Target, eng engine.Engine, popts pipeline.Options, rec *manifest.Target, tp *progress.Target) (engine.Result, error) {
 	var res engine.Result
 	opts := chunked.Options{Key: run.key, Recipients: popts.Recipients, Level: popts.Level}
-	out, err := chunked.Backup(ctx, r.store, r.catalog.Definition, run.known, opts, func(ctx context.Context, w io.Writer) error {
+	out, err := chunked.Backup(ctx, countStored(r.store, tp), r.catalog.Definition, run.known, opts, func(ctx context.Context, w io.Writer) error {
 		var err error
-		res, err = eng.Backup(ctx, t, w)
+		res, err = eng.Backup(ctx, t, tp.PlainWriter(w))
 		return err
 	})
 	if err != nil {
@@ -97,13 +99,15 @@ func (r *Runner) chunkReader(ids []age.Identity, key *chunked.Key, encrypted boo
 
 // readChunked streams a format 2 target in order. The dedup key, when the
 // storage has one, also checks every chunk's name.
-func (r *Runner) readChunked(ctx context.Context, m *manifest.Manifest, t manifest.Target, ids []age.Identity, consume pipeline.ConsumeFunc) error {
+func (r *Runner) readChunked(ctx context.Context, store storage.Store, m *manifest.Manifest, t manifest.Target, ids []age.Identity, consume pipeline.ConsumeFunc) error {
 	key, err := r.keyFor(m)
 	if err != nil {
 		return err
 	}
 	want := pipeline.Sums{PlainSize: t.PlainSize, PlainSHA256: t.PlainSHA256}
-	if err := r.chunkReader(ids, key, m.Encryption != nil).Read(ctx, t.Chunks, want, consume); err != nil {
+	rd := r.chunkReader(ids, key, m.Encryption != nil)
+	rd.Store = store
+	if err := rd.Read(ctx, t.Chunks, want, consume); err != nil {
 		return fmt.Errorf("backup %s, target %q: %w", m.ID, t.Name, err)
 	}
 	return nil

@@ -14,6 +14,8 @@ import (
 	"github.com/coffer-dev/coffer/internal/engine"
 	"github.com/coffer-dev/coffer/internal/manifest"
 	"github.com/coffer-dev/coffer/internal/pipeline"
+	"github.com/coffer-dev/coffer/internal/progress"
+	"github.com/coffer-dev/coffer/internal/storage"
 )
 
 // VerifyResult is one target's verification.
@@ -71,6 +73,9 @@ type RestoreRequest struct {
 	// Kubernetes tunes the restore of kubernetes targets (namespace
 	// mapping, filters, existing objects, dry run).
 	Kubernetes *v1alpha1.KubernetesRestoreOptions
+	// Progress, when set, counts each restored target's bytes (the daemon
+	// shows it in its API). Targets wait through the verification pass.
+	Progress *progress.Set
 }
 
 // Restore restores a backup. The age identity and the backup's integrity are
@@ -103,13 +108,16 @@ func (r *Runner) Restore(ctx context.Context, req RestoreRequest) (*manifest.Man
 	for _, p := range plan {
 		start := r.opts.Now()
 		dest := p.target.Spec
-		err := r.read(ctx, m, p.rec, ids, func(rd io.Reader) error {
-			return p.engine.Restore(ctx, p.target, rd, engine.RestoreOptions{
+		tp := req.Progress.Target(p.rec.Name)
+		tp.Start(start)
+		err := r.readFrom(ctx, countStored(r.store, tp), m, p.rec, ids, func(rd io.Reader) error {
+			return p.engine.Restore(ctx, p.target, tp.PlainReader(rd), engine.RestoreOptions{
 				IntoDatabase: req.IntoDatabase, IntoPath: req.IntoPath, Clean: req.Clean,
 				Database: p.rec.Database, IgnoreDatabaseProperties: req.IgnoreDatabaseProperties,
 				Kubernetes: req.Kubernetes,
 			})
 		})
+		tp.End(err)
 		if errors.Is(err, engine.ErrPartiallyFailed) {
 			partial = append(partial, fmt.Errorf("restoring target %q of backup %s: %w", p.rec.Name, m.ID, err))
 			continue
@@ -189,6 +197,11 @@ func targetNames(m *manifest.Manifest) string {
 // read streams one target's object through the restore pipeline, naming the
 // backup, target and object in any error.
 func (r *Runner) read(ctx context.Context, m *manifest.Manifest, t manifest.Target, ids []age.Identity, consume pipeline.ConsumeFunc) error {
+	return r.readFrom(ctx, r.store, m, t, ids, consume)
+}
+
+// readFrom is read through store: r's own, or one that counts progress.
+func (r *Runner) readFrom(ctx context.Context, store storage.Store, m *manifest.Manifest, t manifest.Target, ids []age.Identity, consume pipeline.ConsumeFunc) error {
 	want := pipeline.Sums{Size: t.Size, SHA256: t.SHA256, PlainSize: t.PlainSize, PlainSHA256: t.PlainSHA256}
 	if m.Encryption == nil {
 		ids = nil // stored in clear: the identity, if any, is not needed
@@ -196,9 +209,9 @@ func (r *Runner) read(ctx context.Context, m *manifest.Manifest, t manifest.Targ
 		return fmt.Errorf("backup %s is encrypted with age but the storage in %s has no encryption.identitySecretRef", m.ID, r.cfg.Path)
 	}
 	if m.FormatVersion == manifest.FormatChunked {
-		return r.readChunked(ctx, m, t, ids, consume)
+		return r.readChunked(ctx, store, m, t, ids, consume)
 	}
-	if err := pipeline.Read(ctx, r.store, t.Object, ids, want, consume); err != nil {
+	if err := pipeline.Read(ctx, store, t.Object, ids, want, consume); err != nil {
 		return fmt.Errorf("backup %s, target %q, object %s: %w", m.ID, t.Name, t.Object, err)
 	}
 	return nil

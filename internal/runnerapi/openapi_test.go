@@ -93,6 +93,7 @@ func TestOpenAPISchemas(t *testing.T) {
 		"RestoreTestTarget": RestoreTestTarget{},
 		"CheckResult":       CheckResult{},
 		"Readiness":         Readiness{},
+		"TargetProgress":    TargetProgress{},
 	}
 	for name, v := range types {
 		t.Run(name, func(t *testing.T) {
@@ -128,6 +129,16 @@ func TestOpenAPISchemas(t *testing.T) {
 	}
 	if !slices.Equal(enum, want) {
 		t.Errorf("Phase enum %v, want %v", enum, want)
+	}
+	enum, want = nil, nil
+	for _, e := range schemas["TargetPhase"].(map[string]any)["enum"].([]any) {
+		enum = append(enum, e.(string))
+	}
+	for _, p := range phase.Targets {
+		want = append(want, string(p))
+	}
+	if !slices.Equal(enum, want) {
+		t.Errorf("TargetPhase enum %v, want %v", enum, want)
 	}
 }
 

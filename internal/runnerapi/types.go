@@ -17,6 +17,7 @@ import (
 	"github.com/coffer-dev/coffer/internal/layout"
 	"github.com/coffer-dev/coffer/internal/manifest"
 	"github.com/coffer-dev/coffer/internal/phase"
+	"github.com/coffer-dev/coffer/internal/progress"
 )
 
 // Service is what the API needs from the daemon. Implementations must be safe
@@ -122,6 +123,35 @@ type Backup struct {
 	// RequestKey is the key of the request that started the backup, if it
 	// had one (BackupRequest.RequestKey).
 	RequestKey string `json:"requestKey,omitempty"`
+	// Progress counts each target's bytes while the backup runs; absent
+	// once it has ended (Targets has the final sizes).
+	Progress []TargetProgress `json:"progress,omitempty"`
+}
+
+// TargetProgress is one target's bytes so far in a running backup or
+// restore, counted live as they stream. The API gives no rate: a client
+// derives it from two polls, or as bytes over the time since StartTime.
+type TargetProgress struct {
+	Name  string            `json:"name"`
+	Phase phase.TargetPhase `json:"phase"`
+	// PlainBytes: read from the engine (backup) or written to the
+	// destination (restore).
+	PlainBytes int64 `json:"plainBytes"`
+	// StoredBytes: uploaded to storage (backup; of a chunked backup only
+	// the new chunks) or downloaded from it (restore).
+	StoredBytes int64 `json:"storedBytes"`
+	// StartTime is absent while the target waits.
+	StartTime time.Time `json:"startTime,omitzero"`
+}
+
+// ProgressOf is the API's view of a progress snapshot.
+func ProgressOf(snap []progress.Snapshot) []TargetProgress {
+	var out []TargetProgress
+	for _, s := range snap {
+		out = append(out, TargetProgress{Name: s.Name, Phase: s.Phase, PlainBytes: s.PlainBytes,
+			StoredBytes: s.StoredBytes, StartTime: s.StartTime})
+	}
+	return out
 }
 
 // BackupTarget is one target's stored object in a backup.
@@ -135,6 +165,11 @@ type BackupTarget struct {
 	PlainSize int64     `json:"plainSize"`
 	StartTime time.Time `json:"startTime"`
 	EndTime   time.Time `json:"endTime"`
+	// ServerVersion is the database server's version as the engine saw
+	// it; ToolVersion the dump tool's (pg_dump 17.2). Either is absent
+	// when the engine has none.
+	ServerVersion string `json:"serverVersion,omitempty"`
+	ToolVersion   string `json:"toolVersion,omitempty"`
 }
 
 // BackupRequest is the optional body of POST /v1/backups.
@@ -243,6 +278,9 @@ type Restore struct {
 	// RequestKey is the key of the request that started the restore, if
 	// it had one (RestoreRequest.RequestKey).
 	RequestKey string `json:"requestKey,omitempty"`
+	// Progress counts each restored target's bytes while the restore
+	// runs; absent once it has ended.
+	Progress []TargetProgress `json:"progress,omitempty"`
 }
 
 // errorBody is every error response: {"error": "..."}.
@@ -266,13 +304,15 @@ func BackupFromManifest(m *manifest.Manifest) Backup {
 	}
 	for _, t := range m.Targets {
 		b.Targets = append(b.Targets, BackupTarget{
-			Name:      t.Name,
-			Engine:    t.Engine,
-			Size:      t.Size,
-			SHA256:    t.SHA256,
-			PlainSize: t.PlainSize,
-			StartTime: t.StartTime,
-			EndTime:   t.EndTime,
+			Name:          t.Name,
+			Engine:        t.Engine,
+			Size:          t.Size,
+			SHA256:        t.SHA256,
+			PlainSize:     t.PlainSize,
+			StartTime:     t.StartTime,
+			EndTime:       t.EndTime,
+			ServerVersion: t.ServerVersion,
+			ToolVersion:   t.ToolVersion,
 		})
 	}
 	return b

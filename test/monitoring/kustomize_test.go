@@ -36,7 +36,7 @@ func TestMonitoringBuilds(t *testing.T) {
 		}
 	}
 	slices.Sort(got)
-	want := []string{"ConfigMap/coffer-grafana-dashboard", "PodMonitor/coffer-controller", "PodMonitor/coffer-runners", "PrometheusRule/coffer"}
+	want := []string{"ConfigMap/coffer-grafana-dashboard", "PodMonitor/coffer-runners", "PrometheusRule/coffer", "ServiceMonitor/coffer-controller"}
 	if !slices.Equal(got, want) {
 		t.Errorf("config/monitoring builds %v, want %v", got, want)
 	}
@@ -47,7 +47,7 @@ func TestMonitoringBuilds(t *testing.T) {
 	}
 }
 
-// TestScrapeJobs: the jobs the alerts name are those the PodMonitors and
+// TestScrapeJobs: the jobs the alerts name are those the monitors and
 // the plain scrape configuration set.
 func TestScrapeJobs(t *testing.T) {
 	var sc struct {
@@ -67,21 +67,28 @@ func TestScrapeJobs(t *testing.T) {
 	if !slices.Equal(jobs, []string{"coffer-controller", "coffer-runner"}) {
 		t.Errorf("scrape-config.yaml jobs %v", jobs)
 	}
+	var scraped []string
 	for _, r := range build(t, "monitoring").Resources() {
-		if r.GetKind() != "PodMonitor" {
+		field := map[string]string{"PodMonitor": "podMetricsEndpoints", "ServiceMonitor": "endpoints"}[r.GetKind()]
+		if field == "" {
 			continue
 		}
 		m, err := r.Map()
 		if err != nil {
 			t.Fatal(err)
 		}
-		eps, _ := m["spec"].(map[string]any)["podMetricsEndpoints"].([]any)
+		eps, _ := m["spec"].(map[string]any)[field].([]any)
 		for _, ep := range eps {
 			e := ep.(map[string]any)
 			rl := e["relabelings"].([]any)[0].(map[string]any)
 			if e["honorLabels"] != true || rl["targetLabel"] != "job" || !slices.Contains(jobs, rl["replacement"].(string)) {
-				t.Errorf("PodMonitor %s endpoint %v", r.GetName(), e)
+				t.Errorf("%s %s endpoint %v", r.GetKind(), r.GetName(), e)
 			}
+			scraped = append(scraped, rl["replacement"].(string))
 		}
+	}
+	slices.Sort(scraped)
+	if !slices.Equal(scraped, jobs) {
+		t.Errorf("the monitors scrape the jobs %v, want each of %v once", scraped, jobs)
 	}
 }
