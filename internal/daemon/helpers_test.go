@@ -144,8 +144,10 @@ func (r *running) backup(t *testing.T) runnerapi.Backup {
 	if code := r.call(t, "POST", "/v1/backups", nil, &b); code != http.StatusAccepted {
 		t.Fatalf("POST /v1/backups = %d", code)
 	}
-	testutil.Eventually(t, 60*time.Second, "backup "+b.ID, func() bool {
-		r.call(t, "GET", "/v1/backups/"+b.ID, nil, &b)
+	id := b.ID
+	testutil.Eventually(t, 60*time.Second, "backup "+id, func() bool {
+		b = runnerapi.Backup{} // a fresh decode: fields absent now (progress) must not survive
+		r.call(t, "GET", "/v1/backups/"+id, nil, &b)
 		return b.Status == phase.Completed || b.Status == phase.Failed
 	})
 	if b.Status != phase.Completed {
@@ -173,6 +175,7 @@ func (r *running) restore(t *testing.T, id string) runnerapi.Restore {
 	t.Helper()
 	var rs runnerapi.Restore
 	testutil.Eventually(t, 60*time.Second, "restore "+id, func() bool {
+		rs = runnerapi.Restore{} // a fresh decode: fields absent now (progress) must not survive
 		r.call(t, "GET", "/v1/restores/"+id, nil, &rs)
 		return rs.Status == phase.Completed || rs.Status == phase.Failed
 	})
