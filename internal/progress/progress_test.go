@@ -91,7 +91,7 @@ func BenchmarkCounting(b *testing.B) {
 	buf := make([]byte, 32<<10)
 	for name, counted := range map[string]bool{"plain": false, "counted": true} {
 		b.Run(name, func(b *testing.B) {
-			var w io.Writer = io.Discard
+			w := io.Writer(io.Discard) // an interface either way, so both measure the same call
 			if counted {
 				w = NewSet("a").Target("a").PlainWriter(w)
 			}
