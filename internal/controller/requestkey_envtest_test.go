@@ -3,8 +3,6 @@ package controller_test
 import (
 	"context"
 	"fmt"
-	"log/slog"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
@@ -18,8 +16,6 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/coffer-dev/coffer/api/v1alpha1"
-	"github.com/coffer-dev/coffer/internal/config"
-	"github.com/coffer-dev/coffer/internal/daemon"
 	"github.com/coffer-dev/coffer/internal/runnerapi"
 	"github.com/coffer-dev/coffer/internal/testutil"
 )
@@ -116,21 +112,7 @@ spec:
   - name: main
     postgres: {host: 127.0.0.1, port: 5432, database: %s, user: postgres}
 `, t.TempDir(), name, ns, db)
-	cfg, err := config.Parse("runner.yaml", []byte(doc))
-	if err != nil {
-		t.Fatal(err)
-	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	token := string(sec.Data["api-token"])
-	runCtx, cancel := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() {
-		done <- daemon.Run(runCtx, cfg, daemon.Options{Listener: l, Token: token, Log: slog.New(slog.DiscardHandler)})
-	}()
-	base := "http://" + l.Addr().String()
+	base, api := runDaemon(ctx, t, doc, string(sec.Data["api-token"]))
 	target, _ := url.Parse(base)
 	proxy := httputil.NewSingleHostReverseProxy(target)
 	triggers := &atomic.Int32{}
@@ -140,9 +122,7 @@ spec:
 		}
 		proxy.ServeHTTP(w, r)
 	}))
-	t.Cleanup(func() { srv.Close(); cancel(); <-done; runnerURLs.Delete(ns + "/" + name) })
-	api := runnerapi.NewClient(base, token, &http.Client{Timeout: 10 * time.Second})
-	testutil.Eventually(t, 60*time.Second, "runner ready", func() bool { return api.Ready(ctx) == nil })
+	t.Cleanup(func() { srv.Close(); runnerURLs.Delete(ns + "/" + name) })
 	runnerURLs.Store(ns+"/"+name, srv.URL)
 	return api, triggers
 }

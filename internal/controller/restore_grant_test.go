@@ -115,6 +115,16 @@ kind: Secret
 metadata: {name: kube}
 data: {config: %s}
 `, t.TempDir(), name, ns, ns, base64.StdEncoding.EncodeToString(kubeconfig))
+	base, api := runDaemon(ctx, t, doc, string(sec.Data["api-token"]))
+	t.Cleanup(func() { runnerURLs.Delete(ns + "/" + name) })
+	runnerURLs.Store(ns+"/"+name, base)
+	return &podRunner{api: api}
+}
+
+// runDaemon runs a real runner daemon of the config doc until the test
+// ends, and returns its base URL and an API client, once it is ready.
+func runDaemon(ctx context.Context, t *testing.T, doc, token string) (string, *runnerapi.Client) {
+	t.Helper()
 	cfg, err := config.Parse("runner.yaml", []byte(doc))
 	if err != nil {
 		t.Fatal(err)
@@ -123,18 +133,16 @@ data: {config: %s}
 	if err != nil {
 		t.Fatal(err)
 	}
-	token := string(sec.Data["api-token"])
 	runCtx, cancel := context.WithCancel(ctx)
 	done := make(chan error, 1)
 	go func() {
 		done <- daemon.Run(runCtx, cfg, daemon.Options{Listener: l, Token: token, Log: slog.New(slog.DiscardHandler)})
 	}()
-	t.Cleanup(func() { cancel(); <-done; runnerURLs.Delete(ns + "/" + name) })
+	t.Cleanup(func() { cancel(); <-done })
 	base := "http://" + l.Addr().String()
 	api := runnerapi.NewClient(base, token, &http.Client{Timeout: 10 * time.Second})
 	testutil.Eventually(t, 60*time.Second, "runner ready", func() bool { return api.Ready(ctx) == nil })
-	runnerURLs.Store(ns+"/"+name, base)
-	return &podRunner{api: api}
+	return base, api
 }
 
 // backup takes a backup through the runner's API and waits for its end.
