@@ -12,19 +12,11 @@ import (
 
 	"filippo.io/age"
 	"github.com/klauspost/compress/zstd"
-	"github.com/restic/chunker"
 
 	"github.com/coffer-dev/coffer/internal/layout"
 	"github.com/coffer-dev/coffer/internal/manifest"
 	"github.com/coffer-dev/coffer/internal/pipeline"
 	"github.com/coffer-dev/coffer/internal/storage"
-)
-
-// Chunk sizes: restic/chunker's defaults, a 1 MiB average between 512 KiB
-// and 8 MiB, so a GiB of dump is about 1,000 chunk objects (docs/format.md).
-const (
-	MinSize = chunker.MinSize
-	MaxSize = chunker.MaxSize
 )
 
 // DefaultUploads is how many chunks upload at once: memory is about
@@ -133,11 +125,13 @@ type writer struct {
 
 func (w *writer) cut(r io.Reader) (Result, error) {
 	var res Result
-	c := chunker.New(r, w.opts.Key.pol)
-	buf := make([]byte, MaxSize)
+	c, err := newCutter(r, w.opts.Key)
+	if err != nil {
+		return res, err
+	}
 	encrypted := len(w.opts.Recipients) > 0
 	for {
-		ch, err := c.Next(buf)
+		data, err := c.next()
 		if err == io.EOF {
 			return res, nil
 		}
@@ -147,12 +141,12 @@ func (w *writer) cut(r io.Reader) (Result, error) {
 		if err := w.up.failed(); err != nil {
 			return res, err
 		}
-		name := w.opts.Key.Name(ch.Data)
-		rec := manifest.Chunk{Hash: name, Size: int64(ch.Length)}
+		name := w.opts.Key.Name(data)
+		rec := manifest.Chunk{Hash: name, Size: int64(len(data))}
 		if n, ok := w.known.size(name); ok {
 			rec.StoredSize = n
 		} else {
-			stored, err := Encode(ch.Data, w.zw, w.opts.Recipients)
+			stored, err := Encode(data, w.zw, w.opts.Recipients)
 			if err != nil {
 				return res, err
 			}

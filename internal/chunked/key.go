@@ -3,7 +3,7 @@
 // hash of its plain bytes, compressed with zstd, encrypted with age to the
 // storage's recipients and stored once per definition; the manifest lists a
 // target's chunks in order. The dedup key names chunks and picks the
-// chunker's polynomial; it cannot decrypt anything, so a runner that only
+// chunker's Gear table; it cannot decrypt anything, so a runner that only
 // backs up still holds no key that opens a backup.
 //
 //	backup:  dump → chunker → per chunk: HMAC name; if new: zstd → age → storage
@@ -16,30 +16,25 @@ package chunked
 import (
 	"crypto/hmac"
 	"crypto/sha256"
-	"encoding/binary"
 	"encoding/hex"
 	"fmt"
-	"hash"
-	"io"
-
-	"github.com/restic/chunker"
 )
 
 // MinKeyLength is the shortest dedup key accepted, in bytes.
 const MinKeyLength = 32
 
-// Names recorded in the manifest's chunking block.
-const (
-	ChunkerName = "restic/chunker"
-	HashName    = "hmac-sha256"
-)
+// HashName is how chunks are named, recorded in the manifest's chunking
+// block.
+const HashName = "hmac-sha256"
 
 // Key is the storage's dedup key: it names chunks (HMAC-SHA256 of their
-// plain bytes) and derives the chunker's polynomial, so that neither chunk
+// plain bytes) and derives the chunker's Gear table, so that neither chunk
 // names nor chunk boundaries can be computed without it.
 type Key struct {
 	secret []byte
-	pol    chunker.Pol
+	// gear keys the chunker's Gear table: HMAC(key, "coffer fastcdc gear"),
+	// so the chunker library never holds the dedup key itself.
+	gear []byte
 }
 
 // NewKey checks and prepares a dedup key. The error never quotes it.
@@ -48,11 +43,9 @@ func NewKey(secret []byte) (*Key, error) {
 		return nil, fmt.Errorf("the dedup key is %d bytes, at least %d are needed (e.g. openssl rand -hex 32)", len(secret), MinKeyLength)
 	}
 	k := &Key{secret: append([]byte(nil), secret...)}
-	pol, err := chunker.DerivePolynomial(&macStream{mac: hmac.New(sha256.New, k.secret)})
-	if err != nil {
-		return nil, fmt.Errorf("deriving the chunker polynomial from the dedup key: %w", err)
-	}
-	k.pol = pol
+	m := hmac.New(sha256.New, k.secret)
+	m.Write([]byte("coffer fastcdc gear"))
+	k.gear = m.Sum(nil)
 	return k, nil
 }
 
@@ -71,26 +64,3 @@ func (k *Key) Name(plain []byte) string {
 	m.Write(plain)
 	return hex.EncodeToString(m.Sum(nil))
 }
-
-// macStream is an endless deterministic byte stream from the key:
-// HMAC(key, "coffer chunker polynomial" || counter) blocks.
-type macStream struct {
-	mac     hash.Hash
-	counter uint64
-	buf     []byte
-}
-
-func (s *macStream) Read(p []byte) (int, error) {
-	if len(s.buf) == 0 {
-		s.mac.Reset()
-		s.mac.Write([]byte("coffer chunker polynomial"))
-		s.mac.Write(binary.BigEndian.AppendUint64(nil, s.counter))
-		s.counter++
-		s.buf = s.mac.Sum(nil)
-	}
-	n := copy(p, s.buf)
-	s.buf = s.buf[n:]
-	return n, nil
-}
-
-var _ io.Reader = (*macStream)(nil)

@@ -92,9 +92,9 @@ func decrypt(stored []byte, ids []age.Identity) ([]byte, error) {
 }
 
 // NewDecoder is a zstd decoder for chunks: one goroutine, and no frame may
-// claim more than MaxSize plain bytes.
+// claim more than MaxReadSize plain bytes.
 func NewDecoder() (*zstd.Decoder, error) {
-	return zstd.NewReader(nil, zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxMemory(MaxSize+1))
+	return zstd.NewReader(nil, zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxMemory(MaxReadSize+1))
 }
 
 // Read streams a target's chunks in order into consume and then checks the

@@ -11,7 +11,6 @@ import (
 
 	"filippo.io/age"
 	"github.com/klauspost/compress/zstd"
-	"github.com/restic/chunker"
 )
 
 // BenchmarkStages measures each stage of a first backup's write path on
@@ -116,11 +115,13 @@ func stageDump(b *testing.B) []byte {
 
 // cutAll cuts data as a backup does and returns the chunks if keep.
 func cutAll(b *testing.B, data []byte, key *Key, keep bool) [][]byte {
-	c := chunker.New(bytes.NewReader(data), key.pol)
-	buf := make([]byte, MaxSize)
+	c, err := newCutter(bytes.NewReader(data), key)
+	if err != nil {
+		b.Fatal(err)
+	}
 	var out [][]byte
 	for {
-		ch, err := c.Next(buf)
+		ch, err := c.next()
 		if err == io.EOF {
 			return out
 		}
@@ -128,7 +129,44 @@ func cutAll(b *testing.B, data []byte, key *Key, keep bool) [][]byte {
 			b.Fatal(err)
 		}
 		if keep {
-			out = append(out, bytes.Clone(ch.Data))
+			out = append(out, bytes.Clone(ch))
 		}
+	}
+}
+
+// BenchmarkDedupNextDay cuts two dumps of the same database a "day" apart
+// (COFFER_BENCH_DUMP, then COFFER_BENCH_DUMP2) and reports what the second
+// adds: the plain bytes of its chunks the first did not have, as a share of
+// the dump, and the chunk count per GB. It is how the chunk sizes in
+// docs/format.md were chosen; without both files it is skipped.
+func BenchmarkDedupNextDay(b *testing.B) {
+	day2 := os.Getenv("COFFER_BENCH_DUMP2")
+	if day2 == "" || os.Getenv("COFFER_BENCH_DUMP") == "" {
+		b.Skip("needs COFFER_BENCH_DUMP and COFFER_BENCH_DUMP2")
+	}
+	first := stageDump(b)
+	second, err := os.ReadFile(day2)
+	if err != nil {
+		b.Fatalf("COFFER_BENCH_DUMP2: %v", err)
+	}
+	key, err := NewKey([]byte("0123456789abcdef0123456789abcdef-bench-key"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		seen := map[[32]byte]bool{}
+		chunks := cutAll(b, first, key, true)
+		for _, c := range chunks {
+			seen[sha256.Sum256(c)] = true
+		}
+		var added int64
+		next := cutAll(b, second, key, true)
+		for _, c := range next {
+			if !seen[sha256.Sum256(c)] {
+				added += int64(len(c))
+			}
+		}
+		b.ReportMetric(float64(len(chunks))/(float64(len(first))/1e9), "chunks/GB")
+		b.ReportMetric(float64(added)/float64(len(second))*100, "%-new-day2")
 	}
 }

@@ -63,8 +63,15 @@ type Manifest struct {
 
 // Chunking is how a format 2 backup's chunks are cut, named and stored.
 type Chunking struct {
-	// Chunker is the content-defined chunker ("restic/chunker").
+	// Chunker is the content-defined chunker: "fastcdc-v1.0.0"
+	// (go-cdc-chunkers, keyed Gear table), "restic/chunker" in backups
+	// before it. Reading a backup does not depend on it.
 	Chunker string `json:"chunker"`
+	// MinSize, NormalSize and MaxSize are the chunker's sizes in bytes
+	// (absent in backups cut by restic/chunker: 512 KiB, 1 MiB, 8 MiB).
+	MinSize    int64 `json:"minSize,omitempty"`
+	NormalSize int64 `json:"normalSize,omitempty"`
+	MaxSize    int64 `json:"maxSize,omitempty"`
 	// Hash names a chunk: "hmac-sha256" of its plain bytes, keyed with the
 	// storage's dedup key.
 	Hash string `json:"hash"`

@@ -79,6 +79,7 @@ func (r *Runner) confirmChunks(ctx context.Context, m *manifest.Manifest) error 
 // chunking is the manifest's record of how chunks are stored.
 func (r *Runner) chunking(run *chunkRun, encrypted bool) *manifest.Chunking {
 	return &manifest.Chunking{Chunker: chunked.ChunkerName, Hash: chunked.HashName, KeyID: run.key.ID(),
+		MinSize: chunked.MinSize, NormalSize: chunked.NormalSize, MaxSize: chunked.MaxSize,
 		Dir: r.catalog.Definition.ChunksDir(), Suffix: layout.ChunkSuffix(encrypted)}
 }
 
