@@ -9,7 +9,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"sort"
 	"sync"
 	"time"
@@ -186,7 +185,7 @@ func (c Catalog) read(ctx context.Context, b layout.Backup) (*manifest.Manifest,
 		return nil, fmt.Errorf("reading %s: %w", key, err)
 	}
 	defer rc.Close()
-	data, err := io.ReadAll(io.LimitReader(rc, 16<<20))
+	data, err := manifest.ReadAll(rc)
 	if err != nil {
 		return nil, fmt.Errorf("reading %s: %w", key, err)
 	}

@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"regexp"
 	"time"
 
@@ -221,12 +222,44 @@ func (d *Duration) UnmarshalJSON(b []byte) error {
 
 var hexPattern = regexp.MustCompile(`^[0-9a-f]{64}$`)
 
-// Encode serializes m, indented for humans.
+// Encode serializes m, indented for humans. A manifest over MaxSize is an
+// error: committed, it could not be read back.
 func Encode(m *Manifest) ([]byte, error) {
 	if err := m.Validate(); err != nil {
 		return nil, err
 	}
-	return json.MarshalIndent(m, "", "  ")
+	data, err := json.MarshalIndent(m, "", "  ")
+	if err == nil && len(data) > MaxSize {
+		return nil, fmt.Errorf("backup %s: its manifest would be %d MiB, over the %d MiB coffer reads (%d chunks): split the target", m.ID, len(data)>>20, MaxSize>>20, m.chunkCount())
+	}
+	return data, err
+}
+
+func (m *Manifest) chunkCount() int {
+	n := 0
+	for _, t := range m.Targets {
+		n += len(t.Chunks)
+	}
+	return n
+}
+
+// MaxSize is the largest manifest read: 64 MiB. A format 2 manifest lists
+// its chunks at about 110 bytes each, so this holds some 600,000 chunks,
+// about 750 GB of dump at 800 chunks per GB; anything larger is refused
+// as not a manifest rather than read into memory.
+const MaxSize = 64 << 20
+
+// ReadAll reads a manifest object of at most MaxSize bytes; a larger one is
+// an error naming the limit (not a truncated manifest that fails to parse).
+func ReadAll(r io.Reader) ([]byte, error) {
+	data, err := io.ReadAll(io.LimitReader(r, MaxSize+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(data) > MaxSize {
+		return nil, fmt.Errorf("the manifest is larger than %d MiB, the most coffer reads", MaxSize>>20)
+	}
+	return data, nil
 }
 
 // Decode parses and validates a manifest. Unknown fields are allowed (a newer

@@ -1,6 +1,7 @@
 package manifest
 
 import (
+	"io"
 	"reflect"
 	"strings"
 	"testing"
@@ -148,3 +149,18 @@ func TestTrigger(t *testing.T) {
 		})
 	}
 }
+
+func TestReadAllRefusesOversize(t *testing.T) {
+	data, err := ReadAll(io.LimitReader(zeros{}, MaxSize))
+	if err != nil || len(data) != MaxSize {
+		t.Fatalf("a manifest of exactly MaxSize: %d bytes, %v", len(data), err)
+	}
+	_, err = ReadAll(io.LimitReader(zeros{}, MaxSize+1))
+	if err == nil || !strings.Contains(err.Error(), "larger than 64 MiB") {
+		t.Fatalf("one byte over MaxSize: %v; want an error naming the limit", err)
+	}
+}
+
+type zeros struct{}
+
+func (zeros) Read(p []byte) (int, error) { clear(p); return len(p), nil }
