@@ -9,6 +9,7 @@ import (
 
 	"github.com/coffer-dev/coffer/internal/layout"
 	"github.com/coffer-dev/coffer/internal/manifest"
+	"github.com/coffer-dev/coffer/internal/storage"
 )
 
 // chunkConcurrency is how many chunks a copy streams at once: chunks are
@@ -178,7 +179,7 @@ func (c Copier) copyChunks(ctx context.Context, m *manifest.Manifest, st *run, r
 			if err == nil {
 				res.Chunks++
 			} else if first == nil {
-				first = fmt.Errorf("backup %s, target %q: chunk: %w", m.ID, r.target, err)
+				first = c.chunkError(m, r, err)
 				cancel() // the backup will not be committed: stop its other chunks
 			}
 			mu.Unlock()
@@ -195,4 +196,13 @@ func (c Copier) copyChunks(ctx context.Context, m *manifest.Manifest, st *run, r
 		return fmt.Errorf("backup %s: copy interrupted after %d of %d chunks: %w", m.ID, res.Chunks, len(todo), errors.Join(err, first))
 	}
 	return first
+}
+
+// chunkError names the backup, the target and the chunk a copy failed on.
+func (c Copier) chunkError(m *manifest.Manifest, r chunkRef, err error) error {
+	if errors.Is(err, storage.ErrNotFound) {
+		return fmt.Errorf("backup %s, target %q: chunk %s is missing on the primary %s (verify the primary): %w",
+			m.ID, r.target, r.key, c.Src.Store.Describe(), storage.ErrNotFound)
+	}
+	return fmt.Errorf("backup %s, target %q, chunk %s: %w", m.ID, r.target, r.key, err)
 }
