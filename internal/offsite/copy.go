@@ -51,9 +51,11 @@ type BackupCopy struct {
 	// interrupted copy and kept.
 	Bytes  int64
 	Reused int
-	// Chunks is how many chunks (format 2) this copy streamed; Reused
-	// counts those the offsite copy already held.
-	Chunks int
+	// Chunked: a format 2 backup. Chunks is how many chunks this copy
+	// streamed; Reused counts those the offsite copy already held (from
+	// other backups, or an interrupted copy).
+	Chunked bool
+	Chunks  int
 }
 
 // CopyBackup copies backup m: every object or chunk (those already
@@ -74,6 +76,7 @@ func (c Copier) copyBackup(ctx context.Context, m *manifest.Manifest, st *run) (
 	switch m.FormatVersion {
 	case manifest.FormatVersion:
 	case manifest.FormatChunked:
+		res.Chunked = true
 		if err := c.copyChunks(ctx, m, st, &res); err != nil {
 			return res, err
 		}
