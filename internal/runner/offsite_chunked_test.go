@@ -67,7 +67,15 @@ func TestOffsiteChunked(t *testing.T) {
 	if _, results, err := off.Verify(ctx, second); err != nil || !errors.Is(results[0].Err, pipeline.ErrIntegrity) {
 		t.Fatalf("verify --from offsite of a damaged chunk: %+v, %v", results, err)
 	}
+	// So is it by the scheduled verification of the offsite copy.
+	checked, err := off.CheckBackups(ctx, ms)
+	if err != nil || len(checked.Problems) == 0 || checked.Problems[0].Storage != "offsite" {
+		t.Fatalf("scheduled verification of the offsite copy with a damaged chunk: %+v, %v", checked.Problems, err)
+	}
 	flipByte(t, damaged)
+	if checked, err := off.CheckBackups(ctx, ms); err != nil || len(checked.Problems) != 0 || len(checked.Verified) != 2 {
+		t.Fatalf("scheduled verification of the offsite copy: %+v, %v", checked, err)
+	}
 	restoreFromOffsite(t, off, second, want)
 
 	// Offsite retention keeps one backup: the older one goes, and after
