@@ -155,6 +155,12 @@ func (c Copier) copyChunks(ctx context.Context, m *manifest.Manifest, st *run, r
 		}
 		todo = append(todo, r)
 	}
+	return c.streamChunks(ctx, m, todo, there, res)
+}
+
+// streamChunks copies the chunks todo, chunkConcurrency at a time, and
+// stops at the first failure.
+func (c Copier) streamChunks(ctx context.Context, m *manifest.Manifest, todo []chunkRef, there *offsiteChunks, res *BackupCopy) error {
 	parent := ctx
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
