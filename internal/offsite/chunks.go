@@ -199,7 +199,10 @@ func (c Copier) streamChunks(ctx context.Context, m *manifest.Manifest, todo []c
 	}
 	wg.Wait()
 	if err := parent.Err(); err != nil {
-		return fmt.Errorf("backup %s: copy interrupted after %d of %d chunks: %w", m.ID, res.Chunks, len(todo), errors.Join(err, first))
+		if first != nil && !errors.Is(first, context.Canceled) {
+			err = errors.Join(err, first)
+		}
+		return fmt.Errorf("backup %s: copy interrupted after %d of %d chunks: %w", m.ID, res.Chunks, len(todo), err)
 	}
 	return first
 }
