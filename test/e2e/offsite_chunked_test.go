@@ -27,7 +27,7 @@ func TestOffsiteChunkedDaemonKilledMidCopy(t *testing.T) {
 	s := writeSetup(t, setupOpts{s3: true, chunked: true, offsite: "{}", apiToken: token,
 		targets: []target{{name: "main", engine: "postgres", db: src}}})
 	id := strings.TrimSpace(mustRun(t, "backup", "-f", s.path).stdout)
-	primary := chunkKeys(t, s.minio, "e2e/shop/chunks/")
+	primary := chunkKeys(t, s.minio, "e2e/e2e/shop/chunks/")
 	if len(primary) < 40 {
 		t.Fatalf("the backup stored %d chunks: too few to be killed mid-copy", len(primary))
 	}
