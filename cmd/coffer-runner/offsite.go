@@ -22,7 +22,8 @@ func newOffsiteCommand(g *globals) *cobra.Command {
 		Short: "Copy the backups the offsite copy lacks, then apply the offsite retention",
 		Long: `Copy every committed backup that the storage's offsite copy (spec.offsite)
 lacks and would keep, byte for byte, checking each object's size and sha256
-against the manifest; the manifest is copied last, so an interrupted copy is
+against the manifest (format 2: each chunk the offsite copy lacks, once, checking
+its stored size); the manifest is copied last, so an interrupted copy is
 never visible offsite, and the next run finishes it. Then retention is applied
 to the offsite copy with its own keep-counts (retention.offsite). The daemon
 does this after every backup; this command is for runners without a daemon.
@@ -44,6 +45,10 @@ It takes the definition's lease.`,
 			defer release()
 			rep, cerr := r.CopyOffsite(ctx, inFlight)
 			for _, c := range rep.Copied {
+				if c.Chunked {
+					fmt.Fprintf(g.stdout, "copied   %s  %d bytes in %d chunk(s), %d chunk(s) already offsite\n", c.ID, c.Bytes, c.Chunks, c.Reused)
+					continue
+				}
 				fmt.Fprintf(g.stdout, "copied   %s  %d bytes, %d object(s) already offsite\n", c.ID, c.Bytes, c.Reused)
 			}
 			for _, m := range rep.Waiting {

@@ -7,6 +7,10 @@
 // manifest is copied last, so a backup exists offsite only once every
 // object is there, and an interrupted copy is finished by the next run
 // (objects already copied are kept) or swept as an orphan.
+//
+// Format 2 backups (chunked) are copied the same way, chunk by chunk
+// (chunks.go): each chunk the offsite copy lacks is copied once, however
+// many targets and backups share it, then the manifest.
 package offsite
 
 import (
@@ -35,7 +39,8 @@ var ErrMismatch = errors.New("object does not match its manifest")
 type Copier struct {
 	Src, Dst catalog.Catalog
 	Log      *slog.Logger
-	// AfterObject, in tests, runs after each object is copied.
+	// AfterObject, in tests, runs after each object or chunk is copied;
+	// chunks are copied a few at a time, so it may run concurrently.
 	AfterObject func(key string)
 }
 
@@ -46,17 +51,39 @@ type BackupCopy struct {
 	// interrupted copy and kept.
 	Bytes  int64
 	Reused int
+	// Chunked: a format 2 backup. Chunks is how many chunks this copy
+	// streamed; Reused counts those the offsite copy already held (from
+	// other backups, or an interrupted copy).
+	Chunked bool
+	Chunks  int
 }
 
-// CopyBackup copies backup m: every object (those already offsite with
-// the manifest's size are kept), then the manifest, byte for byte as the
-// primary holds it.
+// CopyBackup copies backup m: every object or chunk (those already
+// offsite with the manifest's size are kept), then the manifest, byte for
+// byte as the primary holds it.
 func (c Copier) CopyBackup(ctx context.Context, m *manifest.Manifest) (BackupCopy, error) {
+	return c.copyBackup(ctx, m, &run{})
+}
+
+// copyBackup copies m within a run, which lists the offsite chunks once
+// for all its backups.
+func (c Copier) copyBackup(ctx context.Context, m *manifest.Manifest, st *run) (BackupCopy, error) {
 	res := BackupCopy{ID: m.ID}
 	if c.Src.Definition != c.Dst.Definition {
 		return res, fmt.Errorf("copying %s: source and destination definitions differ", m.ID)
 	}
 	b := c.Src.Definition.Backup(m.ID)
+	switch m.FormatVersion {
+	case manifest.FormatVersion:
+	case manifest.FormatChunked:
+		res.Chunked = true
+		if err := c.copyChunks(ctx, m, st, &res); err != nil {
+			return res, err
+		}
+		return res, c.copyManifest(ctx, b)
+	default:
+		return res, fmt.Errorf("backup %s: format version %d cannot be copied offsite by this coffer: upgrade coffer", m.ID, m.FormatVersion)
+	}
 	present, err := c.sizes(ctx, b)
 	if err != nil {
 		return res, err
@@ -69,7 +96,7 @@ func (c Copier) CopyBackup(ctx context.Context, m *manifest.Manifest) (BackupCop
 			res.Reused++
 			continue
 		}
-		n, err := c.copyObject(ctx, t)
+		n, err := c.stream(ctx, t.Object, t.Size, t.SHA256)
 		res.Bytes += n
 		if err != nil {
 			return res, fmt.Errorf("backup %s, target %q: %w", m.ID, t.Name, err)
@@ -120,25 +147,31 @@ func (c Copier) checkSizes(ctx context.Context, b layout.Backup, m *manifest.Man
 	return errors.Join(errs...)
 }
 
-// copyObject streams one object from Src into Dst through a reader that
-// fails the upload, before the object becomes visible, unless the bytes
-// match the manifest's size and SHA-256.
-func (c Copier) copyObject(ctx context.Context, t manifest.Target) (int64, error) {
-	rc, err := c.Src.Store.Get(ctx, t.Object)
+// stream copies one object from Src into Dst through a reader that fails
+// the upload, before the object becomes visible, unless the bytes match
+// the manifest's size and, when sha is set, SHA-256. A chunk has no
+// SHA-256 in the manifest (its name is a keyed hash of its plain bytes,
+// which only a reader with the dedup key and the age identity can check):
+// its size is checked.
+func (c Copier) stream(ctx context.Context, key string, size int64, sha string) (int64, error) {
+	rc, err := c.Src.Store.Get(ctx, key)
 	if err != nil {
-		return 0, fmt.Errorf("reading %s from %s: %w", t.Object, c.Src.Store.Describe(), err)
+		return 0, fmt.Errorf("reading %s from %s: %w", key, c.Src.Store.Describe(), err)
 	}
 	defer rc.Close()
-	v := &checked{r: rc, h: sha256.New(), size: t.Size, sha: t.SHA256, key: t.Object}
-	if err := c.Dst.Store.Put(ctx, t.Object, v); err != nil {
+	v := &checked{r: rc, size: size, sha: sha, key: key}
+	if sha != "" {
+		v.h = sha256.New()
+	}
+	if err := c.Dst.Store.Put(ctx, key, v); err != nil {
 		if v.err != nil {
 			return v.n, v.err
 		}
-		return v.n, fmt.Errorf("writing %s to %s: %w", t.Object, c.Dst.Store.Describe(), err)
+		return v.n, fmt.Errorf("writing %s to %s: %w", key, c.Dst.Store.Describe(), err)
 	}
 	if !v.done {
 		// A store that stopped reading early would have stored a prefix.
-		return v.n, fmt.Errorf("writing %s to %s: the store did not read the whole object", t.Object, c.Dst.Store.Describe())
+		return v.n, fmt.Errorf("writing %s to %s: the store did not read the whole object", key, c.Dst.Store.Describe())
 	}
 	return v.n, nil
 }
@@ -170,8 +203,8 @@ func (c Copier) copyManifest(ctx context.Context, b layout.Backup) error {
 }
 
 // checked passes a stream through, counting and hashing it, and turns its
-// end into an error when size or SHA-256 differ from the manifest's, so
-// the store aborts the upload instead of completing it.
+// end into an error when size or SHA-256 (if sha is set) differ from the
+// manifest's, so the store aborts the upload instead of completing it.
 type checked struct {
 	r    io.Reader
 	h    hash.Hash
@@ -189,18 +222,33 @@ func (v *checked) Read(p []byte) (int, error) {
 	}
 	n, err := v.r.Read(p)
 	v.n += int64(n)
-	v.h.Write(p[:n])
+	if v.h != nil {
+		v.h.Write(p[:n])
+	}
 	if v.n > v.size {
 		v.err = fmt.Errorf("%w: %s on the primary is longer than the manifest's %d bytes", ErrMismatch, v.key, v.size)
 		return 0, v.err
 	}
 	if err == io.EOF {
-		if got := hex.EncodeToString(v.h.Sum(nil)); v.n != v.size || got != v.sha {
-			v.err = fmt.Errorf("%w: %s on the primary is %d bytes with sha256 %s, the manifest says %d bytes with sha256 %s (verify the primary)",
-				ErrMismatch, v.key, v.n, got, v.size, v.sha)
+		if v.err = v.atEnd(); v.err != nil {
 			return 0, v.err
 		}
 		v.done = true
 	}
 	return n, err
+}
+
+// atEnd checks the whole stream against the manifest.
+func (v *checked) atEnd() error {
+	if v.h == nil {
+		if v.n != v.size {
+			return fmt.Errorf("%w: %s on the primary is %d bytes, the manifest says %d (verify the primary)", ErrMismatch, v.key, v.n, v.size)
+		}
+		return nil
+	}
+	if got := hex.EncodeToString(v.h.Sum(nil)); v.n != v.size || got != v.sha {
+		return fmt.Errorf("%w: %s on the primary is %d bytes with sha256 %s, the manifest says %d bytes with sha256 %s (verify the primary)",
+			ErrMismatch, v.key, v.n, got, v.size, v.sha)
+	}
+	return nil
 }

@@ -94,13 +94,14 @@ func (c Copier) Sync(ctx context.Context, sel Select) (Report, error) {
 			rep.Relabelled = append(rep.Relabelled, m.ID)
 		}
 	}
+	st := &run{} // the offsite chunks are listed once for every backup of the run
 	for i, m := range pending {
 		if ctx.Err() != nil {
 			rep.Waiting = append(rep.Waiting, pending[i:]...)
 			errs = append(errs, ctx.Err())
 			break
 		}
-		res, err := c.CopyBackup(ctx, m)
+		res, err := c.copyBackup(ctx, m, st)
 		if err != nil {
 			rep.Waiting = append(rep.Waiting, m)
 			rep.Failed++
@@ -110,7 +111,7 @@ func (c Copier) Sync(ctx context.Context, sel Select) (Report, error) {
 		}
 		rep.Copied = append(rep.Copied, res)
 		rep.Offsite++
-		c.log().Info("backup copied offsite", "backup", m.ID, "bytes", res.Bytes, "objects_reused", res.Reused)
+		c.log().Info("backup copied offsite", "backup", m.ID, "bytes", res.Bytes, "chunks_copied", res.Chunks, "objects_reused", res.Reused)
 	}
 	return rep, errors.Join(errs...)
 }
