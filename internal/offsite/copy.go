@@ -184,7 +184,7 @@ func (c Copier) copyManifest(ctx context.Context, b layout.Backup) error {
 	if err != nil {
 		return fmt.Errorf("reading %s: %w", key, err)
 	}
-	data, err := io.ReadAll(io.LimitReader(rc, 16<<20))
+	data, err := manifest.ReadAll(rc)
 	rc.Close()
 	if err != nil {
 		return fmt.Errorf("reading %s: %w", key, err)
