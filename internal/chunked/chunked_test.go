@@ -102,7 +102,7 @@ func (f *fixture) reader() *chunked.Reader {
 
 func (f *fixture) restore(res chunked.Result) ([]byte, error) {
 	var got bytes.Buffer
-	err := f.reader().Read(context.Background(), res.Chunks, pipeline.Sums{PlainSize: res.PlainSize, PlainSHA256: res.PlainSHA256},
+	err := f.reader().Read(context.Background(), res.Chunks, pipeline.Sums{PlainSize: res.PlainSize},
 		func(r io.Reader) error { _, err := io.Copy(&got, r); return err })
 	return got.Bytes(), err
 }
@@ -212,7 +212,7 @@ func TestMissingChunkAndWrongIdentity(t *testing.T) {
 	r := f.reader()
 	r.Identities = []age.Identity{other}
 	called := false
-	err := r.Read(context.Background(), res.Chunks, pipeline.Sums{PlainSize: res.PlainSize, PlainSHA256: res.PlainSHA256},
+	err := r.Read(context.Background(), res.Chunks, pipeline.Sums{PlainSize: res.PlainSize},
 		func(io.Reader) error { called = true; return nil })
 	if !errors.Is(err, pipeline.ErrDecrypt) || called {
 		t.Fatalf("wrong identity: err %v, consumer called %v", err, called)

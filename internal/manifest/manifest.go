@@ -311,7 +311,7 @@ func (m *Manifest) validateTarget(i int, t Target) []error {
 	if t.Name == "" || t.Object == "" {
 		errs = append(errs, fmt.Errorf("targets[%d]: name and object are required", i))
 	}
-	if (m.FormatVersion != FormatChunked && !hexPattern.MatchString(t.SHA256)) || !hexPattern.MatchString(t.PlainSHA256) {
+	if (m.FormatVersion != FormatChunked && !hexPattern.MatchString(t.SHA256)) || (!hexPattern.MatchString(t.PlainSHA256) && (m.FormatVersion != FormatChunked || t.PlainSHA256 != "")) {
 		errs = append(errs, fmt.Errorf("targets[%d] %q: sha256 and plainSha256 must be 64 hex digits", i, t.Name))
 	}
 	if t.Size < 0 || t.PlainSize < 0 {

@@ -55,7 +55,7 @@ func (r *Runner) backupChunked(ctx context.Context, run *chunkRun, t engine.Targ
 		return res, err
 	}
 	rec.Object = r.catalog.Definition.ChunksDir()
-	rec.Chunks, rec.Size, rec.PlainSize, rec.PlainSHA256 = out.Chunks, out.Size, out.PlainSize, out.PlainSHA256
+	rec.Chunks, rec.Size, rec.PlainSize = out.Chunks, out.Size, out.PlainSize
 	r.opts.Log.Info("target chunked", "target", t.Name(), "chunks", len(out.Chunks), "new_chunks", out.NewChunks, "new_stored_bytes", out.NewBytes)
 	return res, nil
 }
