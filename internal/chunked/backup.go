@@ -59,12 +59,12 @@ func Backup(ctx context.Context, store storage.Store, def layout.Definition, kno
 		return Result{}, fmt.Errorf("starting zstd: %w", err)
 	}
 	defer zw.Close()
-	pr, pw := io.Pipe()
+	pipe := newPipe()
 	var plainSize int64
 	dumped := make(chan error, 1)
 	go func() {
-		err := dump(ctx, io.MultiWriter(&counter{&plainSize}, pw))
-		pw.CloseWithError(err) // nil: the chunker reads io.EOF
+		err := dump(ctx, io.MultiWriter(&counter{&plainSize}, pipe))
+		pipe.CloseWrite(err) // nil: the chunker reads io.EOF
 		dumped <- err
 	}()
 	uploads := opts.Uploads
@@ -73,9 +73,9 @@ func Backup(ctx context.Context, store storage.Store, def layout.Definition, kno
 	}
 	up := newUploader(ctx, cancel, store, uploads)
 	w := &writer{def: def, known: known, opts: opts, zw: zw, up: up}
-	res, cerr := w.cut(pr)
+	res, cerr := w.cut(pipe)
 	if cerr != nil {
-		pr.CloseWithError(cerr)
+		pipe.CloseRead(cerr)
 		cancel(cerr)
 	}
 	uerr := up.wait()
