@@ -25,14 +25,14 @@ func (s slowStore) Get(ctx context.Context, key string) (io.ReadCloser, error) {
 
 // BenchmarkRead restores the bench dump's chunks into a consumer that
 // discards them, from a local directory and from one answering each GET
-// after 20 ms, fetching 2, 4 or 8 chunks ahead: whether the fetches keep
+// after 100 ms, fetching 2, 4 or 8 chunks ahead: whether the fetches keep
 // the consumer fed.
 func BenchmarkRead(b *testing.B) {
 	data := benchDump(b)
 	f := newFixture(b)
 	res := f.backup(b, data)
 	want := pipeline.Sums{PlainSize: res.PlainSize, PlainSHA256: res.PlainSHA256}
-	for _, delay := range []time.Duration{0, 20 * time.Millisecond} {
+	for _, delay := range []time.Duration{0, 100 * time.Millisecond} {
 		for _, ahead := range []int{2, 4, 8} {
 			b.Run(fmt.Sprintf("latency=%s/ahead=%d", delay, ahead), func(b *testing.B) {
 				rd := f.reader()

@@ -77,7 +77,8 @@ type RestoreRequest struct {
 	// mapping, filters, existing objects, dry run).
 	Kubernetes *v1alpha1.KubernetesRestoreOptions
 	// Progress, when set, counts each restored target's bytes (the daemon
-	// shows it in its API). Targets wait through the verification pass.
+	// shows it in its API). Targets restored into an existing destination
+	// wait through its verification pass.
 	Progress *progress.Set
 }
 

@@ -12,6 +12,10 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/coffer-dev/coffer/api/v1alpha1"
+	"github.com/coffer-dev/coffer/internal/engine"
+	"github.com/coffer-dev/coffer/internal/engine/all"
+	"github.com/coffer-dev/coffer/internal/engine/postgres"
 	"github.com/coffer-dev/coffer/internal/manifest"
 	"github.com/coffer-dev/coffer/internal/pipeline"
 	"github.com/coffer-dev/coffer/internal/runner"
@@ -308,5 +312,54 @@ func TestRestoreIntoExistingDatabaseVerifiesFirst(t *testing.T) {
 				t.Fatal("the existing database changed")
 			}
 		})
+	}
+}
+
+// lateDatabase is the postgres engine on a server where the destination
+// appears between the runner's look and its CREATE DATABASE: it says every
+// database is missing.
+type lateDatabase struct{ *postgres.Engine }
+
+func (lateDatabase) DatabaseExists(context.Context, engine.Target, string) (bool, error) {
+	return false, nil
+}
+
+// TestRestoreDatabaseAppearingMeanwhileIsKept: when the destination that
+// looked new exists by the time the runner creates it, the restore falls
+// back to verifying first: a corrupt backup then leaves that database, and
+// its data, as they were.
+func TestRestoreDatabaseAppearingMeanwhileIsKept(t *testing.T) {
+	pg, my := shopData(t)
+	ctx := context.Background()
+	dir := t.TempDir()
+	cfg := fixture{pg: pg, my: my}.load(t, dir)
+	engines := all.With(all.Services{})
+	log := &syncBuffer{}
+	r := newRunner(t, cfg, runner.Options{Log: slog.New(slog.NewTextHandler(log, nil)),
+		Engine: func(spec v1alpha1.Target) (engine.Engine, error) {
+			e, err := engines(spec)
+			if p, ok := e.(*postgres.Engine); ok {
+				return lateDatabase{p}, err
+			}
+			return e, err
+		}})
+	id := backup(t, r)
+	m, err := r.Catalog().Get(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	flipObject(t, dir, m, m.Targets[0])
+	existing := testutil.PostgresDB(t)
+	testutil.PGExec(t, existing, "CREATE TABLE t (i int, v text); INSERT INTO t VALUES (1, 'kept')")
+	before := testutil.PGFingerprint(t, existing)
+	_, err = r.Restore(ctx, runner.RestoreRequest{BackupID: id, Target: "main", IntoDatabase: existing, Clean: true})
+	if !errors.Is(err, pipeline.ErrIntegrity) || !strings.Contains(err.Error(), "not restoring") || strings.Contains(err.Error(), "dropped") {
+		t.Fatalf("restore of a damaged backup into a database that appeared meanwhile: %v", err)
+	}
+	if !pgExists(t, existing) || testutil.PGFingerprint(t, existing) != before {
+		t.Fatal("the database that existed when the runner created the destination was changed")
+	}
+	if !strings.Contains(log.String(), "created by someone else meanwhile") {
+		t.Errorf("the log does not say the restore fell back to verifying first:\n%s", log.String())
 	}
 }
