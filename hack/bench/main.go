@@ -133,7 +133,7 @@ func bench(gb float64, runnerBin string) error {
 	row("pg_dump -Fc (gzip) to a local file", gz, plain)
 	row("coffer-runner backup (zstd + age, file)", backup, plain)
 	row("pg_restore from the local -Fc file", pgRestore, pgRestore)
-	row("coffer-runner restore (verify + restore)", restore, pgRestore)
+	row("coffer-runner restore (new db, one read)", restore, pgRestore)
 	row("coffer-runner verify", verify, plain)
 	fmt.Println()
 	fmt.Printf("backup rate vs source rate D: %.2f × D (goal ≥ 0.90)\n", plain.wall.Seconds()/backup.wall.Seconds())
