@@ -10,6 +10,8 @@
 #      same objects with the same storage client, between two MinIO servers.
 #   6. storage format 2 (dedup) vs format 1, restic and kopia: stored bytes of daily backups of
 #      a changing database, CPU per GB, peak RSS (hack/bench-dedup.sh; DEDUP_MB, DEDUP_DAYS).
+#   7. restore vs pg_restore from a local file: format 1 and 2, verify pass vs verify while
+#      restoring into a new database, wall and CPU (hack/bench-restore.sh; RESTORE_MB, RESTORE_ROUNDS).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 go run ./hack/bench "$@"
@@ -22,3 +24,4 @@ go test -run '^$' -bench 'Kubernetes5000' -benchtime 1x ./internal/engine/kubern
 go test -run '^$' -bench 'OffsiteCopy' -benchtime 5x -count 2 ./internal/offsite/ | grep -E '^Benchmark'
 if [ -x hack/bench-filesystem.sh ]; then echo; hack/bench-filesystem.sh; fi
 if [ -x hack/bench-dedup.sh ]; then echo; hack/bench-dedup.sh; fi
+if [ -x hack/bench-restore.sh ]; then echo; hack/bench-restore.sh; fi

@@ -14,10 +14,12 @@ func newRestoreCommand(g *globals) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "restore",
 		Short: "Restore a backup into its databases or into another database",
-		Long: `Restore a backup. The whole backup is verified first (checksums, decryption),
-so a corrupt object or a wrong key fails before any database is touched.
-The destination database is created when it does not exist; a destination
-that already has tables is refused unless --clean is given.`,
+		Long: `Restore a backup. A corrupt object or a wrong key never leaves a destination
+worse than it was. Into an existing destination the whole backup is verified
+first (checksums, decryption), before it is touched. A PostgreSQL or MySQL
+database that does not exist is created by the restore and checked while it
+is restored, reading the backup once; it is dropped again if anything fails.
+A destination that already has tables is refused unless --clean is given.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if req.BackupID == "" {
@@ -59,7 +61,7 @@ that already has tables is refused unless --clean is given.`,
 	f.StringVar(&req.IntoPath, "into-path", "", "restore into this directory or file instead of the target's own (filesystem, etcd, git)")
 	f.BoolVar(&req.Clean, "clean", false, "allow restoring into a database that already has tables: its objects are dropped and recreated")
 	f.BoolVar(&req.IgnoreDatabaseProperties, "ignore-database-properties", false, "restore into an existing database whose encoding or collation differ from the backed-up database's")
-	f.BoolVar(&req.SkipVerify, "skip-verify", false, "do not verify the whole backup before touching the database")
+	f.BoolVar(&req.SkipVerify, "skip-verify", false, "do not verify the whole backup before touching an existing destination (a new database is checked while it is restored)")
 	k8s = addKubernetesRestoreFlags(f)
 	g.addFromFlag(cmd)
 	return cmd

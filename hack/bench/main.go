@@ -7,6 +7,7 @@ package main
 
 import (
 	"bytes"
+	"crypto/rand"
 	"flag"
 	"fmt"
 	"os"
@@ -16,6 +17,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"filippo.io/age"
 )
 
 const db = "coffer_bench"
@@ -24,6 +27,9 @@ const db = "coffer_bench"
 type run struct {
 	wall   time.Duration
 	maxRSS int64 // bytes
+	// cpu is user + system time of the command and the children it waited
+	// for (coffer-runner's pg_restore, for one).
+	cpu time.Duration
 }
 
 func main() {
@@ -31,7 +37,17 @@ func main() {
 	runnerBin := flag.String("runner", "bin/coffer-runner", "coffer-runner binary")
 	generateOnly := flag.Bool("generate-only", false, "only make sure the database exists")
 	daemonSeconds := flag.Int("daemon-seconds", 0, "instead: measure an idle runner daemon for this many seconds")
+	restoreMB := flag.Int("restore-mb", 0, "instead: compare restores of a database of this many MB with pg_restore (hack/bench-restore.sh)")
+	rounds := flag.Int("rounds", 1, "with -restore-mb: measure each restore this many times")
 	flag.Parse()
+	if *restoreMB > 0 {
+		bin, _ := filepath.Abs(*runnerBin)
+		if err := benchRestore(bin, int64(*restoreMB)*1e6, *rounds); err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if *daemonSeconds > 0 {
 		bin, _ := filepath.Abs(*runnerBin)
 		if err := benchDaemon(bin, *daemonSeconds); err != nil {
@@ -41,7 +57,7 @@ func main() {
 		return
 	}
 	if *generateOnly {
-		if err := ensureDatabase(int64(*gb * 1e9)); err != nil {
+		if err := ensureDatabase(db, int64(*gb*1e9)); err != nil {
 			fmt.Fprintln(os.Stderr, "bench:", err)
 			os.Exit(1)
 		}
@@ -55,7 +71,7 @@ func main() {
 
 func bench(gb float64, runnerBin string) error {
 	runnerBin, _ = filepath.Abs(runnerBin)
-	if err := ensureDatabase(int64(gb * 1e9)); err != nil {
+	if err := ensureDatabase(db, int64(gb*1e9)); err != nil {
 		return err
 	}
 	work, err := os.MkdirTemp("", "coffer-bench-")
@@ -63,7 +79,7 @@ func bench(gb float64, runnerBin string) error {
 		return err
 	}
 	defer os.RemoveAll(work)
-	cfg, err := writeConfig(work)
+	cfg, err := writeConfig(work, db, false)
 	if err != nil {
 		return err
 	}
@@ -117,7 +133,7 @@ func bench(gb float64, runnerBin string) error {
 	row("pg_dump -Fc (gzip) to a local file", gz, plain)
 	row("coffer-runner backup (zstd + age, file)", backup, plain)
 	row("pg_restore from the local -Fc file", pgRestore, pgRestore)
-	row("coffer-runner restore (verify + restore)", restore, pgRestore)
+	row("coffer-runner restore (new db, one read)", restore, pgRestore)
 	row("coffer-runner verify", verify, plain)
 	fmt.Println()
 	fmt.Printf("backup rate vs source rate D: %.2f × D (goal ≥ 0.90)\n", plain.wall.Seconds()/backup.wall.Seconds())
@@ -139,11 +155,14 @@ func measure(dir string, name string, args ...string) (run, error) {
 	r := run{wall: time.Since(start)}
 	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
 		r.maxRSS = ru.Maxrss * 1024
+		r.cpu = time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 	}
 	return r, nil
 }
 
-func ensureDatabase(minBytes int64) error {
+// ensureDatabase makes sure db exists with at least minBytes on disk,
+// generating it once (later runs reuse it).
+func ensureDatabase(db string, minBytes int64) error {
 	exists := psqlValue("postgres", fmt.Sprintf("SELECT count(*) FROM pg_database WHERE datname = '%s'", db)) == "1"
 	if exists {
 		n, _ := strconv.ParseInt(psqlValue("postgres", fmt.Sprintf("SELECT pg_database_size('%s')", db)), 10, 64)
@@ -152,7 +171,7 @@ func ensureDatabase(minBytes int64) error {
 		}
 		psqlValue("postgres", "DROP DATABASE "+db+" WITH (FORCE)")
 	}
-	fmt.Printf("generating %s (≥ %.1f GB; once, kept for later runs)...\n", db, float64(minBytes)/1e9)
+	fmt.Printf("generating %s (≥ %.0f MB; once, kept for later runs)...\n", db, float64(minBytes)/1e6)
 	psqlValue("postgres", "CREATE DATABASE "+db)
 	// Rows of mixed content: timestamps, JSON, hex digests, repetitive text and numbers.
 	rows := minBytes / 240
@@ -184,26 +203,28 @@ func psqlValue(database, q string) string {
 	return strings.TrimSpace(string(out))
 }
 
-func writeConfig(work string) (string, error) {
-	key, err := exec.Command("age-keygen").Output()
+// writeConfig writes a runner config backing up db into work/storage,
+// encrypted with a fresh age key, in storage format 2 when chunked.
+func writeConfig(work, db string, chunked bool) (string, error) {
+	id, err := age.GenerateX25519Identity()
 	if err != nil {
-		return "", fmt.Errorf("age-keygen: %w", err)
+		return "", err
 	}
-	var identity, recipient string
-	for _, line := range strings.Split(string(key), "\n") {
-		if strings.HasPrefix(line, "AGE-SECRET-KEY-") {
-			identity = line
+	format, dedup := "", ""
+	if chunked {
+		format = "\n  chunked: {keySecretRef: {name: dedup, key: key}}"
+		key := make([]byte, 32)
+		if _, err := rand.Read(key); err != nil {
+			return "", err
 		}
-		if strings.HasPrefix(line, "# public key: ") {
-			recipient = strings.TrimPrefix(line, "# public key: ")
-		}
+		dedup = fmt.Sprintf("---\napiVersion: v1\nkind: Secret\nmetadata: {name: dedup}\nstringData: {key: %x}\n", key)
 	}
 	cfg := fmt.Sprintf(`apiVersion: coffer.dev/v1alpha1
 kind: BackupStorage
 metadata: {name: bench}
 spec:
   filesystem: {path: %q}
-  encryption: {recipients: [%q], identitySecretRef: {name: age, key: identity}}
+  encryption: {recipients: [%q], identitySecretRef: {name: age, key: identity}}%s
 ---
 apiVersion: coffer.dev/v1alpha1
 kind: BackupDefinition
@@ -218,7 +239,7 @@ apiVersion: v1
 kind: Secret
 metadata: {name: age}
 stringData: {identity: %q}
-`, filepath.Join(work, "storage"), recipient, db, identity)
+%s`, filepath.Join(work, "storage"), id.Recipient().String(), format, db, id.String(), dedup)
 	if err := os.MkdirAll(filepath.Join(work, "storage"), 0o700); err != nil {
 		return "", err
 	}

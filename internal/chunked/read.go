@@ -20,7 +20,11 @@ import (
 	"github.com/coffer-dev/coffer/internal/storage"
 )
 
-// prefetch is how many chunks are fetched ahead of the one being consumed.
+// prefetch is how many chunks are fetched ahead of the one being consumed,
+// unless Reader.Ahead says otherwise. Each holds at most MaxSize plain bytes
+// (plus its stored bytes while it is opened), so a restore holds about
+// (prefetch + 3) × MaxSize at most: the chunks ahead, the one waiting to be
+// handed over, the one being written and the one opened by the next fetch.
 const prefetch = 2
 
 // Reader opens a definition's chunks: the identities decrypt them (none
@@ -32,6 +36,9 @@ type Reader struct {
 	Encrypted  bool
 	Identities []age.Identity
 	Key        *Key
+	// Ahead is how many chunks Read fetches ahead of the one being
+	// consumed; 0 means prefetch.
+	Ahead int
 }
 
 // Chunk fetches, decrypts and decompresses one chunk and checks its stored
@@ -171,7 +178,11 @@ type fetchedChunk struct {
 // the first error (which it delivers) or when ctx ends.
 func (r *Reader) fetchInOrder(ctx context.Context, chunks []manifest.Chunk) <-chan fetchedChunk {
 	out := make(chan fetchedChunk)
-	futures := make(chan chan fetchedChunk, prefetch)
+	ahead := r.Ahead
+	if ahead <= 0 {
+		ahead = prefetch
+	}
+	futures := make(chan chan fetchedChunk, ahead)
 	go func() {
 		defer close(futures)
 		for _, c := range chunks {

@@ -67,19 +67,27 @@ type RestoreRequest struct {
 	// IgnoreDatabaseProperties restores into an existing database whose
 	// encoding or collation differ from the source's.
 	IgnoreDatabaseProperties bool
-	// SkipVerify skips the full verification pass before restoring. Without
-	// it a corrupt object is found before any database is touched.
+	// SkipVerify skips the full verification pass before restoring into an
+	// existing destination. Without it a corrupt object is found before
+	// that destination is touched. A new database (engine.Creating) is
+	// checked while it is restored, and dropped when anything fails,
+	// with or without SkipVerify.
 	SkipVerify bool
 	// Kubernetes tunes the restore of kubernetes targets (namespace
 	// mapping, filters, existing objects, dry run).
 	Kubernetes *v1alpha1.KubernetesRestoreOptions
 	// Progress, when set, counts each restored target's bytes (the daemon
-	// shows it in its API). Targets wait through the verification pass.
+	// shows it in its API). Targets restored into an existing destination
+	// wait through its verification pass.
 	Progress *progress.Set
 }
 
-// Restore restores a backup. The age identity and the backup's integrity are
-// checked before the first database is touched.
+// Restore restores a backup. The age identity is checked before the first
+// database is touched. The backup's integrity is checked before an existing
+// destination is touched (a full read of its object or chunks first), and
+// while a new database is restored: the database this restore created is
+// dropped again when a check fails, so either way a corrupt backup leaves
+// every destination as it was.
 func (r *Runner) Restore(ctx context.Context, req RestoreRequest) (*manifest.Manifest, error) {
 	if err := r.checkRequest(req); err != nil {
 		return nil, err
@@ -96,10 +104,14 @@ func (r *Runner) Restore(ctx context.Context, req RestoreRequest) (*manifest.Man
 	if err != nil {
 		return nil, err
 	}
+	r.findNewDatabases(ctx, plan, req)
 	if !req.SkipVerify {
 		for _, p := range plan {
-			if err := r.read(ctx, m, p.rec, ids, func(rd io.Reader) error { _, err := io.Copy(io.Discard, rd); return err }); err != nil {
-				return m, fmt.Errorf("not restoring: %w", err)
+			if p.newDB != "" {
+				continue // checked while it is restored (restorenew.go)
+			}
+			if err := r.verifyTarget(ctx, m, p, ids); err != nil {
+				return m, err
 			}
 		}
 	}
@@ -107,16 +119,9 @@ func (r *Runner) Restore(ctx context.Context, req RestoreRequest) (*manifest.Man
 	var partial []error
 	for _, p := range plan {
 		start := r.opts.Now()
-		dest := p.target.Spec
 		tp := req.Progress.Target(p.rec.Name)
 		tp.Start(start)
-		err := r.readFrom(ctx, countStored(r.store, tp), m, p.rec, ids, func(rd io.Reader) error {
-			return p.engine.Restore(ctx, p.target, tp.PlainReader(rd), engine.RestoreOptions{
-				IntoDatabase: req.IntoDatabase, IntoPath: req.IntoPath, Clean: req.Clean,
-				Database: p.rec.Database, IgnoreDatabaseProperties: req.IgnoreDatabaseProperties,
-				Kubernetes: req.Kubernetes,
-			})
-		})
+		err := r.restoreTarget(ctx, m, p, ids, req, tp)
 		tp.End(err)
 		if errors.Is(err, engine.ErrPartiallyFailed) {
 			partial = append(partial, fmt.Errorf("restoring target %q of backup %s: %w", p.rec.Name, m.ID, err))
@@ -125,16 +130,56 @@ func (r *Runner) Restore(ctx context.Context, req RestoreRequest) (*manifest.Man
 		if err != nil {
 			return m, fmt.Errorf("restoring target %q of backup %s: %w", p.rec.Name, m.ID, err)
 		}
-		r.opts.Log.Info("target restored", "backup", m.ID, "target", dest.Name, "into", req.destination(),
+		r.opts.Log.Info("target restored", "backup", m.ID, "target", p.target.Spec.Name, "into", req.destination(),
 			"duration", r.opts.Now().Sub(start).Round(time.Millisecond))
 	}
 	return m, errors.Join(partial...)
+}
+
+// verifyTarget reads a target's object or chunks in full, before any
+// database is touched.
+func (r *Runner) verifyTarget(ctx context.Context, m *manifest.Manifest, p restoreStep, ids []age.Identity) error {
+	if err := r.read(ctx, m, p.rec, ids, func(rd io.Reader) error { _, err := io.Copy(io.Discard, rd); return err }); err != nil {
+		return fmt.Errorf("not restoring: %w", err)
+	}
+	return nil
+}
+
+// restoreTarget streams one target into its engine: into a new database
+// while checking its integrity (restoreNew), or, where the destination
+// exists, as verified before.
+func (r *Runner) restoreTarget(ctx context.Context, m *manifest.Manifest, p restoreStep, ids []age.Identity, req RestoreRequest, tp *progress.Target) error {
+	opts := engine.RestoreOptions{
+		IntoDatabase: req.IntoDatabase, IntoPath: req.IntoPath, Clean: req.Clean,
+		Database: p.rec.Database, IgnoreDatabaseProperties: req.IgnoreDatabaseProperties,
+		Kubernetes: req.Kubernetes,
+	}
+	store := countStored(r.store, tp)
+	if p.newDB != "" {
+		err := r.restoreNew(ctx, store, m, p, ids, opts, tp.PlainReader)
+		if !errors.Is(err, errNotNew) {
+			return err
+		}
+		r.opts.Log.Info("the destination database was created by someone else meanwhile: verifying before restoring",
+			"backup", m.ID, "target", p.rec.Name, "database", p.newDB)
+		if !req.SkipVerify {
+			if err := r.verifyTarget(ctx, m, p, ids); err != nil {
+				return err
+			}
+		}
+	}
+	return r.readFrom(ctx, store, m, p.rec, ids, func(rd io.Reader) error {
+		return p.engine.Restore(ctx, p.target, tp.PlainReader(rd), opts)
+	})
 }
 
 type restoreStep struct {
 	rec    manifest.Target
 	target engine.Target
 	engine engine.Engine
+	// newDB is the destination database when it did not exist as the
+	// restore started and the engine can create it (engine.Creating).
+	newDB string
 }
 
 func (r *Runner) restorePlan(m *manifest.Manifest, req RestoreRequest) ([]restoreStep, error) {

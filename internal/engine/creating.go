@@ -1,0 +1,28 @@
+package engine
+
+import (
+	"context"
+
+	"github.com/coffer-dev/coffer/internal/manifest"
+)
+
+// Creating is implemented by the database engines whose Restore creates a
+// missing destination database (postgres, mysql). It lets the runner create
+// that database itself, so it knows for certain the database is new: it then
+// streams the backup straight into Restore, checking integrity as it goes,
+// and drops the database again when anything fails. There is nothing there
+// to protect, so the separate verification pass a restore into an existing
+// database needs is skipped, and the backup is read once.
+type Creating interface {
+	// RestoreDatabase names the database a restore of t with opts writes
+	// to (opts.IntoDatabase, or the target's own).
+	RestoreDatabase(t Target, opts RestoreOptions) (string, error)
+	// DatabaseExists reports whether db exists on t's server.
+	DatabaseExists(ctx context.Context, t Target, db string) (bool, error)
+	// CreateDatabase creates db on t's server as Restore would create a
+	// missing one, with the properties p (nil: the server's defaults). It
+	// returns false, having changed nothing, when db exists already.
+	CreateDatabase(ctx context.Context, t Target, db string, p *manifest.DatabaseProperties) (bool, error)
+	// DropDatabase drops db on t's server; a missing db is not an error.
+	DropDatabase(ctx context.Context, t Target, db string) error
+}

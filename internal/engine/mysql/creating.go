@@ -1,0 +1,77 @@
+package mysql
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+
+	"github.com/go-sql-driver/mysql"
+
+	"github.com/coffer-dev/coffer/internal/engine"
+	"github.com/coffer-dev/coffer/internal/engine/tool"
+	"github.com/coffer-dev/coffer/internal/manifest"
+)
+
+var _ engine.Creating = (*Engine)(nil)
+
+// errDatabaseExists is ER_DB_CREATE_EXISTS: CREATE DATABASE of an existing
+// name.
+const errDatabaseExists = 1007
+
+// RestoreDatabase is opts.IntoDatabase, or the target's database.
+func (*Engine) RestoreDatabase(t engine.Target, opts engine.RestoreOptions) (string, error) {
+	c, err := resolve(t)
+	if err != nil {
+		return "", err
+	}
+	if opts.IntoDatabase != "" {
+		return opts.IntoDatabase, nil
+	}
+	return c.database, nil
+}
+
+// DatabaseExists looks db up in information_schema, as Restore does before
+// it creates a missing destination.
+func (*Engine) DatabaseExists(ctx context.Context, t engine.Target, db string) (bool, error) {
+	c, err := resolve(t)
+	if err != nil {
+		return false, err
+	}
+	pool, err := c.open()
+	if err != nil {
+		return false, err
+	}
+	defer pool.Close()
+	_, err = schemaProperties(ctx, pool, db)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return false, nil
+	case err != nil:
+		return false, tool.Redact(fmt.Errorf("%s: connecting: %w", c.where(db), err), c.password)
+	}
+	return true, nil
+}
+
+// CreateDatabase creates db with p's character set and collation, as a
+// restore creates a missing destination.
+func (*Engine) CreateDatabase(ctx context.Context, t engine.Target, db string, p *manifest.DatabaseProperties) (bool, error) {
+	c, err := resolve(t)
+	if err != nil {
+		return false, err
+	}
+	pool, err := c.open()
+	if err != nil {
+		return false, err
+	}
+	defer pool.Close()
+	err = createDatabase(ctx, pool, db, p)
+	var myErr *mysql.MySQLError
+	if errors.As(err, &myErr) && myErr.Number == errDatabaseExists {
+		return false, nil
+	}
+	if err != nil {
+		return false, tool.Redact(fmt.Errorf("%s: %w", c.where(db), err), c.password)
+	}
+	return true, nil
+}

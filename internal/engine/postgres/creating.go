@@ -1,0 +1,67 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/coffer-dev/coffer/internal/engine"
+	"github.com/coffer-dev/coffer/internal/engine/tool"
+	"github.com/coffer-dev/coffer/internal/manifest"
+)
+
+var _ engine.Creating = (*Engine)(nil)
+
+// sqlstate duplicate_database: CREATE DATABASE of an existing name.
+const codeDuplicateDatabase = "42P04"
+
+// RestoreDatabase is opts.IntoDatabase, or the target's database.
+func (*Engine) RestoreDatabase(t engine.Target, opts engine.RestoreOptions) (string, error) {
+	c, err := resolve(t)
+	if err != nil {
+		return "", err
+	}
+	if opts.IntoDatabase != "" {
+		return opts.IntoDatabase, nil
+	}
+	return c.database, nil
+}
+
+// DatabaseExists connects to db: the server's "does not exist" means it
+// does not; any other failure is an error.
+func (*Engine) DatabaseExists(ctx context.Context, t engine.Target, db string) (bool, error) {
+	c, err := resolve(t)
+	if err != nil {
+		return false, err
+	}
+	pc, err := c.connect(ctx, db)
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) && pgErr.Code == codeNoDatabase {
+		return false, nil
+	}
+	if err != nil {
+		return false, tool.Redact(fmt.Errorf("%s: %w", c.where(db), err), c.password)
+	}
+	_ = pc.Close(context.WithoutCancel(ctx))
+	return true, nil
+}
+
+// CreateDatabase creates db from template0 with p's encoding and locale, as
+// a restore creates a missing destination.
+func (*Engine) CreateDatabase(ctx context.Context, t engine.Target, db string, p *manifest.DatabaseProperties) (bool, error) {
+	c, err := resolve(t)
+	if err != nil {
+		return false, err
+	}
+	created, err := c.createDatabase(ctx, db, p)
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) && pgErr.Code == codeDuplicateDatabase {
+		return false, nil
+	}
+	if err != nil {
+		return false, tool.Redact(fmt.Errorf("%s: %w", c.where(db), err), c.password)
+	}
+	return created, nil
+}

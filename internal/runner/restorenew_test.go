@@ -1,0 +1,365 @@
+package runner_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/coffer-dev/coffer/api/v1alpha1"
+	"github.com/coffer-dev/coffer/internal/engine"
+	"github.com/coffer-dev/coffer/internal/engine/all"
+	"github.com/coffer-dev/coffer/internal/engine/postgres"
+	"github.com/coffer-dev/coffer/internal/manifest"
+	"github.com/coffer-dev/coffer/internal/pipeline"
+	"github.com/coffer-dev/coffer/internal/runner"
+	"github.com/coffer-dev/coffer/internal/storage"
+	"github.com/coffer-dev/coffer/internal/testutil"
+)
+
+// countingStore counts the GETs of objects and chunks (not manifests) and
+// the bytes read from them.
+type countingStore struct {
+	storage.Store
+	mu    sync.Mutex
+	gets  int
+	bytes int64
+}
+
+func (s *countingStore) Get(ctx context.Context, key string) (io.ReadCloser, error) {
+	rc, err := s.Store.Get(ctx, key)
+	if err != nil || strings.HasSuffix(key, "manifest.json") {
+		return rc, err
+	}
+	s.mu.Lock()
+	s.gets++
+	s.mu.Unlock()
+	return countingReader{rc, s}, nil
+}
+
+func (s *countingStore) reset() (gets int, n int64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	gets, n = s.gets, s.bytes
+	s.gets, s.bytes = 0, 0
+	return gets, n
+}
+
+type countingReader struct {
+	io.ReadCloser
+	s *countingStore
+}
+
+func (r countingReader) Read(p []byte) (int, error) {
+	n, err := r.ReadCloser.Read(p)
+	r.s.mu.Lock()
+	r.s.bytes += int64(n)
+	r.s.mu.Unlock()
+	return n, err
+}
+
+func counted(r *runner.Runner) *countingStore {
+	c := &countingStore{}
+	runner.WrapStore(r, func(s storage.Store) storage.Store { c.Store = s; return c })
+	return c
+}
+
+// syncBuffer is a log destination tests read while nothing writes.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
+}
+
+// newPG and newMy name a database that does not exist, dropped if a test
+// leaves it.
+func newPG(t *testing.T) string {
+	db := testutil.UniqueName()
+	testutil.SharedPostgres(t).DropOnCleanup(t, db)
+	return db
+}
+
+func newMy(t *testing.T) string {
+	db := testutil.UniqueName()
+	testutil.SharedMySQL(t).DropOnCleanup(t, db)
+	return db
+}
+
+// shopData fills the postgres and mysql source databases: enough rows for
+// several format 2 chunks.
+func shopData(t *testing.T) (pg, my string) {
+	pg, my = testutil.PostgresDB(t), testutil.MySQLDB(t)
+	testutil.PGExec(t, pg, "CREATE TABLE t AS SELECT i, md5(i::text) AS v FROM generate_series(1, 200000) AS i")
+	testutil.MySQLExec(t, my, "CREATE TABLE t (i INT PRIMARY KEY, v VARCHAR(64)); INSERT INTO t SELECT seq, md5(seq) FROM seq_1_to_50000")
+	return pg, my
+}
+
+// TestRestoreIntoNewDatabaseReadsOnce: a restore into a database that does
+// not exist yet reads each object or chunk once (the checks run while it
+// streams), and restores the same data; one into an existing database still
+// reads the backup twice, verifying it first.
+func TestRestoreIntoNewDatabaseReadsOnce(t *testing.T) {
+	pg, my := shopData(t)
+	ctx := context.Background()
+	for name, chunked := range map[string]bool{"format 1": false, "format 2": true} {
+		t.Run(name, func(t *testing.T) {
+			log := &syncBuffer{}
+			r := newRunner(t, fixture{pg: pg, my: my, chunked: chunked}.load(t, t.TempDir()),
+				runner.Options{Log: slog.New(slog.NewTextHandler(log, nil))})
+			id := backup(t, r)
+			c := counted(r)
+			m, err := r.Catalog().Get(ctx, id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i, tc := range []struct {
+				target, db  string
+				fingerprint func(testing.TB, string) string
+				source      string
+			}{
+				{"main", newPG(t), testutil.PGFingerprint, pg},
+				{"ci", newMy(t), testutil.MySQLFingerprint, my},
+			} {
+				if _, err := r.Restore(ctx, runner.RestoreRequest{BackupID: id, Target: tc.target, IntoDatabase: tc.db}); err != nil {
+					t.Fatalf("restoring %s into a new database: %v", tc.target, err)
+				}
+				rec := m.Targets[i]
+				if gets, n := c.reset(); gets != reads(rec) || n != rec.Size {
+					t.Errorf("restoring %s into a new database read %d objects, %d bytes; want one pass: %d, %d",
+						tc.target, gets, n, reads(rec), rec.Size)
+				}
+				if tc.fingerprint(t, tc.db) != tc.fingerprint(t, tc.source) {
+					t.Errorf("%s restored into %s differs from its source", tc.target, tc.db)
+				}
+				if want := "verifying while restoring into new database " + tc.db; !strings.Contains(log.String(), want) {
+					t.Errorf("the log does not say %q:\n%s", want, log.String())
+				}
+			}
+			existing := testutil.PostgresDB(t)
+			if _, err := r.Restore(ctx, runner.RestoreRequest{BackupID: id, Target: "main", IntoDatabase: existing}); err != nil {
+				t.Fatalf("restoring into an existing empty database: %v", err)
+			}
+			if gets, n := c.reset(); gets != 2*reads(m.Targets[0]) || n != 2*m.Targets[0].Size {
+				t.Errorf("restoring into an existing database read %d objects, %d bytes; want the verify pass and the restore: %d, %d",
+					gets, n, 2*reads(m.Targets[0]), 2*m.Targets[0].Size)
+			}
+			if strings.Contains(log.String(), "new database "+existing) {
+				t.Errorf("an existing database was called new:\n%s", log.String())
+			}
+		})
+	}
+}
+
+// reads is how many GETs one pass over a target takes.
+func reads(t manifest.Target) int {
+	if len(t.Chunks) > 0 {
+		return len(t.Chunks)
+	}
+	return 1
+}
+
+// TestRestoreIntoNewDatabaseDropsItOnFailure: whatever makes a restore into
+// a new database fail after the database was created, a damaged object, a
+// checksum that only fails at the end of the stream (after pg_restore has
+// committed), a damaged or missing chunk, the database is dropped again,
+// and the error names the backup, the target and the object or chunk.
+func TestRestoreIntoNewDatabaseDropsItOnFailure(t *testing.T) {
+	pg, my := shopData(t)
+	ctx := context.Background()
+	cases := map[string]struct {
+		chunked bool
+		target  string
+		// damage breaks the stored backup; it returns what the error
+		// must name besides the backup and target.
+		damage func(t *testing.T, dir string, m *manifest.Manifest, rec manifest.Target) string
+		want   error
+	}{
+		"format 1, flipped byte":        {target: "main", want: pipeline.ErrIntegrity, damage: flipObject},
+		"format 1, mysql, flipped byte": {target: "ci", want: pipeline.ErrIntegrity, damage: flipObject},
+		"format 1, wrong dump checksum": {target: "main", want: pipeline.ErrIntegrity, damage: wrongPlainSum},
+		"format 2, flipped chunk": {chunked: true, target: "main", want: pipeline.ErrIntegrity,
+			damage: func(t *testing.T, dir string, m *manifest.Manifest, rec manifest.Target) string {
+				key := lastChunk(m, rec)
+				flipByte(t, filepath.Join(dir, filepath.FromSlash(key)))
+				return key
+			}},
+		"format 2, missing chunk": {chunked: true, target: "main", want: storage.ErrNotFound,
+			damage: func(t *testing.T, dir string, m *manifest.Manifest, rec manifest.Target) string {
+				key := lastChunk(m, rec)
+				if err := os.Remove(filepath.Join(dir, filepath.FromSlash(key))); err != nil {
+					t.Fatal(err)
+				}
+				return key
+			}},
+		"format 2, mysql, flipped chunk": {chunked: true, target: "ci", want: pipeline.ErrIntegrity,
+			damage: func(t *testing.T, dir string, m *manifest.Manifest, rec manifest.Target) string {
+				key := lastChunk(m, rec)
+				flipByte(t, filepath.Join(dir, filepath.FromSlash(key)))
+				return key
+			}},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			dir := t.TempDir()
+			cfg := fixture{pg: pg, my: my, chunked: tc.chunked}.load(t, dir)
+			id := backup(t, newRunner(t, cfg, runner.Options{}))
+			r := newRunner(t, cfg, runner.Options{})
+			m, err := r.Catalog().Get(ctx, id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			rec, _ := m.Target(tc.target)
+			what := tc.damage(t, dir, m, rec)
+			r = newRunner(t, cfg, runner.Options{}) // reads the manifest again
+			db, exists := newPG(t), pgExists
+			if tc.target == "ci" {
+				db, exists = newMy(t), myExists
+			}
+			_, err = r.Restore(ctx, runner.RestoreRequest{BackupID: id, Target: tc.target, IntoDatabase: db})
+			if !errors.Is(err, tc.want) {
+				t.Fatalf("restore of a damaged backup: %v; want %v", err, tc.want)
+			}
+			for _, s := range []string{id, `"` + tc.target + `"`, rec.Object, what, "was dropped again"} {
+				if !strings.Contains(err.Error(), s) {
+					t.Errorf("the error does not name %q: %v", s, err)
+				}
+			}
+			if exists(t, db) {
+				t.Fatalf("the database %s the failed restore created is still there", db)
+			}
+		})
+	}
+}
+
+func flipObject(t *testing.T, dir string, _ *manifest.Manifest, rec manifest.Target) string {
+	flipByte(t, filepath.Join(dir, filepath.FromSlash(rec.Object)))
+	return rec.Object
+}
+
+// wrongPlainSum records another SHA-256 of the dump in the manifest: the
+// object reads and restores cleanly, and only the final check fails.
+func wrongPlainSum(t *testing.T, dir string, m *manifest.Manifest, rec manifest.Target) string {
+	path := filepath.Join(dir, filepath.FromSlash(filepath.Dir(rec.Object)), "manifest.json")
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := strings.Repeat("0", 64)
+	data = bytes.Replace(data, []byte(rec.PlainSHA256), []byte(other), 1)
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return "manifest says " + other
+}
+
+// lastChunk is the storage key of rec's last chunk: by the time it is read,
+// the engine has restored most of the dump.
+func lastChunk(m *manifest.Manifest, rec manifest.Target) string {
+	c := rec.Chunks[len(rec.Chunks)-1]
+	return strings.TrimSuffix(m.Chunking.Dir, "/") + "/" + c.Hash + m.Chunking.Suffix
+}
+
+// TestRestoreIntoExistingDatabaseVerifiesFirst: a corrupt backup restored
+// with --clean into a database that holds data is found by the
+// verification pass before the database is touched: it keeps its data.
+func TestRestoreIntoExistingDatabaseVerifiesFirst(t *testing.T) {
+	pg, my := shopData(t)
+	ctx := context.Background()
+	for name, chunked := range map[string]bool{"format 1": false, "format 2": true} {
+		t.Run(name, func(t *testing.T) {
+			dir := t.TempDir()
+			cfg := fixture{pg: pg, my: my, chunked: chunked}.load(t, dir)
+			r := newRunner(t, cfg, runner.Options{})
+			id := backup(t, r)
+			m, err := r.Catalog().Get(ctx, id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if chunked {
+				flipByte(t, filepath.Join(dir, filepath.FromSlash(lastChunk(m, m.Targets[0]))))
+			} else {
+				flipObject(t, dir, m, m.Targets[0])
+			}
+			existing := testutil.PostgresDB(t)
+			testutil.PGExec(t, existing, "CREATE TABLE t (i int, v text); INSERT INTO t VALUES (1, 'kept')")
+			before := testutil.PGFingerprint(t, existing)
+			c := counted(r)
+			_, err = r.Restore(ctx, runner.RestoreRequest{BackupID: id, Target: "main", IntoDatabase: existing, Clean: true})
+			if !errors.Is(err, pipeline.ErrIntegrity) || !strings.Contains(err.Error(), "not restoring") {
+				t.Fatalf("restore of a damaged backup into an existing database: %v", err)
+			}
+			if gets, _ := c.reset(); gets != reads(m.Targets[0]) {
+				t.Errorf("read %d objects: want only the verification pass's %d", gets, reads(m.Targets[0]))
+			}
+			if testutil.PGFingerprint(t, existing) != before {
+				t.Fatal("the existing database changed")
+			}
+		})
+	}
+}
+
+// lateDatabase is the postgres engine on a server where the destination
+// appears between the runner's look and its CREATE DATABASE: it says every
+// database is missing.
+type lateDatabase struct{ *postgres.Engine }
+
+func (lateDatabase) DatabaseExists(context.Context, engine.Target, string) (bool, error) {
+	return false, nil
+}
+
+// TestRestoreDatabaseAppearingMeanwhileIsKept: when the destination that
+// looked new exists by the time the runner creates it, the restore falls
+// back to verifying first: a corrupt backup then leaves that database, and
+// its data, as they were.
+func TestRestoreDatabaseAppearingMeanwhileIsKept(t *testing.T) {
+	pg, my := shopData(t)
+	ctx := context.Background()
+	dir := t.TempDir()
+	cfg := fixture{pg: pg, my: my}.load(t, dir)
+	engines := all.With(all.Services{})
+	log := &syncBuffer{}
+	r := newRunner(t, cfg, runner.Options{Log: slog.New(slog.NewTextHandler(log, nil)),
+		Engine: func(spec v1alpha1.Target) (engine.Engine, error) {
+			e, err := engines(spec)
+			if p, ok := e.(*postgres.Engine); ok {
+				return lateDatabase{p}, err
+			}
+			return e, err
+		}})
+	id := backup(t, r)
+	m, err := r.Catalog().Get(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	flipObject(t, dir, m, m.Targets[0])
+	existing := testutil.PostgresDB(t)
+	testutil.PGExec(t, existing, "CREATE TABLE t (i int, v text); INSERT INTO t VALUES (1, 'kept')")
+	before := testutil.PGFingerprint(t, existing)
+	_, err = r.Restore(ctx, runner.RestoreRequest{BackupID: id, Target: "main", IntoDatabase: existing, Clean: true})
+	if !errors.Is(err, pipeline.ErrIntegrity) || !strings.Contains(err.Error(), "not restoring") || strings.Contains(err.Error(), "dropped") {
+		t.Fatalf("restore of a damaged backup into a database that appeared meanwhile: %v", err)
+	}
+	if !pgExists(t, existing) || testutil.PGFingerprint(t, existing) != before {
+		t.Fatal("the database that existed when the runner created the destination was changed")
+	}
+	if !strings.Contains(log.String(), "created by someone else meanwhile") {
+		t.Errorf("the log does not say the restore fell back to verifying first:\n%s", log.String())
+	}
+}
