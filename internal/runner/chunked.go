@@ -68,6 +68,7 @@ func (r *Runner) backupChunked(ctx context.Context, run *chunkRun, t engine.Targ
 	}
 	rec.Object = r.catalog.Definition.ChunksDir()
 	rec.Chunks, rec.Size, rec.PlainSize, rec.PlainSHA256 = out.Chunks, out.Size, out.PlainSize, out.PlainSHA256
+	rec.NewSize = out.NewBytes
 	r.opts.Log.Info("target chunked", "target", t.Name(), "chunks", len(out.Chunks), "new_chunks", out.NewChunks, "new_stored_bytes", out.NewBytes)
 	return res, nil
 }
