@@ -30,11 +30,22 @@ type BackupStorageSpec struct {
 	// Upload tunes streaming uploads.
 	// +optional
 	Upload *UploadSettings `json:"upload,omitempty"`
-	// Chunked selects storage format version 2 (experimental) for new
-	// backups: each target is stored as content-defined chunks, shared by
-	// the definition's backups, so a little-changed database stores only
-	// what changed. Without it new backups are format 1 (one object per
-	// target). Backups of both formats are listed, verified and restored.
+	// Format of new backups: Chunked (storage format version 2: each
+	// target as content-defined chunks shared by the definition's backups,
+	// so a little-changed database stores only what changed) or Stream
+	// (format version 1: one object per target, restorable by hand with
+	// `age -d | zstd -d`). Unset: Chunked when spec.chunked is set; else
+	// the controller records a default in status.format, once: Chunked for
+	// a new storage, Stream for one an earlier controller version already
+	// served, so an upgrade never switches a storage's format. Backups of
+	// both formats are listed, verified and restored from one storage.
+	// Standalone (coffer-runner without the controller) a storage writes
+	// format 1 unless spec.chunked is set.
+	// +kubebuilder:validation:Enum=Chunked;Stream
+	// +optional
+	Format StorageFormat `json:"format,omitempty"`
+	// Chunked configures format version 2. Setting it selects Chunked
+	// unless spec.format says Stream.
 	// +optional
 	Chunked *ChunkedFormat `json:"chunked,omitempty"`
 	// Offsite is a second storage every committed backup is copied to, so
@@ -195,17 +206,35 @@ type UploadSettings struct {
 	Concurrency int `json:"concurrency,omitempty"`
 }
 
+// StorageFormat is the format a storage writes new backups in.
+type StorageFormat string
+
+const (
+	// StorageFormatChunked is storage format version 2: chunked, deduplicated.
+	StorageFormatChunked StorageFormat = "Chunked"
+	// StorageFormatStream is storage format version 1: one object per target.
+	StorageFormatStream StorageFormat = "Stream"
+)
+
 // ChunkedFormat configures format version 2.
 type ChunkedFormat struct {
 	// KeySecretRef points at the dedup key: at least 32 bytes, e.g.
 	// `openssl rand -hex 32`. It names chunks (HMAC-SHA256) and places
-	// their boundaries; it cannot decrypt anything. Changing it makes
-	// every later backup store all its chunks again.
-	KeySecretRef SecretKeySelector `json:"keySecretRef"`
+	// their boundaries; it cannot decrypt anything, and restores do not
+	// need it. Changing or losing it makes every later backup store all
+	// its chunks again. Without it the controller generates a key into
+	// the Secret <storage>-dedup-key; coffer-runner run standalone needs it.
+	// +optional
+	KeySecretRef *SecretKeySelector `json:"keySecretRef,omitempty"`
 }
 
 // BackupStorageStatus reports whether the storage is usable.
 type BackupStorageStatus struct {
+	// Format is the format new backups are written in, as the controller
+	// decided it (spec.format). Once recorded it is kept, unless
+	// spec.format or spec.chunked says otherwise.
+	// +optional
+	Format StorageFormat `json:"format,omitempty"`
 	// +optional
 	Conditions []metav1.Condition `json:"conditions,omitempty"`
 }
@@ -213,6 +242,8 @@ type BackupStorageStatus struct {
 // BackupStorage is a place backups are written to.
 // +kubebuilder:object:root=true
 // +kubebuilder:subresource:status
+// +kubebuilder:printcolumn:name="Format",type=string,JSONPath=`.status.format`
+// +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 type BackupStorage struct {
 	metav1.TypeMeta   `json:",inline"`
 	metav1.ObjectMeta `json:"metadata,omitempty"`

@@ -16,6 +16,12 @@ const (
 	// ConditionPinForwarded on a Backup: the runner's backup has the pinned
 	// label spec.pinned asks for, as of the condition's observedGeneration.
 	ConditionPinForwarded = "PinForwarded"
+	// ConditionFormatSelected on a BackupStorage: status.format holds the
+	// format new backups are written in; the message says why.
+	ConditionFormatSelected = "FormatSelected"
+	// ConditionDedupKeyReady on a BackupStorage writing format 2: its dedup
+	// key is in place (given by spec.chunked.keySecretRef or generated).
+	ConditionDedupKeyReady = "DedupKeyReady"
 
 	// ReasonNothingToPin on PinForwarded: the backup did not complete, so
 	// there is nothing to pin.

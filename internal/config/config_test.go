@@ -279,3 +279,44 @@ func TestDedupKey(t *testing.T) {
 		}
 	}
 }
+
+// TestStorageFormat: a runner config states its format explicitly; only
+// the controller picks defaults and generates keys.
+func TestStorageFormat(t *testing.T) {
+	t.Parallel()
+	const upload = "  upload: {partSizeMiB: 8, concurrency: 3}\n"
+	const key = "---\napiVersion: v1\nkind: Secret\nmetadata: {name: dedup}\nstringData: {key: 00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff}\n"
+	cases := map[string]struct {
+		storage string // lines after spec.upload
+		chunked bool   // DedupKey is non-nil
+		err     string // a Parse error naming this
+	}{
+		"no format":              {storage: "", chunked: false},
+		"stream":                 {storage: "  format: Stream\n", chunked: false},
+		"stream beats chunked":   {storage: "  format: Stream\n  chunked: {keySecretRef: {name: dedup, key: key}}\n", chunked: false},
+		"stream, chunked no key": {storage: "  format: Stream\n  chunked: {}\n", chunked: false},
+		"chunked with key":       {storage: "  format: Chunked\n  chunked: {keySecretRef: {name: dedup, key: key}}\n", chunked: true},
+		"chunked block only":     {storage: "  chunked: {keySecretRef: {name: dedup, key: key}}\n", chunked: true},
+		"Chunked without a key":  {storage: "  format: Chunked\n", err: "spec.format"},
+		"chunked block, no key":  {storage: "  chunked: {}\n", err: "spec.chunked.keySecretRef"},
+		"unknown format":         {storage: "  format: Rows\n", err: `"Rows" is not Chunked or Stream`},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			s := strings.Replace(string(loadValid(t)), upload, upload+tc.storage, 1) + key
+			c, err := Parse("valid.yaml", []byte(s))
+			if tc.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.err) {
+					t.Fatalf("err = %v, want one naming %s", err, tc.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if k, err := c.DedupKey(); err != nil || (k != nil) != tc.chunked {
+				t.Fatalf("DedupKey %v, err %v: want format 2 = %v", k, err, tc.chunked)
+			}
+		})
+	}
+}

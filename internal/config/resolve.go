@@ -135,14 +135,19 @@ func (c *Config) Identities() ([]age.Identity, error) {
 }
 
 // DedupKey is the storage's dedup key (spec.chunked.keySecretRef) for
-// format version 2, or nil when the storage writes format 1. The key is the
+// format version 2, or nil when the storage writes format 1: without
+// spec.chunked, or with spec.format Stream. A runner config is explicit:
+// the controller's default format and generated key are rendered into it. The key is the
 // Secret's value without surrounding white space; errors never quote it.
 func (c *Config) DedupKey() (*chunked.Key, error) {
 	ch := c.Storage.Spec.Chunked
-	if ch == nil {
+	if ch == nil || c.Storage.Spec.Format == v1alpha1.StorageFormatStream {
 		return nil, nil
 	}
-	v, err := c.Secrets.Value(&ch.KeySecretRef)
+	if ch.KeySecretRef == nil { // Validate says so first
+		return nil, c.storageErr("spec.chunked.keySecretRef", errors.New("required to write format 2"))
+	}
+	v, err := c.Secrets.Value(ch.KeySecretRef)
 	if err != nil {
 		return nil, c.storageErr("spec.chunked.keySecretRef", err)
 	}

@@ -52,8 +52,18 @@ func (c *Config) validateStorage(f *fieldErrs) {
 			c.checkSecretKey(f, "spec.encryption.identitySecretRef", e.IdentitySecretRef)
 		}
 	}
-	if ch := s.Chunked; ch != nil {
-		c.checkSecretKey(f, "spec.chunked.keySecretRef", &ch.KeySecretRef)
+	switch ch := s.Chunked; {
+	case s.Format == v1alpha1.StorageFormatChunked && ch == nil:
+		f.add("spec.format", "Chunked needs spec.chunked.keySecretRef here: only the controller generates a dedup key (e.g. `openssl rand -hex 32` into a Secret)")
+	case ch != nil && ch.KeySecretRef == nil && s.Format != v1alpha1.StorageFormatStream:
+		f.add("spec.chunked.keySecretRef", "required: only the controller generates a dedup key (e.g. `openssl rand -hex 32` into a Secret)")
+	case ch != nil && ch.KeySecretRef != nil && s.Format != v1alpha1.StorageFormatStream:
+		c.checkSecretKey(f, "spec.chunked.keySecretRef", ch.KeySecretRef)
+	}
+	switch s.Format {
+	case "", v1alpha1.StorageFormatChunked, v1alpha1.StorageFormatStream:
+	default:
+		f.add("spec.format", "%q is not Chunked or Stream", s.Format)
 	}
 	if c := s.Compression; c != nil {
 		switch c.Level {

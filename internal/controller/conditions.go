@@ -60,7 +60,11 @@ const (
 // may carry. Tests hold every condition a reconciler sets to it.
 var conditionReasons = map[string][]string{
 	ConditionReady: {ReasonRendered, ReasonStorageNotFound, ReasonStorageNotAllowed, ReasonSecretMissing,
-		ReasonInvalid, ReasonPathNotAllowed, ReasonStorageUnusable, ReasonRunnerNotReady, ReasonStorageUnreachable, ReasonLeaseHeld},
+		ReasonInvalid, ReasonPathNotAllowed, ReasonStorageUnusable, ReasonRunnerNotReady, ReasonStorageUnreachable, ReasonLeaseHeld,
+		ReasonFormatPending, ReasonDedupKeyNotReady},
+	// storage_format.go
+	ConditionFormatSelected:  {ReasonSpecFormat, ReasonSpecChunked, ReasonFormatRecorded, ReasonKeptOnUpgrade, ReasonNewStorageDefault},
+	ConditionDedupKeyReady:   {ReasonKeyGiven, ReasonKeyGenerated, ReasonKeySecretConflict},
 	ConditionRunnerReachable: {ReasonReachable, ReasonRunnerNotReady, ReasonAnswered, ReasonUnreachable},
 	ConditionForwarded: {ReasonAccepted, ReasonRunnerBusy, ReasonRunnerNotFound, ReasonUnreachable,
 		ReasonDefinitionNotFound},

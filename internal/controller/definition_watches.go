@@ -17,6 +17,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	"github.com/coffer-dev/coffer/api/v1alpha1"
+	"github.com/coffer-dev/coffer/internal/naming"
 )
 
 // Field indexes on BackupDefinitions, so watches map inputs to definitions
@@ -87,6 +88,10 @@ func (r *DefinitionReconciler) forSecret(ctx context.Context, o client.Object) [
 	}
 	for i := range storages.Items {
 		st := &storages.Items[i]
+		if naming.DedupKeySecretName(st.Name) == o.GetName() {
+			reqs = append(reqs, r.definitions(ctx, client.MatchingFields{indexStorage: st.Name})...)
+			continue
+		}
 		for _, ref := range storageSecretRefs(&st.Spec) {
 			if ref.Name == o.GetName() {
 				reqs = append(reqs, r.definitions(ctx, client.MatchingFields{indexStorage: st.Name})...)

@@ -61,6 +61,14 @@ func (r *DefinitionReconciler) render(ctx context.Context, def *v1alpha1.BackupD
 		r.setReady(def, metav1.ConditionFalse, ReasonPathNotAllowed, msg)
 		return ctrl.Result{}, r.deleteRunner(ctx, def)
 	}
+	// 2c. The storage's format as its reconciler recorded it, and its key.
+	st, reason, msg, err := r.storageForRunner(ctx, st)
+	if err != nil || msg != "" {
+		if msg != "" {
+			r.setReady(def, metav1.ConditionFalse, reason, msg)
+		}
+		return ctrl.Result{}, err // the storage's status or key Secret changing brings the definition back
+	}
 	// 3. The config, with the referenced Secrets resolved.
 	token, err := r.apiToken(ctx, def)
 	if err != nil {

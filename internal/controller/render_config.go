@@ -191,8 +191,8 @@ func storageSecretRefs(spec *v1alpha1.BackupStorageSpec) []*v1alpha1.SecretKeySe
 	if e := spec.Encryption; e != nil && e.IdentitySecretRef != nil {
 		refs = append(refs, e.IdentitySecretRef)
 	}
-	if ch := spec.Chunked; ch != nil {
-		refs = append(refs, &ch.KeySecretRef)
+	if ch := spec.Chunked; ch != nil && ch.KeySecretRef != nil {
+		refs = append(refs, ch.KeySecretRef)
 	}
 	return refs
 }

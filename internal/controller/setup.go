@@ -43,6 +43,10 @@ func Setup(ctx context.Context, mgr ctrl.Manager, c Config) error {
 	if err := defs.SetupWithManager(ctx, mgr); err != nil {
 		return err
 	}
+	if err := (&StorageReconciler{Client: mgr.GetClient(), Reader: mgr.GetAPIReader(), OperatorNamespace: c.OperatorNamespace,
+		Clock: c.Clock, Events: rec}).SetupWithManager(mgr); err != nil {
+		return err
+	}
 	if err := (&BackupReconciler{Client: mgr.GetClient(), Reader: mgr.GetAPIReader(), Runners: runners, Events: rec, Clock: c.Clock}).SetupWithManager(mgr); err != nil {
 		return err
 	}

@@ -134,6 +134,11 @@ type Target struct {
 	// empty: the chunks' names and the age and zstd checks cover them.
 	Size   int64  `json:"size"`
 	SHA256 string `json:"sha256"`
+	// NewSize (format 2) is the stored size of the chunks this backup
+	// uploaded; its other chunks were stored by earlier backups. Absent in
+	// format 1, where the whole Size is new, and in format 2 backups written
+	// before it was recorded.
+	NewSize int64 `json:"newSize,omitempty"`
 	// PlainSize and PlainSHA256 are of the dump as the engine produced it.
 	PlainSize     int64  `json:"plainSize"`
 	PlainSHA256   string `json:"plainSha256"`

@@ -50,6 +50,7 @@ type Metrics struct {
 	targetLastResult  *prometheus.GaugeVec
 	targetDuration    *prometheus.HistogramVec
 	storedBytes       *prometheus.GaugeVec
+	newStoredBytes    *prometheus.GaugeVec
 	plainBytes        *prometheus.GaugeVec
 
 	setLastSuccess prometheus.Gauge
@@ -90,6 +91,8 @@ func New(reg prometheus.Registerer, namespace, definition string) *Metrics {
 			"Duration of the target's successful backups.", LabelTarget),
 		storedBytes: f.gaugeVec("backup_stored_bytes",
 			"Bytes stored (compressed, encrypted) by the target's last successful backup.", LabelTarget),
+		newStoredBytes: f.gaugeVec("backup_new_stored_bytes",
+			"Bytes the target's last successful backup added to the storage: all it stored in format 1, only its new chunks in format 2.", LabelTarget),
 		plainBytes: f.gaugeVec("backup_plain_bytes",
 			"Bytes of the dump, before compression, of the target's last successful backup.", LabelTarget),
 		setLastSuccess: f.gauge("backup_set_last_success_timestamp_seconds",
@@ -147,6 +150,22 @@ func (m *Metrics) BackupSucceeded(target string, start, end time.Time, stored, p
 	m.plainBytes.WithLabelValues(target).Set(float64(plain))
 }
 
+// TargetStored records what a target's successful backup added to the
+// storage (AddedBytes), beside BackupSucceeded's sizes.
+func (m *Metrics) TargetStored(t manifest.Target) {
+	m.newStoredBytes.WithLabelValues(t.Name).Set(float64(AddedBytes(t)))
+}
+
+// AddedBytes is what a committed target added to the storage: in format 1
+// its whole stored size; in format 2 the chunks it uploaded, not those it
+// shares with earlier backups (Size counts those too).
+func AddedBytes(t manifest.Target) int64 {
+	if len(t.Chunks) == 0 {
+		return t.Size
+	}
+	return t.NewSize
+}
+
 // BackupFailed records a target's failed backup attempt that ended at end.
 // The last success and sizes keep their values.
 func (m *Metrics) BackupFailed(target string, end time.Time) {
@@ -183,6 +202,7 @@ func (m *Metrics) SeedLastSuccess(b *manifest.Manifest) {
 		m.targetLastSuccess.WithLabelValues(t.Name).Set(unix(t.EndTime))
 		m.storedBytes.WithLabelValues(t.Name).Set(float64(t.Size))
 		m.plainBytes.WithLabelValues(t.Name).Set(float64(t.PlainSize))
+		m.TargetStored(t)
 	}
 }
 

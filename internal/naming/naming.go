@@ -58,3 +58,14 @@ func WithHash(s, key string, max int) string {
 	}
 	return strings.TrimRight(s, "-.") + suffix
 }
+
+// MaxObjectNameLength is the limit on a Secret's name (a DNS subdomain).
+const MaxObjectNameLength = 253
+
+// DedupKeySecretName is the Secret the controller generates a storage's
+// dedup key into when the storage writes format 2 without
+// spec.chunked.keySecretRef: <storage>-dedup-key, in the storage's
+// namespace, shortened with a hash for the longest storage names.
+func DedupKeySecretName(storage string) string {
+	return Shorten(storage+"-dedup-key", storage, MaxObjectNameLength)
+}

@@ -45,17 +45,30 @@ func (r *Runner) startChunkRun(ctx context.Context, encrypted bool) (*chunkRun, 
 // Stored bytes counted in tp are the chunks uploaded, not those reused.
 func (r *Runner) backupChunked(ctx context.Context, run *chunkRun, t engine.Target, eng engine.Engine, popts pipeline.Options, rec *manifest.Target, tp *progress.Target) (engine.Result, error) {
 	var res engine.Result
+	var counter engine.ArchiveCounter // the archive's entries, as format 1 records them
 	opts := chunked.Options{Key: run.key, Recipients: popts.Recipients, Level: popts.Level}
 	out, err := chunked.Backup(ctx, countStored(r.store, tp), r.catalog.Definition, run.known, opts, func(ctx context.Context, w io.Writer) error {
+		w = tp.PlainWriter(w)
+		if c, ok := eng.(engine.Counting); ok {
+			counter = c.NewCounter()
+			w = io.MultiWriter(w, counter)
+		}
 		var err error
-		res, err = eng.Backup(ctx, t, tp.PlainWriter(w))
+		res, err = eng.Backup(ctx, t, w)
 		return err
 	})
 	if err != nil {
+		if counter != nil {
+			counter.Abort()
+		}
 		return res, err
+	}
+	if counter != nil {
+		rec.Contents = finishCount(r.opts.Log.With("target", t.Name()), counter)
 	}
 	rec.Object = r.catalog.Definition.ChunksDir()
 	rec.Chunks, rec.Size, rec.PlainSize = out.Chunks, out.Size, out.PlainSize
+	rec.NewSize = out.NewBytes
 	r.opts.Log.Info("target chunked", "target", t.Name(), "chunks", len(out.Chunks), "new_chunks", out.NewChunks, "new_stored_bytes", out.NewBytes)
 	return res, nil
 }

@@ -68,6 +68,11 @@ func TestChunkedFormatLifecycle(t *testing.T) {
 	if ms[0].FormatVersion != manifest.FormatVersion || ms[1].FormatVersion != manifest.FormatChunked || len(ms[2].Targets[0].Chunks) == 0 {
 		t.Fatalf("formats %d, %d; want 1 then 2 with chunks", ms[0].FormatVersion, ms[1].FormatVersion)
 	}
+	// NewSize: the first chunked backup uploaded all it stores, the second
+	// only its new chunks, a small part of what it references.
+	if f, s := ms[1].Targets[0], ms[2].Targets[0]; f.NewSize != f.Size || s.NewSize <= 0 || s.NewSize*2 > s.Size {
+		t.Fatalf("newSize/size: first %d/%d, second %d/%d; want all new, then a small part", f.NewSize, f.Size, s.NewSize, s.Size)
+	}
 	want := testutil.PGFingerprint(t, pg)
 	for _, bid := range []string{old, second} {
 		dst := testutil.PostgresDB(t)

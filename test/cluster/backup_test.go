@@ -28,7 +28,7 @@ import (
 // Restore into a new database on that server makes it equal.
 func TestPostgresBackupAndRestore(t *testing.T) {
 	ns := appNamespace(t, "app-"+randomSuffix(), restricted)
-	st := newStorage(t)
+	st := newStreamStorage(t) // restored by hand below: one object per target
 	dbPod, pg := postgresPod(t, ns)
 	db := pg.CreateDB(t)
 	pg.Exec(t, db, "CREATE TABLE items (id int PRIMARY KEY, name text); INSERT INTO items SELECT g, 'item ' || g FROM generate_series(1, 2000) g")

@@ -19,6 +19,8 @@ import (
 // restoreByHand restores a backup's object whose key ends with suffix the
 // way docs/format.md tells a user without Coffer: download it from the
 // bucket, then age -d | zstd -d | into (a shell command reading stdin).
+// The storage must write format 1 (newStreamStorage): a format 2 backup has
+// no single object per target.
 func restoreByHand(t *testing.T, st *storage, backupID, suffix, into string) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)

@@ -310,7 +310,10 @@ func (f *forwarder) reopen() error { return f.listen(f.addr) }
 
 // storage is a BackupStorage in the operator namespace over a MinIO of the
 // test's own, reached by the runner through a Service, with age encryption;
-// it admits the namespaces the tests label.
+// it admits the namespaces the tests label. newStorage leaves spec.format
+// to the controller's default (Chunked, format 2, for a new storage);
+// tests that restore one object by hand (age -d | zstd -d) need format 1
+// and ask for it with newStreamStorage.
 type storage struct {
 	name     string
 	minio    *testutil.MinIO
@@ -320,6 +323,18 @@ type storage struct {
 }
 
 func newStorage(t *testing.T) *storage {
+	t.Helper()
+	return newStorageFormat(t, "")
+}
+
+// newStreamStorage is a storage writing format 1 (spec.format: Stream):
+// one object per target, which restoreByHand needs.
+func newStreamStorage(t *testing.T) *storage {
+	t.Helper()
+	return newStorageFormat(t, v1alpha1.StorageFormatStream)
+}
+
+func newStorageFormat(t *testing.T, format v1alpha1.StorageFormat) *storage {
 	t.Helper()
 	m := testutil.StartMinIO(t)
 	id, err := age.GenerateX25519Identity()
@@ -332,6 +347,7 @@ func newStorage(t *testing.T) *storage {
 	create(t, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: operatorNS, Name: s.name},
 		StringData: map[string]string{"accessKeyID": m.AccessKey, "secretAccessKey": m.SecretKey, "identity": id.String()}})
 	create(t, &v1alpha1.BackupStorage{ObjectMeta: metav1.ObjectMeta{Namespace: operatorNS, Name: s.name}, Spec: v1alpha1.BackupStorageSpec{
+		Format: format,
 		S3: &v1alpha1.S3Storage{Bucket: m.Bucket, Prefix: "cluster", Endpoint: "http://" + host + ":9000", Region: testutil.MinIORegion,
 			ForcePathStyle: true, CredentialsSecretRef: &v1alpha1.SecretReference{Name: s.name}},
 		Encryption: &v1alpha1.Encryption{Recipients: []string{id.Recipient().String()},

@@ -26,7 +26,7 @@ import (
 // it never reaches the runner's log.
 func TestMariaDBScheduledBackupAndRestore(t *testing.T) {
 	ns := appNamespace(t, "maria-"+randomSuffix(), restricted)
-	st := newStorage(t)
+	st := newStreamStorage(t) // restored by hand below: one object per target
 	dbPod, root := mariadbPod(t, ns)
 	db := root.CreateDB(t)
 	// The application's own user owns its schema (a view's definer is its
