@@ -25,6 +25,9 @@ for c in age-keygen psql pg_dump /usr/bin/time bc; do
 done
 MB=${DEDUP_MB:-1024}
 DAYS=${DEDUP_DAYS:-30}
+# DEDUP_TOOLS picks the columns (a 30-day series with all five takes hours).
+TOOLS=" ${DEDUP_TOOLS:-coffer-v1 coffer-v2 restic kopia kopia-zstd} "
+want() { [[ $TOOLS == *" $1 "* ]]; }
 DB=coffer_bench_dedup
 PG="-h 127.0.0.1 -U postgres"
 work=$(mktemp -d "${TMPDIR:-/tmp}/coffer-bench-dedup-XXXXXX")
@@ -154,34 +157,41 @@ for day in $(seq 1 "$DAYS"); do
     psql -X -q $PG -d $DB -v ON_ERROR_STOP=1 -c "$change"
   fi
   plain=$($dump | wc -c)
-  timed coffer-v1 "$work/coffer-runner" backup -f "$work/coffer1.yaml"
-  timed coffer-v2 "$work/coffer-runner" backup -f "$work/coffer2.yaml"
-  r=-; k=-; kz=-
-  if [ -n "$RESTIC" ]; then
+  # The dump alone, on the first and last day: what every column pays
+  # before its own work (subtract it for the tool's own CPU).
+  if [ "$day" = 1 ] || [ "$day" = "$DAYS" ]; then timed pg_dump bash -o pipefail -c "$dump >/dev/null"; fi
+  c1=-; c2=-; r=-; k=-; kz=-
+  if want coffer-v1; then timed coffer-v1 "$work/coffer-runner" backup -f "$work/coffer1.yaml"; c1=$(size "$work/coffer1"); fi
+  if want coffer-v2; then timed coffer-v2 "$work/coffer-runner" backup -f "$work/coffer2.yaml"; c2=$(size "$work/coffer2"); fi
+  if [ -n "$RESTIC" ] && want restic; then
     timed restic bash -o pipefail -c "$dump | '$RESTIC' -q backup --repo '$work/restic' --stdin --stdin-filename db.pgdump"
     r=$(size "$work/restic")
   fi
-  if [ -n "$KOPIA" ]; then
+  if [ -n "$KOPIA" ] && want kopia; then
     timed kopia bash -o pipefail -c "$dump | '$KOPIA' --config-file '$work/kopia.config' snapshot create --stdin-file db.pgdump -"
     k=$(size "$work/kopia")
+  fi
+  if [ -n "$KOPIA" ] && want kopia-zstd; then
     timed kopia-zstd bash -o pipefail -c "$dump | '$KOPIA' --config-file '$work/kopia-zstd.config' snapshot create --stdin-file db.pgdump -"
     kz=$(size "$work/kopia-zstd")
   fi
   echo "$plain" >>"$work/plain"
   [ "$day" = 1 ] && day1chunks=$(find "$work/coffer2" -path '*/chunks/*' -type f | wc -l)
-  printf '%-4s %12s %12s %12s %12s %12s %12s\n' "$day" "$plain" "$(size "$work/coffer1")" "$(size "$work/coffer2")" "$r" "$k" "$kz"
+  printf '%-4s %12s %12s %12s %12s %12s %12s\n' "$day" "$plain" "$c1" "$c2" "$r" "$k" "$kz"
 done
 
 echo
 echo "stored bytes after $DAYS days relative to format 2: $(
   c2=$(size "$work/coffer2")
-  for d in coffer1 restic kopia kopia-zstd; do [ -d "$work/$d" ] && printf '%s %.2f×  ' "$d" "$(echo "$(size "$work/$d") / $c2" | bc -l)"; done)"
+  for d in coffer1:coffer-v1 restic:restic kopia:kopia kopia-zstd:kopia-zstd; do
+    want "${d#*:}" && [ -d "$work/${d%:*}" ] && printf '%s %.2f×  ' "${d%:*}" "$(echo "$(size "$work/${d%:*}") / $c2" | bc -l)"
+  done)"
 first=$(head -1 "$work/plain"); last=$(tail -1 "$work/plain")
 chunks=$(find "$work/coffer2" -path '*/chunks/*' -type f | wc -l)
 awk -v c1="$day1chunks" -v p="$first" -v c="$chunks" -v d="$DAYS" 'BEGIN {
   printf "format 2 objects: %d chunks for the first backup (%.0f per GB of dump), %d after %d days\n", c1, c1 / (p / 1e9), c, d }' 
 printf '%-10s %18s %18s %14s %14s %12s\n' tool "cpu s/GB first" "cpu s/GB last" "wall first s" "wall last s" "peak RSS"
-for name in coffer-v1 coffer-v2 restic kopia kopia-zstd; do
+for name in pg_dump coffer-v1 coffer-v2 restic kopia kopia-zstd; do
   grep -q "^$name " "$work/times" || continue
   awk -v n="$name" -v f="$first" -v l="$last" -v days="$DAYS" '
     $1 == n && $2 == 1 { cf = $4; wf = $3 }
@@ -189,4 +199,4 @@ for name in coffer-v1 coffer-v2 restic kopia kopia-zstd; do
     $1 == n && $5 > rss { rss = $5 }
     END { printf "%-10s %18.2f %18.2f %14.2f %14.2f %9.0f MiB\n", n, cf / (f / 1e9), cl / (l / 1e9), wf, wl, rss / 1024 }' "$work/times"
 done
-echo "(CPU and RSS include the tool's pg_dump; RSS is the largest process of the pipeline)"
+echo "(CPU and RSS include the tool's pg_dump, whose own cost is the pg_dump row; RSS is the largest process of the pipeline)"

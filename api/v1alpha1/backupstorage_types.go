@@ -219,7 +219,7 @@ const (
 // ChunkedFormat configures format version 2.
 type ChunkedFormat struct {
 	// KeySecretRef points at the dedup key: at least 32 bytes, e.g.
-	// `openssl rand -hex 32`. It names chunks (HMAC-SHA256) and places
+	// `openssl rand -hex 32`. It names chunks (keyed BLAKE3) and places
 	// their boundaries; it cannot decrypt anything, and restores do not
 	// need it. Changing or losing it makes every later backup store all
 	// its chunks again. Without it the controller generates a key into

@@ -3,8 +3,10 @@ package chunked
 import (
 	"bytes"
 	"context"
+	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"io"
 	mrand "math/rand/v2"
 	"testing"
@@ -160,5 +162,64 @@ func TestReadsChunksOfTheEarlierChunker(t *testing.T) {
 		func(r io.Reader) error { _, err := io.Copy(&got, r); return err })
 	if err != nil || !bytes.Equal(got.Bytes(), plain) {
 		t.Fatalf("reading a 7 MiB chunk: %d bytes, err %v", got.Len(), err)
+	}
+}
+
+// TestNamesByTheManifestsHash: new chunks are named with keyed BLAKE3;
+// chunks of backups named with HMAC-SHA256 are checked with it, and a
+// chunk checked with the wrong hash is an integrity error.
+func TestNamesByTheManifestsHash(t *testing.T) {
+	k, err := NewKey([]byte(key1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain := noisy(6, 1<<20)
+	if k.Hash() != HashName || HashName != "blake3-keyed" {
+		t.Fatalf("new chunks are named with %q", k.Hash())
+	}
+	old, ok := k.For(HashHMACSHA256)
+	if !ok {
+		t.Fatal("hmac-sha256 is not known")
+	}
+	m := hmac.New(sha256.New, []byte(key1))
+	m.Write(plain)
+	if got, want := old.Name(plain), hex.EncodeToString(m.Sum(nil)); got != want {
+		t.Fatalf("hmac-sha256 name %s, want %s", got, want)
+	}
+	if k.Name(plain) == old.Name(plain) || len(k.Name(plain)) != 64 {
+		t.Fatalf("blake3 name %q", k.Name(plain))
+	}
+	if _, ok := k.For("md5"); ok {
+		t.Fatal("an unknown hash was accepted")
+	}
+
+	store, err := storage.Open(context.Background(), storage.Config{Filesystem: &storage.FilesystemConfig{Path: t.TempDir()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	def := layout.Definition{Namespace: "default", Name: "old"}
+	zw, err := zstd.NewWriter(nil, zstd.WithEncoderConcurrency(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	stored, err := Encode(plain, zw, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	name := old.Name(plain)
+	if err := store.Put(context.Background(), def.ChunkKey(name, false), bytes.NewReader(stored)); err != nil {
+		t.Fatal(err)
+	}
+	c := manifest.Chunk{Hash: name, Size: int64(len(plain)), StoredSize: int64(len(stored))}
+	dec, err := NewDecoder()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := (&Reader{Store: store, Definition: def, Key: old}).Chunk(context.Background(), c, dec); err != nil {
+		t.Fatalf("an hmac-sha256 chunk checked with hmac-sha256: %v", err)
+	}
+	if _, err := (&Reader{Store: store, Definition: def, Key: k}).Chunk(context.Background(), c, dec); !errors.Is(err, pipeline.ErrIntegrity) {
+		t.Fatalf("an hmac-sha256 chunk checked with blake3: %v; want an integrity error", err)
 	}
 }

@@ -18,20 +18,32 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+
+	"github.com/zeebo/blake3"
 )
 
 // MinKeyLength is the shortest dedup key accepted, in bytes.
 const MinKeyLength = 32
 
-// HashName is how chunks are named, recorded in the manifest's chunking
-// block.
-const HashName = "hmac-sha256"
+// How chunks are named, recorded in the manifest's chunking block.
+const (
+	// HashName names the chunks of new backups: BLAKE3 in keyed mode, its
+	// 32-byte key derived from the dedup key. A third of HMAC-SHA256's CPU.
+	HashName = "blake3-keyed"
+	// HashHMACSHA256 named the chunks of format 2 backups before
+	// 2026-11-30; they are still checked with it.
+	HashHMACSHA256 = "hmac-sha256"
+)
 
-// Key is the storage's dedup key: it names chunks (HMAC-SHA256 of their
+// Key is the storage's dedup key: it names chunks (keyed BLAKE3 of their
 // plain bytes) and derives the chunker's Gear table, so that neither chunk
 // names nor chunk boundaries can be computed without it.
 type Key struct {
 	secret []byte
+	// hash is how Name names chunks: HashName, or an earlier one (For).
+	hash string
+	// names keys BLAKE3: HMAC(key, "coffer chunk names").
+	names []byte
 	// gear keys the chunker's Gear table: HMAC(key, "coffer fastcdc gear"),
 	// so the chunker library never holds the dedup key itself.
 	gear []byte
@@ -42,12 +54,32 @@ func NewKey(secret []byte) (*Key, error) {
 	if len(secret) < MinKeyLength {
 		return nil, fmt.Errorf("the dedup key is %d bytes, at least %d are needed (e.g. openssl rand -hex 32)", len(secret), MinKeyLength)
 	}
-	k := &Key{secret: append([]byte(nil), secret...)}
-	m := hmac.New(sha256.New, k.secret)
-	m.Write([]byte("coffer fastcdc gear"))
-	k.gear = m.Sum(nil)
+	k := &Key{secret: append([]byte(nil), secret...), hash: HashName}
+	k.gear = k.derive("coffer fastcdc gear")
+	k.names = k.derive("coffer chunk names")
 	return k, nil
 }
+
+func (k *Key) derive(purpose string) []byte {
+	m := hmac.New(sha256.New, k.secret)
+	m.Write([]byte(purpose))
+	return m.Sum(nil)
+}
+
+// For is the key naming chunks as hash says (a manifest's chunking.hash);
+// false for a hash this coffer does not know.
+func (k *Key) For(hash string) (*Key, bool) {
+	switch hash {
+	case HashName, HashHMACSHA256:
+		c := *k
+		c.hash = hash
+		return &c, true
+	}
+	return nil, false
+}
+
+// Hash is how the key names chunks.
+func (k *Key) Hash() string { return k.hash }
 
 // ID identifies the key without revealing it: the first 8 bytes of
 // HMAC(key, "coffer dedup key id"), hex. The manifest records it, so a
@@ -58,9 +90,18 @@ func (k *Key) ID() string {
 	return hex.EncodeToString(m.Sum(nil)[:8])
 }
 
-// Name is the chunk name of plain: hex HMAC-SHA256 under the key.
+// Name is the chunk name of plain, in hex: keyed BLAKE3-256 (or, for a key
+// from For(HashHMACSHA256), HMAC-SHA256 under the dedup key).
 func (k *Key) Name(plain []byte) string {
-	m := hmac.New(sha256.New, k.secret)
-	m.Write(plain)
-	return hex.EncodeToString(m.Sum(nil))
+	if k.hash == HashHMACSHA256 {
+		m := hmac.New(sha256.New, k.secret)
+		m.Write(plain)
+		return hex.EncodeToString(m.Sum(nil))
+	}
+	h, err := blake3.NewKeyed(k.names)
+	if err != nil {
+		panic("blake3 refused a 32-byte key: " + err.Error()) // names is always 32 bytes
+	}
+	h.Write(plain)
+	return hex.EncodeToString(h.Sum(nil))
 }

@@ -104,7 +104,11 @@ func (r *Runner) keyFor(m *manifest.Manifest) (*chunked.Key, error) {
 	if err != nil || key == nil || m.Chunking == nil || key.ID() != m.Chunking.KeyID {
 		return nil, err
 	}
-	return key, nil
+	named, ok := key.For(m.Chunking.Hash)
+	if !ok {
+		return nil, nil // named by a hash this coffer does not know: checked without names
+	}
+	return named, nil
 }
 
 func (r *Runner) chunkReader(ids []age.Identity, key *chunked.Key, encrypted bool) *chunked.Reader {
@@ -172,28 +176,35 @@ func firstBad(m *manifest.Manifest, t manifest.Target, chk chunked.Checked) erro
 // per backup and target with a bad chunk. storedOnly: no age identity, so
 // only presence and stored sizes are checked (one listing).
 func (r *Runner) checkChunked(ctx context.Context, ms []*manifest.Manifest, ids []age.Identity, storedOnly bool, out *Checked) error {
-	type group struct{ encrypted, keyed bool }
-	groups := map[group][]manifest.Target{}
-	key, err := r.cfg.DedupKey()
-	if err != nil {
-		return err
+	type group struct {
+		encrypted bool
+		key       *chunked.Key // nil: checked without names
 	}
+	groups := map[group][]manifest.Target{}
+	keys := map[string]*chunked.Key{} // one per chunk hash, so groups compare equal
 	for _, m := range ms {
 		if m.FormatVersion == manifest.FormatChunked {
-			mk, _ := r.keyFor(m)
-			g := group{m.Encryption != nil, mk != nil}
+			mk, err := r.keyFor(m)
+			if err != nil {
+				return err
+			}
+			if mk != nil {
+				if k, ok := keys[mk.Hash()]; ok {
+					mk = k
+				} else {
+					keys[mk.Hash()] = mk
+				}
+			}
+			g := group{m.Encryption != nil, mk}
 			groups[g] = append(groups[g], m.Targets...)
 		}
 	}
 	bad := map[string]error{}
 	for g, targets := range groups {
 		enc := g.encrypted
-		gkey := key
-		if !g.keyed {
-			gkey = nil
-		}
-		rd := r.chunkReader(ids, gkey, enc)
+		rd := r.chunkReader(ids, g.key, enc)
 		var chk chunked.Checked
+		var err error
 		if storedOnly && enc {
 			chk, err = rd.CheckStored(ctx, targets)
 		} else {
