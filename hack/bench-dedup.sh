@@ -68,6 +68,11 @@ INSERT INTO users (name, email, profile) SELECT 'user ' || i, md5(i::text) || '@
 INSERT INTO orders (user_id, total, note) SELECT i % 1000, (i * 13 % 10007) / 100.0,
   md5((i * 3)::text) || md5((i * 5)::text) || md5((i * 11)::text) || md5((i * 17)::text) || md5((i * 19)::text) FROM generate_series(1, $rows) i;
 SQL
+# Vacuumed and checkpointed before the first backup, and after each day's
+# change: else autovacuum and the checkpointer run during the first
+# columns of a day and slow only those.
+settle() { psql -X -q $PG -d $DB -c "VACUUM ANALYZE" -c "CHECKPOINT" >/dev/null; }
+settle
 echo "database: $(psql -X -At $PG -d $DB -c "SELECT pg_size_pretty(pg_database_size('$DB'))"), $rows rows per table"
 
 # Coffer: one storage per format, same age key, same dedup key for format 2.
@@ -155,6 +160,7 @@ for day in $(seq 1 "$DAYS"); do
     change+="INSERT INTO users (name, email, profile) SELECT 'new $day', md5(random()::text), '{}' FROM generate_series(1, $((rows / 250))); "
     change+="INSERT INTO orders (user_id, total, note) SELECT i % 1000, i, $rnd4 || md5(random()::text) FROM generate_series(1, $((rows / 250))) i; "
     psql -X -q $PG -d $DB -v ON_ERROR_STOP=1 -c "$change"
+    settle
   fi
   plain=$($dump | wc -c)
   # The dump alone, on the first and last day: what every column pays
