@@ -102,6 +102,6 @@ func (k *Key) Name(plain []byte) string {
 	if err != nil {
 		panic("blake3 refused a 32-byte key: " + err.Error()) // names is always 32 bytes
 	}
-	h.Write(plain)
+	_, _ = h.Write(plain) // a hash.Hash never fails a write
 	return hex.EncodeToString(h.Sum(nil))
 }

@@ -121,7 +121,7 @@ func TestStorageNewIsChunked(t *testing.T) {
 	if err := e.Client.Update(context.Background(), st); err != nil {
 		t.Fatal(err)
 	}
-	st = waitFormat(t, e, name, v1alpha1.StorageFormatChunked, controller.ReasonNewStorageDefault)
+	waitFormat(t, e, name, v1alpha1.StorageFormatChunked, controller.ReasonNewStorageDefault)
 	if again := keySecret(t, e, name); again == nil || string(again.Data["key"]) != key || again.UID != sec.UID {
 		t.Fatal("the dedup key Secret was replaced on a second reconcile")
 	}
@@ -261,7 +261,7 @@ func TestStorageKeptOnUpgrade(t *testing.T) {
 	if err := e.Client.Status().Patch(ctx, st, client.MergeFrom(before)); err != nil {
 		t.Fatal(err)
 	}
-	st = waitFormat(t, e, cond, v1alpha1.StorageFormatStream, controller.ReasonKeptOnUpgrade)
+	waitFormat(t, e, cond, v1alpha1.StorageFormatStream, controller.ReasonKeptOnUpgrade)
 	if keySecret(t, e, cond) != nil {
 		t.Error("a dedup key was generated for a storage kept on format 1")
 	}
