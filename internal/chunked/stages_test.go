@@ -47,7 +47,7 @@ func BenchmarkStages(b *testing.B) {
 		})
 	}
 	stage("chunker", func() { cutAll(b, data, key, false) })
-	stage("hmac-names", func() {
+	stage("chunk-names", func() {
 		for _, c := range chunks {
 			key.Name(c)
 		}
