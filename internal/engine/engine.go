@@ -145,6 +145,15 @@ type RestoreOptions struct {
 	IgnoreOwnership bool
 }
 
+// DestinationDatabase is the database a restore writes to: IntoDatabase,
+// or own, the target's database.
+func (o RestoreOptions) DestinationDatabase(own string) string {
+	if o.IntoDatabase != "" {
+		return o.IntoDatabase
+	}
+	return own
+}
+
 // ErrNotEmpty is returned by Restore when the destination holds objects and
 // RestoreOptions.Clean is not set.
 var ErrNotEmpty = errors.New("the destination is not empty (to overwrite it, restore with --clean, or spec.clean in a Restore)")

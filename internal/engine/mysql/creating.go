@@ -25,53 +25,57 @@ func (*Engine) RestoreDatabase(t engine.Target, opts engine.RestoreOptions) (str
 	if err != nil {
 		return "", err
 	}
-	if opts.IntoDatabase != "" {
-		return opts.IntoDatabase, nil
-	}
-	return c.database, nil
+	return opts.DestinationDatabase(c.database), nil
 }
 
 // DatabaseExists looks db up in information_schema, as Restore does before
 // it creates a missing destination.
 func (*Engine) DatabaseExists(ctx context.Context, t engine.Target, db string) (bool, error) {
-	c, err := resolve(t)
-	if err != nil {
-		return false, err
-	}
-	pool, err := c.open()
-	if err != nil {
-		return false, err
-	}
-	defer pool.Close()
-	_, err = schemaProperties(ctx, pool, db)
-	switch {
-	case errors.Is(err, sql.ErrNoRows):
-		return false, nil
-	case err != nil:
-		return false, tool.Redact(fmt.Errorf("%s: connecting: %w", c.where(db), err), c.password)
-	}
-	return true, nil
+	exists := false
+	err := onServer(t, func(c conn, pool *sql.DB) error {
+		_, err := schemaProperties(ctx, pool, db)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+			return nil
+		case err != nil:
+			return tool.Redact(fmt.Errorf("%s: connecting: %w", c.where(db), err), c.password)
+		}
+		exists = true
+		return nil
+	})
+	return exists, err
 }
 
 // CreateDatabase creates db with p's character set and collation, as a
 // restore creates a missing destination.
 func (*Engine) CreateDatabase(ctx context.Context, t engine.Target, db string, p *manifest.DatabaseProperties) (bool, error) {
+	created := false
+	err := onServer(t, func(c conn, pool *sql.DB) error {
+		err := createDatabase(ctx, pool, db, p)
+		var myErr *mysql.MySQLError
+		if errors.As(err, &myErr) && myErr.Number == errDatabaseExists {
+			return nil
+		}
+		if err != nil {
+			return tool.Redact(fmt.Errorf("%s: %w", c.where(db), err), c.password)
+		}
+		created = true
+		return nil
+	})
+	return created, err
+}
+
+// onServer resolves t and runs f with a connection pool to its server,
+// closed when f returns.
+func onServer(t engine.Target, f func(c conn, pool *sql.DB) error) error {
 	c, err := resolve(t)
 	if err != nil {
-		return false, err
+		return err
 	}
 	pool, err := c.open()
 	if err != nil {
-		return false, err
+		return err
 	}
 	defer pool.Close()
-	err = createDatabase(ctx, pool, db, p)
-	var myErr *mysql.MySQLError
-	if errors.As(err, &myErr) && myErr.Number == errDatabaseExists {
-		return false, nil
-	}
-	if err != nil {
-		return false, tool.Redact(fmt.Errorf("%s: %w", c.where(db), err), c.password)
-	}
-	return true, nil
+	return f(c, pool)
 }

@@ -67,17 +67,10 @@ func (c conn) check(ctx context.Context, db, stmt string) error {
 
 // DropDatabase drops db if it exists.
 func (*Engine) DropDatabase(ctx context.Context, t engine.Target, db string) error {
-	c, err := resolve(t)
-	if err != nil {
-		return err
-	}
-	pool, err := c.open()
-	if err != nil {
-		return err
-	}
-	defer pool.Close()
-	if err := dropDatabase(ctx, pool, db); err != nil {
-		return tool.Redact(fmt.Errorf("dropping %s: %w", c.where(db), err), c.password)
-	}
-	return nil
+	return onServer(t, func(c conn, pool *sql.DB) error {
+		if err := dropDatabase(ctx, pool, db); err != nil {
+			return tool.Redact(fmt.Errorf("dropping %s: %w", c.where(db), err), c.password)
+		}
+		return nil
+	})
 }

@@ -23,10 +23,7 @@ func (*Engine) RestoreDatabase(t engine.Target, opts engine.RestoreOptions) (str
 	if err != nil {
 		return "", err
 	}
-	if opts.IntoDatabase != "" {
-		return opts.IntoDatabase, nil
-	}
-	return c.database, nil
+	return opts.DestinationDatabase(c.database), nil
 }
 
 // DatabaseExists connects to db: the server's "does not exist" means it

@@ -31,10 +31,7 @@ func (e *Engine) Restore(ctx context.Context, t engine.Target, r io.Reader, opts
 	if err != nil {
 		return err
 	}
-	db := c.database
-	if opts.IntoDatabase != "" {
-		db = opts.IntoDatabase
-	}
+	db := opts.DestinationDatabase(c.database)
 	if err := c.restore(ctx, db, r, opts); err != nil {
 		return tool.Redact(fmt.Errorf("restore into %s: %w", c.where(db), err), c.password)
 	}
