@@ -41,21 +41,7 @@ func cutWith(t *testing.T, r io.Reader, secret string) [][]byte {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := newCutter(r, k)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out [][]byte
-	for {
-		ch, err := c.next()
-		if err == io.EOF {
-			return out
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, bytes.Clone(ch))
-	}
+	return cutFrom(t, r, k, true)
 }
 
 const key1, key2 = "0123456789abcdef0123456789abcdef-one", "0123456789abcdef0123456789abcdef-two"

@@ -7,7 +7,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"hash"
 	"io"
 	"sync"
 
@@ -123,18 +122,19 @@ func (r *Reader) Read(ctx context.Context, chunks []manifest.Chunk, want pipelin
 		first = f.data
 	}
 	pr, pw := io.Pipe()
-	var plain hash.Hash = nopHash{} // format 2 backups since FastCDC record no whole-dump SHA-256
-	if want.PlainSHA256 != "" {
-		plain = sha256.New()
-	}
 	var n int64
+	sink := io.Writer(&counter{&n})
+	plain := sha256.New()
+	if want.PlainSHA256 != "" { // format 2 backups since FastCDC record none
+		sink = io.MultiWriter(plain, sink)
+	}
 	written := make(chan error, 1)
 	go func() {
 		err := writeChunks(pw, first, fetched)
 		pw.CloseWithError(err)
 		written <- err
 	}()
-	body := io.TeeReader(pr, io.MultiWriter(plain, &counter{&n}))
+	body := io.TeeReader(pr, sink)
 	cerr := consume(body)
 	if cerr == nil {
 		_, cerr = io.Copy(io.Discard, body) // the digest needs every byte
@@ -159,15 +159,6 @@ func (r *Reader) Read(ctx context.Context, chunks []manifest.Chunk, want pipelin
 	}
 	return nil
 }
-
-// nopHash stands in for the whole-dump digest when the manifest has none.
-type nopHash struct{}
-
-func (nopHash) Write(p []byte) (int, error) { return len(p), nil }
-func (nopHash) Sum(b []byte) []byte         { return b }
-func (nopHash) Reset()                      {}
-func (nopHash) Size() int                   { return 0 }
-func (nopHash) BlockSize() int              { return 1 }
 
 type fetchedChunk struct {
 	data []byte

@@ -114,8 +114,14 @@ func stageDump(b *testing.B) []byte {
 }
 
 // cutAll cuts data as a backup does and returns the chunks if keep.
-func cutAll(b *testing.B, data []byte, key *Key, keep bool) [][]byte {
-	c, err := newCutter(bytes.NewReader(data), key)
+func cutAll(b testing.TB, data []byte, key *Key, keep bool) [][]byte {
+	return cutFrom(b, bytes.NewReader(data), key, keep)
+}
+
+// cutFrom cuts what r reads as a backup does and returns the chunks if keep.
+func cutFrom(b testing.TB, r io.Reader, key *Key, keep bool) [][]byte {
+	b.Helper()
+	c, err := newCutter(r, key)
 	if err != nil {
 		b.Fatal(err)
 	}
