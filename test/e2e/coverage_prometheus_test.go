@@ -124,17 +124,32 @@ func checkDashboard(t *testing.T, prom *prometheus) {
 	if err := json.Unmarshal(b, &d); err != nil {
 		t.Fatal(err)
 	}
+	// A panel over increase()/rate() needs two scrapes after the series
+	// appears, and the first backup may have completed one scrape ago: a
+	// panel gets 30 s (30 scrapes) to return series before it fails.
 	vars := strings.NewReplacer("$namespace", ".*", "$__rate_interval", "1m")
+	deadline := time.Now().Add(30 * time.Second)
 	for _, p := range d.Panels {
 		var exprs []string
-		found := false
 		for _, tg := range p.Targets {
-			expr := vars.Replace(tg.Expr)
-			exprs = append(exprs, expr)
-			found = found || prom.series(t, expr) > 0
+			exprs = append(exprs, vars.Replace(tg.Expr))
 		}
-		if !found {
-			t.Errorf("panel %q: no query returns series: %v", p.Title, exprs)
+		for !anySeries(t, prom, exprs) {
+			if time.Now().After(deadline) {
+				t.Errorf("panel %q: no query returns series: %v", p.Title, exprs)
+				break
+			}
+			time.Sleep(time.Second)
 		}
 	}
+}
+
+func anySeries(t *testing.T, prom *prometheus, exprs []string) bool {
+	t.Helper()
+	for _, expr := range exprs {
+		if prom.series(t, expr) > 0 {
+			return true
+		}
+	}
+	return false
 }
