@@ -54,11 +54,11 @@ func Backup(ctx context.Context, store storage.Store, def layout.Definition, kno
 	}
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
-	zw, err := zstd.NewWriter(nil, zstd.WithEncoderLevel(level(opts.Level)), zstd.WithEncoderConcurrency(1))
+	enc, err := newEncoder(level(opts.Level), opts.Recipients)
 	if err != nil {
-		return Result{}, fmt.Errorf("starting zstd: %w", err)
+		return Result{}, err
 	}
-	defer zw.Close()
+	defer enc.close()
 	pipe := newPipe()
 	var plainSize int64
 	dumped := make(chan error, 1)
@@ -71,8 +71,8 @@ func Backup(ctx context.Context, store storage.Store, def layout.Definition, kno
 	if uploads <= 0 {
 		uploads = DefaultUploads
 	}
-	up := newUploader(ctx, cancel, store, uploads)
-	w := &writer{def: def, known: known, opts: opts, zw: zw, up: up}
+	up := newUploader(ctx, cancel, store, uploads, enc.release)
+	w := &writer{def: def, known: known, opts: opts, enc: enc, up: up}
 	res, cerr := w.cut(pipe)
 	if cerr != nil {
 		pipe.CloseRead(cerr)
@@ -118,7 +118,7 @@ type writer struct {
 	def   layout.Definition
 	known *Known
 	opts  Options
-	zw    *zstd.Encoder
+	enc   *encoder
 	up    *uploader
 }
 
@@ -145,13 +145,14 @@ func (w *writer) cut(r io.Reader) (Result, error) {
 		if n, ok := w.known.size(name); ok {
 			rec.StoredSize = n
 		} else {
-			stored, err := Encode(data, w.zw, w.opts.Recipients)
+			stored, err := w.enc.encode(data)
 			if err != nil {
 				return res, err
 			}
 			rec.StoredSize = int64(len(stored))
 			if n, ok := w.known.claim(name, rec.StoredSize); ok {
 				rec.StoredSize = n // another target stored it meanwhile
+				w.enc.release(stored)
 			} else {
 				w.up.put(w.def.ChunkKey(name, encrypted), name, stored, w.known)
 				res.NewChunks++
@@ -161,29 +162,6 @@ func (w *writer) cut(r io.Reader) (Result, error) {
 		res.Chunks = append(res.Chunks, rec)
 		res.Size += rec.StoredSize
 	}
-}
-
-// Encode compresses one chunk into a zstd frame (with its checksum) and
-// encrypts it with age when recipients are given: what `age -d | zstd -d`
-// reverses.
-func Encode(plain []byte, zw *zstd.Encoder, recipients []age.Recipient) ([]byte, error) {
-	frame := zw.EncodeAll(plain, make([]byte, 0, len(plain)/2+64))
-	if len(recipients) == 0 {
-		return frame, nil
-	}
-	var out bytes.Buffer
-	out.Grow(len(frame) + 256)
-	aw, err := age.Encrypt(&out, recipients...)
-	if err != nil {
-		return nil, fmt.Errorf("starting age encryption: %w", err)
-	}
-	if _, err := aw.Write(frame); err != nil {
-		return nil, fmt.Errorf("encrypting a chunk: %w", err)
-	}
-	if err := aw.Close(); err != nil {
-		return nil, fmt.Errorf("finishing a chunk's age stream: %w", err)
-	}
-	return out.Bytes(), nil
 }
 
 type counter struct{ n *int64 }
@@ -196,14 +174,16 @@ type uploader struct {
 	ctx    context.Context
 	cancel context.CancelCauseFunc
 	store  storage.Store
-	sem    chan struct{}
+	// release takes back a chunk's bytes once the store holds them.
+	release func([]byte)
+	sem     chan struct{}
 	wg     sync.WaitGroup
 	mu     sync.Mutex
 	err    error
 }
 
-func newUploader(ctx context.Context, cancel context.CancelCauseFunc, store storage.Store, n int) *uploader {
-	return &uploader{ctx: ctx, cancel: cancel, store: store, sem: make(chan struct{}, n)}
+func newUploader(ctx context.Context, cancel context.CancelCauseFunc, store storage.Store, n int, release func([]byte)) *uploader {
+	return &uploader{ctx: ctx, cancel: cancel, store: store, release: release, sem: make(chan struct{}, n)}
 }
 
 func (u *uploader) put(key, name string, data []byte, known *Known) {
@@ -218,9 +198,13 @@ func (u *uploader) put(key, name string, data []byte, known *Known) {
 	go func() {
 		defer func() { <-u.sem; u.wg.Done() }()
 		if err := u.store.Put(u.ctx, key, bytes.NewReader(data)); err != nil {
+			// Not released: a store whose Put gave up on ctx may still
+			// be reading data.
 			known.forget(name)
 			u.fail(fmt.Errorf("storing chunk %s: %w", key, err))
+			return
 		}
+		u.release(data)
 	}()
 }
 

@@ -136,7 +136,7 @@ func (s *blobStore) Put(ctx context.Context, key string, r io.Reader) error {
 		return fmt.Errorf("put %q in %s: %w", key, s.desc, err)
 	}
 	src := &guardedReader{ctx: ctx, r: r, max: s.maxSize, tooLarge: s.tooLarge}
-	_, err = io.Copy(w, src)
+	_, err = copyTo(w, src)
 	if src.err != nil {
 		// The source's own error says more than the writer's
 		// "context canceled" that follows from it.

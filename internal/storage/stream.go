@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"sync"
 )
 
 // guardedReader is the source side of a Put. It stops the stream when ctx
@@ -44,4 +45,17 @@ func (g *guardedReader) Read(p []byte) (int, error) {
 		g.err = err
 	}
 	return n, err
+}
+
+// copyBuffers are Put's copy buffers. Without one, gocloud's writer
+// allocates (and the runtime zeroes) 1 MiB for every object it writes,
+// which a deduplicated backup does for every new chunk.
+var copyBuffers = sync.Pool{New: func() any { b := make([]byte, 256<<10); return &b }}
+
+// copyTo copies src into w through a pooled buffer.
+func copyTo(w io.Writer, src io.Reader) (int64, error) {
+	buf := copyBuffers.Get().(*[]byte)
+	defer copyBuffers.Put(buf)
+	// The wrapper hides w's ReadFrom, which would allocate its own buffer.
+	return io.CopyBuffer(struct{ io.Writer }{w}, src, *buf)
 }
