@@ -177,9 +177,9 @@ type uploader struct {
 	// release takes back a chunk's bytes once the store holds them.
 	release func([]byte)
 	sem     chan struct{}
-	wg     sync.WaitGroup
-	mu     sync.Mutex
-	err    error
+	wg      sync.WaitGroup
+	mu      sync.Mutex
+	err     error
 }
 
 func newUploader(ctx context.Context, cancel context.CancelCauseFunc, store storage.Store, n int, release func([]byte)) *uploader {
