@@ -1,0 +1,7 @@
+//go:build !linux
+
+package tool
+
+import "io"
+
+func growPipe(io.Reader, int) {}
