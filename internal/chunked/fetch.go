@@ -11,12 +11,13 @@ import (
 
 // DefaultFetchBudget is how many plain bytes of chunks a Reader holds at
 // most, being fetched or fetched and not yet consumed, unless
-// Reader.FetchBudget says otherwise: 32 MiB, about 20 chunks of a FastCDC
-// backup or four of restic/chunker's largest, so a restore from object
-// storage answering each GET after 100 ms keeps maxFetches GETs running.
-// Each chunk being fetched also holds, for a moment, its stored bytes (at
-// most its plain size plus age's overhead) and a zstd decoder.
-const DefaultFetchBudget = 32 << 20
+// Reader.FetchBudget says otherwise: 16 MiB, about 10 chunks of a FastCDC
+// backup, so a restore from object storage answering each GET after
+// 100 ms keeps maxFetches GETs running (docs/benchmarks.md). Each chunk
+// being fetched also holds, for a moment, its stored bytes and a zstd
+// decoder; with 32 MiB a format 2 restore's peak RSS passed its 128 MiB
+// goal.
+const DefaultFetchBudget = 16 << 20
 
 // maxFetches is how many chunk GETs a Reader runs at once, whatever the
 // budget: enough to hide a slow store's latency, few enough that the

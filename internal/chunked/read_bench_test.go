@@ -11,8 +11,8 @@ import (
 
 // BenchmarkRead restores the bench dump's chunks into a consumer that
 // discards them, from a local directory and from one answering each GET
-// after 100 ms, with a fetch budget of 4 MiB (about what 2 chunks ahead
-// held), 16 MiB and the default: whether the fetches keep the consumer
+// after 100 ms, with a fetch budget of 4 MiB, 8 MiB (about what 2 chunks
+// ahead held before budgets), the default and 32 MiB: whether the fetches keep the consumer
 // fed. It reports the most plain bytes held (held-MiB: fetched or being
 // fetched and not yet consumed) and the most GETs at once.
 func BenchmarkRead(b *testing.B) {
@@ -21,7 +21,7 @@ func BenchmarkRead(b *testing.B) {
 	res := f.backup(b, data)
 	want := pipeline.Sums{PlainSize: res.PlainSize}
 	for _, delay := range []time.Duration{0, 100 * time.Millisecond} {
-		for _, budget := range []int64{4 << 20, 16 << 20, 0} {
+		for _, budget := range []int64{4 << 20, 8 << 20, 0, 32 << 20} {
 			name := fmt.Sprintf("latency=%s/budget=%dMiB", delay, budget>>20)
 			if budget == 0 {
 				name = fmt.Sprintf("latency=%s/budget=default", delay)
