@@ -11,9 +11,6 @@ import (
 	"github.com/coffer-dev/coffer/internal/storage"
 )
 
-// checkConcurrency is how many chunks a check reads at once.
-const checkConcurrency = 2
-
 // Checked is what reading a set of chunks found.
 type Checked struct {
 	// Chunks and Bytes count the distinct chunks read and their stored bytes.
@@ -25,26 +22,25 @@ type Checked struct {
 
 // Check reads every distinct chunk of the given targets once, in full
 // (Reader.Chunk: stored size, age, zstd, plain size, name), and reports the
-// bad ones. A chunk listed twice with different sizes is bad. It returns an
-// error only when ctx ends.
+// bad ones. A chunk listed twice with different sizes is bad. It reads
+// several chunks at once within the same limits as Read (FetchBudget,
+// maxFetches). It returns an error only when ctx ends.
 func (r *Reader) Check(ctx context.Context, targets []manifest.Target) (Checked, error) {
 	uniq, out := distinct(targets)
+	lim := r.fetchLimits()
 	var mu sync.Mutex
-	sem := make(chan struct{}, checkConcurrency)
 	var wg sync.WaitGroup
 	for _, c := range uniq {
-		if ctx.Err() != nil {
+		h, err := lim.start(ctx, c)
+		if err != nil {
 			break
 		}
-		sem <- struct{}{}
 		wg.Add(1)
 		go func() {
-			defer func() { <-sem; wg.Done() }()
-			dec, err := decoders.get()
-			if err == nil {
-				_, err = r.Chunk(ctx, c, dec)
-				decoders.put(dec)
-			}
+			defer wg.Done()
+			_, err := r.fetch(ctx, c)
+			lim.fetched()
+			h.release()
 			mu.Lock()
 			defer mu.Unlock()
 			out.Chunks++

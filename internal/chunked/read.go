@@ -19,13 +19,6 @@ import (
 	"github.com/coffer-dev/coffer/internal/storage"
 )
 
-// prefetch is how many chunks are fetched ahead of the one being consumed,
-// unless Reader.Ahead says otherwise. Each holds at most MaxSize plain bytes
-// (plus its stored bytes while it is opened), so a restore holds about
-// (prefetch + 3) × MaxSize at most: the chunks ahead, the one waiting to be
-// handed over, the one being written and the one opened by the next fetch.
-const prefetch = 2
-
 // Reader opens a definition's chunks: the identities decrypt them (none
 // when the backup is in clear) and the key, when given, checks each chunk's
 // plain bytes against its name.
@@ -35,9 +28,10 @@ type Reader struct {
 	Encrypted  bool
 	Identities []age.Identity
 	Key        *Key
-	// Ahead is how many chunks Read fetches ahead of the one being
-	// consumed; 0 means prefetch.
-	Ahead int
+	// FetchBudget is how many plain bytes of chunks Read and Check hold
+	// at most, being fetched or fetched and not yet consumed; 0 means
+	// DefaultFetchBudget. A chunk larger than the budget is fetched alone.
+	FetchBudget int64
 }
 
 // Chunk fetches, decrypts and decompresses one chunk and checks its stored
@@ -113,13 +107,12 @@ func (r *Reader) Read(ctx context.Context, chunks []manifest.Chunk, want pipelin
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	fetched := r.fetchInOrder(ctx, chunks)
-	var first []byte
-	if len(chunks) > 0 {
-		f := <-fetched
-		if f.err != nil {
-			return f.err
+	first, err := firstChunk(ctx, chunks, fetched)
+	if err != nil {
+		cancel()
+		for range fetched {
 		}
-		first = f.data
+		return err
 	}
 	pr, pw := io.Pipe()
 	var n int64
@@ -130,7 +123,7 @@ func (r *Reader) Read(ctx context.Context, chunks []manifest.Chunk, want pipelin
 	}
 	written := make(chan error, 1)
 	go func() {
-		err := writeChunks(pw, first, fetched)
+		err := writeChunks(ctx, pw, first, fetched)
 		pw.CloseWithError(err)
 		written <- err
 	}()
@@ -160,74 +153,49 @@ func (r *Reader) Read(ctx context.Context, chunks []manifest.Chunk, want pipelin
 	return nil
 }
 
-type fetchedChunk struct {
-	data []byte
-	err  error
-}
-
-// fetchInOrder fetches chunks ahead of the consumer, in order, stopping at
-// the first error (which it delivers) or when ctx ends.
-func (r *Reader) fetchInOrder(ctx context.Context, chunks []manifest.Chunk) <-chan fetchedChunk {
-	out := make(chan fetchedChunk)
-	ahead := r.Ahead
-	if ahead <= 0 {
-		ahead = prefetch
+// firstChunk waits for the first chunk of a target that has any.
+func firstChunk(ctx context.Context, chunks []manifest.Chunk, fetched <-chan fetchedChunk) (fetchedChunk, error) {
+	if len(chunks) == 0 {
+		return fetchedChunk{}, nil
 	}
-	futures := make(chan chan fetchedChunk, ahead)
-	go func() {
-		defer close(futures)
-		for _, c := range chunks {
-			f := make(chan fetchedChunk, 1)
-			select {
-			case futures <- f:
-			case <-ctx.Done():
-				return
-			}
-			go func() {
-				dec, err := decoders.get()
-				if err != nil {
-					f <- fetchedChunk{err: err}
-					return
-				}
-				defer decoders.put(dec)
-				data, err := r.Chunk(ctx, c, dec)
-				f <- fetchedChunk{data: data, err: err}
-			}()
-		}
-	}()
-	go func() {
-		defer close(out)
-		for f := range futures {
-			res := <-f
-			select {
-			case out <- res:
-			case <-ctx.Done():
-			}
-			if res.err != nil || ctx.Err() != nil {
-				for range futures { // let the producer finish
-				}
-				return
-			}
-		}
-	}()
-	return out
+	first, ok := <-fetched
+	switch {
+	case !ok:
+		return first, ctx.Err() // ended before the first chunk
+	case first.err != nil:
+		return first, first.err
+	}
+	return first, nil
 }
 
-func writeChunks(w io.Writer, first []byte, rest <-chan fetchedChunk) error {
-	if first != nil {
-		if _, err := w.Write(first); err != nil {
-			return err
-		}
+// writeChunks writes first and then the rest to w, each chunk's share of
+// the fetch budget released once w has taken its bytes. Chunks that stop
+// coming because ctx ended are an error, never a short stream's end.
+func writeChunks(ctx context.Context, w io.Writer, first fetchedChunk, rest <-chan fetchedChunk) error {
+	if err := writeChunk(w, first); err != nil {
+		return err
 	}
 	for f := range rest {
 		if f.err != nil {
 			return &fetchError{f.err}
 		}
-		if _, err := w.Write(f.data); err != nil {
+		if err := writeChunk(w, f); err != nil {
 			return err
 		}
 	}
+	if err := ctx.Err(); err != nil {
+		return &fetchError{err}
+	}
 	return nil
+}
+
+func writeChunk(w io.Writer, f fetchedChunk) error {
+	defer f.held.release()
+	if len(f.data) == 0 {
+		return nil
+	}
+	_, err := w.Write(f.data)
+	return err
 }
 
 // fetchError marks a chunk's failure as it travels through the pipe.

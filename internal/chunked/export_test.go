@@ -1,0 +1,4 @@
+package chunked
+
+// MaxFetches exposes maxFetches to the external tests.
+const MaxFetches = maxFetches

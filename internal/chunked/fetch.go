@@ -1,0 +1,161 @@
+package chunked
+
+import (
+	"context"
+	"sync"
+
+	"golang.org/x/sync/semaphore"
+
+	"github.com/coffer-dev/coffer/internal/manifest"
+)
+
+// DefaultFetchBudget is how many plain bytes of chunks a Reader holds at
+// most, being fetched or fetched and not yet consumed, unless
+// Reader.FetchBudget says otherwise: 16 MiB, about 10 chunks of a FastCDC
+// backup, so a restore from object storage answering each GET after
+// 100 ms keeps maxFetches GETs running (docs/benchmarks.md). Each chunk
+// being fetched also holds, for a moment, its stored bytes and a zstd
+// decoder; with 32 MiB a format 2 restore's peak RSS passed its 128 MiB
+// goal.
+const DefaultFetchBudget = 16 << 20
+
+// maxFetches is how many chunk GETs a Reader runs at once, whatever the
+// budget: enough to hide a slow store's latency, few enough that the
+// decoders they hold stay small.
+const maxFetches = 8
+
+// fetchLimits bounds one Read's or Check's fetches: the plain bytes held
+// (by the budget) and the GETs running.
+type fetchLimits struct {
+	budget int64
+	bytes  *semaphore.Weighted
+	gets   chan struct{}
+}
+
+func (r *Reader) fetchLimits() *fetchLimits {
+	budget := r.FetchBudget
+	if budget <= 0 {
+		budget = DefaultFetchBudget
+	}
+	return &fetchLimits{budget: budget, bytes: semaphore.NewWeighted(budget), gets: make(chan struct{}, maxFetches)}
+}
+
+// weight is what a chunk counts against the budget: its plain size, but at
+// most the whole budget, so that a chunk larger than the budget is fetched
+// alone rather than never.
+func (l *fetchLimits) weight(c manifest.Chunk) int64 { return max(min(c.Size, l.budget), 0) }
+
+// queue is how many fetched chunks may wait for the consumer: as many as
+// the budget holds when each is at least MinSize (only a target's last
+// chunk is smaller), so a manifest of tiny chunks cannot queue without
+// end.
+func (l *fetchLimits) queue() int { return int(l.budget/MinSize) + maxFetches }
+
+// start waits until the budget has room for c and a GET may start, or ctx
+// ends. On success the caller owns c's weight (release it with held) and
+// a GET slot (release it with l.fetched).
+func (l *fetchLimits) start(ctx context.Context, c manifest.Chunk) (held, error) {
+	w := l.weight(c)
+	if err := l.bytes.Acquire(ctx, w); err != nil {
+		return held{}, err
+	}
+	select {
+	case l.gets <- struct{}{}:
+		return held{l, w}, nil
+	case <-ctx.Done():
+		l.bytes.Release(w)
+		return held{}, ctx.Err()
+	}
+}
+
+// fetched frees the GET slot of a fetch that has ended.
+func (l *fetchLimits) fetched() { <-l.gets }
+
+// held is a chunk's share of the budget: it is released once the chunk's
+// plain bytes are consumed (or dropped).
+type held struct {
+	l *fetchLimits
+	n int64
+}
+
+func (h held) release() {
+	if h.l != nil {
+		h.l.bytes.Release(h.n)
+	}
+}
+
+// fetch opens one chunk with a pooled decoder.
+func (r *Reader) fetch(ctx context.Context, c manifest.Chunk) ([]byte, error) {
+	dec, err := decoders.get()
+	if err != nil {
+		return nil, err
+	}
+	defer decoders.put(dec)
+	return r.Chunk(ctx, c, dec)
+}
+
+type fetchedChunk struct {
+	data []byte
+	err  error
+	held held
+}
+
+// fetchInOrder fetches chunks ahead of the consumer, several at once within
+// the reader's limits, and delivers them in order, stopping at the first
+// error (which it delivers) or when ctx ends. The consumer releases each
+// delivered chunk's held share once it has used its bytes. The channel
+// closes only after every fetch it started has returned.
+func (r *Reader) fetchInOrder(ctx context.Context, chunks []manifest.Chunk) <-chan fetchedChunk {
+	lim := r.fetchLimits()
+	out := make(chan fetchedChunk)
+	futures := make(chan chan fetchedChunk, lim.queue())
+	var fetching sync.WaitGroup
+	go func() {
+		defer close(futures)
+		for _, c := range chunks {
+			h, err := lim.start(ctx, c)
+			if err != nil {
+				return
+			}
+			f := make(chan fetchedChunk, 1)
+			select {
+			case futures <- f:
+			case <-ctx.Done():
+				lim.fetched()
+				h.release()
+				return
+			}
+			fetching.Add(1)
+			go func() {
+				defer fetching.Done()
+				data, err := r.fetch(ctx, c)
+				lim.fetched()
+				f <- fetchedChunk{data: data, err: err, held: h}
+			}()
+		}
+	}()
+	go func() {
+		defer close(out)
+		deliverInOrder(ctx, futures, out)
+		for range futures { // let the producer finish
+		}
+		fetching.Wait()
+	}()
+	return out
+}
+
+// deliverInOrder hands each future's chunk to out in order until an error
+// is delivered or ctx ends.
+func deliverInOrder(ctx context.Context, futures <-chan chan fetchedChunk, out chan<- fetchedChunk) {
+	for f := range futures {
+		res := <-f
+		select {
+		case out <- res:
+		case <-ctx.Done():
+			return
+		}
+		if res.err != nil || ctx.Err() != nil {
+			return
+		}
+	}
+}
