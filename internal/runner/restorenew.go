@@ -64,32 +64,31 @@ type newDatabase struct {
 // and SHA-256 in format 1. Whatever fails, an integrity check, a missing
 // chunk, the engine or a cancelled restore, the database this call created
 // is dropped again. errNotNew, having changed nothing, when it existed
-// after all. created reports whether this call created the database (and,
-// on error, dropped it again or said it could not).
+// after all. made reports whether the database may be there because of
+// this call: CREATE DATABASE was sent and did not find it existing (a
+// failed one may still have created it: a cancelled restore's, say). So
+// made is false when nothing of this call's can be on the server.
 func (r *Runner) restoreNew(ctx context.Context, log *slog.Logger, nd newDatabase,
-	read func(pipeline.ConsumeFunc) error, restore func(io.Reader) error) (created bool, err error) {
+	read func(pipeline.ConsumeFunc) error, restore func(io.Reader) error) (made bool, err error) {
+	created := false
 	err = read(func(rd io.Reader) error {
+		made = true
 		ok, err := nd.engine.CreateDatabase(ctx, nd.target, nd.name, nd.source)
 		if err != nil {
 			return err
 		}
 		if !ok {
+			made = false
 			return errNotNew
 		}
 		created = true
 		log.Info(fmt.Sprintf("verifying while restoring into new database %s", nd.name), "database", nd.name)
 		return restore(rd)
 	})
-	if !created {
-		if errors.Is(err, errNotNew) {
-			return false, errNotNew
-		}
-		return false, err
+	if !created || err == nil {
+		return made, err
 	}
-	if err == nil {
-		return true, nil
-	}
-	return true, r.dropNew(ctx, log, nd, err)
+	return made, r.dropNew(ctx, log, nd, err)
 }
 
 // dropNew drops the database a failed restoreNew created, even when ctx

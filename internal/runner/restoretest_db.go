@@ -86,9 +86,9 @@ func (d *dbRehearsal) run(ctx context.Context, read func(pipeline.ConsumeFunc) e
 	nd := newDatabase{engine: d.scratch, target: d.target, name: out.Database, source: d.source}
 	opts := engine.RestoreOptions{IntoDatabase: out.Database, Database: d.source, IgnoreDatabaseProperties: true, IgnoreOwnership: true}
 	log := d.r.opts.Log.With("target", out.Name, "server", out.Server)
-	created, err := d.r.restoreNew(ctx, log, nd, read, func(rd io.Reader) error { return d.engine.Restore(ctx, d.target, rd, opts) })
-	out.Created = created
-	if !created {
+	made, err := d.r.restoreNew(ctx, log, nd, read, func(rd io.Reader) error { return d.engine.Restore(ctx, d.target, rd, opts) })
+	out.Created = made
+	if !made {
 		out.Dropped = true // nothing this test made is there to remove
 	}
 	if errors.Is(err, errNotNew) {
