@@ -8,17 +8,17 @@ import (
 	"strings"
 )
 
-// Scratch is implemented by the database engines restore tests use: a
-// backup is restored into a scratch database (RestoreOptions.IntoDatabase,
-// which Restore creates), the user's checks run in it, and it is dropped.
+// Scratch is implemented by the database engines restore tests use: the
+// runner creates a scratch database (Creating), restores a backup into it
+// (RestoreOptions.IntoDatabase) while checking the backup's integrity, runs
+// the user's checks in it, and drops it.
 type Scratch interface {
+	Creating
 	// Check runs stmt in database db of t's server inside a read-only
 	// transaction. It returns nil when the statement's first row has a
 	// true first column, and an error wrapping ErrCheckFailed that says
 	// what it returned otherwise; any other error is the server's.
 	Check(ctx context.Context, t Target, db, stmt string) error
-	// DropDatabase drops db on t's server; a missing db is not an error.
-	DropDatabase(ctx context.Context, t Target, db string) error
 	// MaxDatabaseName is the longest database name the server accepts,
 	// in bytes.
 	MaxDatabaseName() int

@@ -155,8 +155,13 @@ func (r *Runner) restoreTarget(ctx context.Context, m *manifest.Manifest, p rest
 		Kubernetes: req.Kubernetes,
 	}
 	store := countStored(r.store, tp)
+	read := func(consume pipeline.ConsumeFunc) error { return r.readFrom(ctx, store, m, p.rec, ids, consume) }
 	if p.newDB != "" {
-		err := r.restoreNew(ctx, store, m, p, ids, opts, tp.PlainReader)
+		nd := newDatabase{engine: p.engine.(engine.Creating), target: p.target, name: p.newDB, source: p.rec.Database}
+		created := opts
+		created.IgnoreDatabaseProperties = true // created just now with the source's properties
+		_, err := r.restoreNew(ctx, r.opts.Log.With("backup", m.ID, "target", p.rec.Name), nd, read,
+			func(rd io.Reader) error { return p.engine.Restore(ctx, p.target, tp.PlainReader(rd), created) })
 		if !errors.Is(err, errNotNew) {
 			return err
 		}
@@ -168,9 +173,7 @@ func (r *Runner) restoreTarget(ctx context.Context, m *manifest.Manifest, p rest
 			}
 		}
 	}
-	return r.readFrom(ctx, store, m, p.rec, ids, func(rd io.Reader) error {
-		return p.engine.Restore(ctx, p.target, tp.PlainReader(rd), opts)
-	})
+	return read(func(rd io.Reader) error { return p.engine.Restore(ctx, p.target, tp.PlainReader(rd), opts) })
 }
 
 type restoreStep struct {

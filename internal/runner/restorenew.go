@@ -5,17 +5,17 @@ import (
 	"errors"
 	"fmt"
 	"io"
-
-	"filippo.io/age"
+	"log/slog"
 
 	"github.com/coffer-dev/coffer/internal/engine"
 	"github.com/coffer-dev/coffer/internal/manifest"
-	"github.com/coffer-dev/coffer/internal/storage"
+	"github.com/coffer-dev/coffer/internal/pipeline"
 )
 
 // errNotNew: the destination database, missing when the restore started,
 // existed by the time it was to be created; nothing was changed, and the
-// target is restored as into any existing database (verified first).
+// target is restored as into any existing database (verified first); a
+// restore test's scratch database is left alone.
 var errNotNew = errors.New("the destination database exists now")
 
 // findNewDatabases marks the steps whose destination is a database that
@@ -45,50 +45,61 @@ func (r *Runner) findNewDatabases(ctx context.Context, plan []restoreStep, req R
 	}
 }
 
-// restoreNew restores a target into p.newDB, which did not exist, reading
-// the backup once: the database is created when the first bytes have been
-// decrypted (so a wrong identity touches nothing), the dump streams into
-// the engine, and the pipeline's checks run as it goes: per chunk in format
-// 2, per age chunk and, at the end of the stream, on the whole object's
-// sizes and SHA-256 in format 1. Whatever fails, an integrity check, a
-// missing chunk, the engine or a cancelled restore, the database this
-// restore created is dropped again. errNotNew when it existed after all.
-func (r *Runner) restoreNew(ctx context.Context, store storage.Store, m *manifest.Manifest, p restoreStep,
-	ids []age.Identity, opts engine.RestoreOptions, plain func(io.Reader) io.Reader) error {
-	cr := p.engine.(engine.Creating)
-	db := p.newDB
+// newDatabase is a destination database that did not exist when the
+// restore began, on a server whose engine can create it: a normal
+// restore's new destination, or a restore test's scratch database.
+type newDatabase struct {
+	engine engine.Creating
+	target engine.Target
+	name   string
+	// source are the backed-up database's properties it is created with.
+	source *manifest.DatabaseProperties
+}
+
+// restoreNew restores into nd, which did not exist, reading the backup once
+// through read: the database is created when the first bytes have been
+// decrypted (so a wrong identity touches nothing), restore streams the dump
+// into the engine, and read's checks run as it goes: per chunk in format 2,
+// per age chunk and, at the end of the stream, on the whole object's sizes
+// and SHA-256 in format 1. Whatever fails, an integrity check, a missing
+// chunk, the engine or a cancelled restore, the database this call created
+// is dropped again. errNotNew, having changed nothing, when it existed
+// after all. made reports whether the database may be there because of
+// this call: CREATE DATABASE was sent and did not find it existing (a
+// failed one may still have created it: a cancelled restore's, say). So
+// made is false when nothing of this call's can be on the server.
+func (r *Runner) restoreNew(ctx context.Context, log *slog.Logger, nd newDatabase,
+	read func(pipeline.ConsumeFunc) error, restore func(io.Reader) error) (made bool, err error) {
 	created := false
-	err := r.readFrom(ctx, store, m, p.rec, ids, func(rd io.Reader) error {
-		ok, err := cr.CreateDatabase(ctx, p.target, db, p.rec.Database)
+	err = read(func(rd io.Reader) error {
+		made = true
+		ok, err := nd.engine.CreateDatabase(ctx, nd.target, nd.name, nd.source)
 		if err != nil {
 			return err
 		}
 		if !ok {
+			made = false
 			return errNotNew
 		}
 		created = true
-		r.opts.Log.Info(fmt.Sprintf("verifying while restoring into new database %s", db),
-			"backup", m.ID, "target", p.rec.Name, "database", db)
-		// Created just now with the source's properties: nothing to compare.
-		opts.IgnoreDatabaseProperties = true
-		return p.engine.Restore(ctx, p.target, plain(rd), opts)
+		log.Info(fmt.Sprintf("verifying while restoring into new database %s", nd.name), "database", nd.name)
+		return restore(rd)
 	})
-	if !created {
-		if errors.Is(err, errNotNew) {
-			return errNotNew
-		}
-		return err
+	if !created || err == nil {
+		return made, err
 	}
-	if err == nil {
-		return nil
-	}
+	return made, r.dropNew(ctx, log, nd, err)
+}
+
+// dropNew drops the database a failed restoreNew created, even when ctx
+// has ended, and says so in the restore's error.
+func (r *Runner) dropNew(ctx context.Context, log *slog.Logger, nd newDatabase, err error) error {
 	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
 	defer cancel()
-	if derr := cr.DropDatabase(dctx, p.target, db); derr != nil {
-		r.opts.Log.Error("dropping the database this failed restore created failed", "backup", m.ID,
-			"target", p.rec.Name, "database", db, "error", derr)
-		return fmt.Errorf("%w (dropping database %q, which this restore created, failed too: %v)", err, db, derr)
+	if derr := nd.engine.DropDatabase(dctx, nd.target, nd.name); derr != nil {
+		log.Error("dropping the database this failed restore created failed", "database", nd.name, "error", derr)
+		return fmt.Errorf("%w (dropping database %q, which this restore created, failed too: %v)", err, nd.name, derr)
 	}
-	r.opts.Log.Info("dropped the database this failed restore created", "backup", m.ID, "target", p.rec.Name, "database", db)
-	return fmt.Errorf("%w (database %q, which this restore created, was dropped again)", err, db)
+	log.Info("dropped the database this failed restore created", "database", nd.name)
+	return fmt.Errorf("%w (database %q, which this restore created, was dropped again)", err, nd.name)
 }

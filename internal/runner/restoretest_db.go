@@ -76,14 +76,24 @@ func scratchServer(eng engine.Engine, t engine.Target) string {
 	return id
 }
 
-// run restores into the scratch database and runs the checks, recording
-// each check's result.
+// run restores into the scratch database, reading the backup once: the
+// runner creates the database and checks the backup while it is restored
+// (restoreNew), so a corrupt backup fails the test and leaves no database.
+// A database that exists with the scratch name already is no one's this
+// test may touch: the test fails, and neither restores into it nor drops
+// it. Then the checks run, each one's result recorded.
 func (d *dbRehearsal) run(ctx context.Context, read func(pipeline.ConsumeFunc) error, out *catalog.RestoreTestTarget) error {
-	out.Created = true
-	err := read(func(rd io.Reader) error {
-		return d.engine.Restore(ctx, d.target, rd, engine.RestoreOptions{IntoDatabase: out.Database,
-			Database: d.source, IgnoreDatabaseProperties: true, IgnoreOwnership: true})
-	})
+	nd := newDatabase{engine: d.scratch, target: d.target, name: out.Database, source: d.source}
+	opts := engine.RestoreOptions{IntoDatabase: out.Database, Database: d.source, IgnoreDatabaseProperties: true, IgnoreOwnership: true}
+	log := d.r.opts.Log.With("target", out.Name, "server", out.Server)
+	made, err := d.r.restoreNew(ctx, log, nd, read, func(rd io.Reader) error { return d.engine.Restore(ctx, d.target, rd, opts) })
+	out.Created = made
+	if !made {
+		out.Dropped = true // nothing this test made is there to remove
+	}
+	if errors.Is(err, errNotNew) {
+		return fmt.Errorf("scratch database %q exists on %s already: the restore test neither restores into it nor drops it", out.Database, out.Server)
+	}
 	if err != nil {
 		return fmt.Errorf("restoring into scratch database %q: %w", out.Database, err)
 	}

@@ -12,8 +12,10 @@ import (
 
 	"github.com/coffer-dev/coffer/internal/catalog"
 	"github.com/coffer-dev/coffer/internal/layout"
+	"github.com/coffer-dev/coffer/internal/manifest"
 	"github.com/coffer-dev/coffer/internal/pipeline"
 	"github.com/coffer-dev/coffer/internal/runner"
+	"github.com/coffer-dev/coffer/internal/storage"
 	"github.com/coffer-dev/coffer/internal/testutil"
 )
 
@@ -142,29 +144,139 @@ func TestRestoreTestReportsAFailingCheck(t *testing.T) {
 	scratchGone(t, rec)
 }
 
-func TestRestoreTestOfACorruptObjectCreatesNothing(t *testing.T) {
-	dir := t.TempDir()
-	pg := testutil.PostgresDB(t)
-	testutil.PGExec(t, pg, "CREATE TABLE orders AS SELECT 1 AS id")
-	cfg := fixture{pg: pg, spec: "restoreTest: {schedule: \"0 4 * * *\"}"}.load(t, dir)
-	r := newRunner(t, cfg, runner.Options{})
-	id := backup(t, r)
-	m, _ := r.Catalog().Get(context.Background(), id)
-	flipByte(t, filepath.Join(dir, m.Targets[0].Object))
-	s := &saved{cat: r.Catalog()}
-	s.before = func(rec catalog.RestoreTest) {
-		for _, tg := range rec.Targets {
-			if pgExists(t, tg.Database) {
-				t.Errorf("scratch database %s exists", tg.Database)
+// rtSpec is a restoreTest block testing target with check.
+func rtSpec(target, check string) string {
+	return "restoreTest:\n  schedule: \"0 4 * * *\"\n  targets:\n  - name: " + target + "\n    checks: [\"" + check + "\"]"
+}
+
+// TestRestoreTestReadsTheBackupOnce: a passing restore test of a database
+// target reads each stored object or chunk once, in both formats: the
+// backup is checked while it streams into the scratch database.
+func TestRestoreTestReadsTheBackupOnce(t *testing.T) {
+	pg, my := shopData(t)
+	for name, chunked := range map[string]bool{"format 1": false, "format 2": true} {
+		t.Run(name, func(t *testing.T) {
+			spec := `restoreTest:
+  schedule: "0 4 * * *"
+  targets:
+  - name: main
+    checks: ["select count(*) = 200000 from t"]
+  - name: ci
+    checks: ["select count(*) = 50000 from t"]`
+			r := newRunner(t, fixture{pg: pg, my: my, chunked: chunked, spec: spec}.load(t, t.TempDir()), runner.Options{})
+			id := backup(t, r)
+			m, err := r.Catalog().Get(context.Background(), id)
+			if err != nil {
+				t.Fatal(err)
 			}
-		}
+			c := counted(r)
+			rec, err := r.RestoreTest(context.Background(), layout.NewID(time.Now()), (&saved{cat: r.Catalog()}).save)
+			if err != nil || rec.Status != catalog.RestoreTestPassed {
+				t.Fatalf("restore test: %v, %+v", err, rec)
+			}
+			want, size := reads(m.Targets[0])+reads(m.Targets[1]), m.Targets[0].Size+m.Targets[1].Size
+			if gets, n := c.reset(); gets != want || n != size {
+				t.Errorf("the restore test read %d objects, %d bytes; want one pass: %d, %d", gets, n, want, size)
+			}
+			scratchGone(t, rec)
+		})
 	}
-	rec, err := r.RestoreTest(context.Background(), layout.NewID(time.Now()), s.save)
-	if !errors.Is(err, pipeline.ErrIntegrity) || rec.Status != catalog.RestoreTestFailed || rec.Targets[0].Created {
-		t.Fatalf("restore test of a corrupt object: %v, %+v", err, rec)
+}
+
+// TestRestoreTestOfACorruptBackupFails: a damaged object or chunk, or a
+// missing chunk, found while the backup streams into the scratch database,
+// fails the test with an error naming the backup, the target and the
+// object or chunk; the scratch database is dropped and the record says so.
+func TestRestoreTestOfACorruptBackupFails(t *testing.T) {
+	pg, my := shopData(t)
+	flipLast := func(t *testing.T, dir string, m *manifest.Manifest, rec manifest.Target) string {
+		key := lastChunk(m, rec)
+		flipByte(t, filepath.Join(dir, filepath.FromSlash(key)))
+		return key
 	}
-	if len(s.records) != 1 {
-		t.Fatalf("%d records written, want only the final one", len(s.records))
+	cases := map[string]struct {
+		chunked bool
+		target  string
+		damage  func(t *testing.T, dir string, m *manifest.Manifest, rec manifest.Target) string
+		want    error
+	}{
+		"format 1, flipped byte":         {target: "main", damage: flipObject, want: pipeline.ErrIntegrity},
+		"format 1, mysql, flipped byte":  {target: "ci", damage: flipObject, want: pipeline.ErrIntegrity},
+		"format 1, wrong dump checksum":  {target: "main", damage: wrongPlainSum, want: pipeline.ErrIntegrity},
+		"format 2, flipped chunk":        {chunked: true, target: "main", damage: flipLast, want: pipeline.ErrIntegrity},
+		"format 2, mysql, flipped chunk": {chunked: true, target: "ci", damage: flipLast, want: pipeline.ErrIntegrity},
+		"format 2, missing chunk": {chunked: true, target: "main", want: storage.ErrNotFound,
+			damage: func(t *testing.T, dir string, m *manifest.Manifest, rec manifest.Target) string {
+				key := lastChunk(m, rec)
+				if err := os.Remove(filepath.Join(dir, filepath.FromSlash(key))); err != nil {
+					t.Fatal(err)
+				}
+				return key
+			}},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			dir := t.TempDir()
+			cfg := fixture{pg: pg, my: my, chunked: tc.chunked, spec: rtSpec(tc.target, "select true")}.load(t, dir)
+			id := backup(t, newRunner(t, cfg, runner.Options{}))
+			m, err := newRunner(t, cfg, runner.Options{}).Catalog().Get(context.Background(), id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			rec, _ := m.Target(tc.target)
+			what := tc.damage(t, dir, m, rec)
+			r := newRunner(t, cfg, runner.Options{}) // reads the manifest again
+			got, err := r.RestoreTest(context.Background(), layout.NewID(time.Now()), (&saved{cat: r.Catalog()}).save)
+			if !errors.Is(err, runner.ErrRestoreTest) || !errors.Is(err, tc.want) || got.Status != catalog.RestoreTestFailed {
+				t.Fatalf("restore test of a damaged backup: %v, %+v; want %v", err, got, tc.want)
+			}
+			for _, s := range []string{id, `"` + tc.target + `"`, what, got.Targets[0].Database, "was dropped again"} {
+				if !strings.Contains(got.Error, s) {
+					t.Errorf("the recorded error does not name %q: %s", s, got.Error)
+				}
+			}
+			if tg := got.Targets[0]; !tg.Created || !tg.Dropped || tg.Checks != nil {
+				t.Errorf("target record %+v: want created, dropped, no checks run", tg)
+			}
+			scratchGone(t, got)
+			stored, err := r.Catalog().ListRestoreTests(context.Background())
+			if err != nil || len(stored) != 1 || stored[0].Status != catalog.RestoreTestFailed || stored[0].Error != got.Error {
+				t.Fatalf("stored records %+v, %v", stored, err)
+			}
+		})
+	}
+}
+
+// TestRestoreTestLeavesAnExistingScratchDatabase: a database that exists
+// with the scratch name before the test is not the test's: the test fails
+// naming it, restores nothing into it, and neither it nor the next run's
+// cleanup drops it.
+func TestRestoreTestLeavesAnExistingScratchDatabase(t *testing.T) {
+	r, cat, _ := newShop(t, rtSpec("main", "select true"), "")
+	backup(t, r)
+	id := layout.NewID(time.Now())
+	db := runner.ScratchName(id, 0)
+	srv := testutil.SharedPostgres(t)
+	srv.Exec(t, "postgres", "CREATE DATABASE "+db)
+	srv.DropOnCleanup(t, db)
+	testutil.PGExec(t, db, "CREATE TABLE mine (v text); INSERT INTO mine VALUES ('kept')")
+	before := testutil.PGFingerprint(t, db)
+	rec, err := r.RestoreTest(context.Background(), id, (&saved{cat: cat}).save)
+	if !errors.Is(err, runner.ErrRestoreTest) || !strings.Contains(rec.Error, db) || !strings.Contains(rec.Error, "exists") {
+		t.Fatalf("restore test into an existing scratch name: %v, %+v", err, rec)
+	}
+	if tg := rec.Targets[0]; tg.Created || !tg.Dropped {
+		t.Errorf("target record %+v: want not created, nothing left to drop", tg)
+	}
+	records, err := cat.ListRestoreTests(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.CleanRestoreTests(context.Background(), records, (&saved{cat: cat}).save); err != nil {
+		t.Fatal(err)
+	}
+	if !pgExists(t, db) || testutil.PGFingerprint(t, db) != before {
+		t.Fatal("the database that had the scratch name before the test was changed or dropped")
 	}
 }
 
