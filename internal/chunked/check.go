@@ -38,7 +38,8 @@ func (r *Reader) Check(ctx context.Context, targets []manifest.Target) (Checked,
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			_, err := r.fetch(ctx, c)
+			plain, err := r.fetch(ctx, c)
+			plainBufs.put(plain)
 			lim.fetched()
 			h.release()
 			mu.Lock()

@@ -10,6 +10,8 @@ import (
 	mrand "math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -302,5 +304,27 @@ func TestUploadFailureIsTheError(t *testing.T) {
 		})
 	if !errors.Is(err, errDiskFull) {
 		t.Fatalf("err = %v, want the upload's", err)
+	}
+}
+
+// TestManifestClaimingHugeSizesIsAnIntegrityError: sizes come from the
+// manifest; one claiming a chunk larger than any chunker makes, or a
+// stored object of a terabyte, is refused by the checks (no allocation of
+// what it claims), naming the chunk.
+func TestManifestClaimingHugeSizesIsAnIntegrityError(t *testing.T) {
+	f := newFixture(t)
+	res := f.backup(t, dumpLike(5, 3<<20))
+	for name, lie := range map[string]func(c *manifest.Chunk){
+		"plain size":  func(c *manifest.Chunk) { c.Size = 1 << 40 },
+		"stored size": func(c *manifest.Chunk) { c.StoredSize = 1 << 40 },
+	} {
+		t.Run(name, func(t *testing.T) {
+			chunks := slices.Clone(res.Chunks)
+			lie(&chunks[0])
+			_, err := f.restore(chunked.Result{Chunks: chunks, PlainSize: res.PlainSize})
+			if !errors.Is(err, pipeline.ErrIntegrity) || !strings.Contains(err.Error(), chunks[0].Hash) {
+				t.Fatalf("restore: err = %v, want ErrIntegrity naming chunk %s", err, chunks[0].Hash)
+			}
+		})
 	}
 }

@@ -2,7 +2,6 @@ package chunked
 
 import (
 	"fmt"
-	"sync"
 
 	"filippo.io/age"
 	"github.com/klauspost/compress/zstd"
@@ -79,18 +78,3 @@ func sealOverhead(n, recipients int) int { return 256 + 256*recipients + 16*(n/6
 type appender struct{ b []byte }
 
 func (a *appender) Write(p []byte) (int, error) { a.b = append(a.b, p...); return len(p), nil }
-
-// bufPool hands out byte slices of at least a given capacity.
-type bufPool struct{ p sync.Pool }
-
-func (b *bufPool) get(n int) []byte {
-	if s, ok := b.p.Get().(*[]byte); ok && cap(*s) >= n {
-		return (*s)[:0]
-	}
-	return make([]byte, 0, n)
-}
-
-func (b *bufPool) put(s []byte) {
-	s = s[:0]
-	b.p.Put(&s)
-}

@@ -40,12 +40,16 @@ type Reader struct {
 // the chunk's key.
 func (r *Reader) Chunk(ctx context.Context, c manifest.Chunk, dec *zstd.Decoder) ([]byte, error) {
 	key := r.Definition.ChunkKey(c.Hash, r.Encrypted)
+	if c.Size > MaxReadSize {
+		return nil, fmt.Errorf("%w: chunk %s: the manifest says %d plain bytes, more than any chunk has (%d)", pipeline.ErrIntegrity, key, c.Size, MaxReadSize)
+	}
 	rc, err := r.Store.Get(ctx, key)
 	if err != nil {
 		return nil, fmt.Errorf("chunk %s: %w", key, err)
 	}
-	stored, err := io.ReadAll(io.LimitReader(rc, c.StoredSize+1))
+	stored, err := readInto(io.LimitReader(rc, c.StoredSize+1), storedBufs.get(int(min(c.StoredSize+1, 2*MaxReadSize))))
 	rc.Close()
+	defer storedBufs.put(stored)
 	if err != nil {
 		return nil, fmt.Errorf("chunk %s: reading from storage: %w", key, err)
 	}
@@ -57,8 +61,9 @@ func (r *Reader) Chunk(ctx context.Context, c manifest.Chunk, dec *zstd.Decoder)
 		if frame, err = decrypt(stored, r.Identities); err != nil {
 			return nil, fmt.Errorf("chunk %s: %w", key, err)
 		}
+		defer frameBufs.put(frame)
 	}
-	plain, err := dec.DecodeAll(frame, make([]byte, 0, c.Size))
+	plain, err := dec.DecodeAll(frame, plainBufs.get(int(c.Size)))
 	if err != nil {
 		return nil, fmt.Errorf("%w: chunk %s: decompressing (zstd): %v", pipeline.ErrIntegrity, key, err)
 	}
@@ -73,6 +78,7 @@ func (r *Reader) Chunk(ctx context.Context, c manifest.Chunk, dec *zstd.Decoder)
 	return plain, nil
 }
 
+// decrypt opens an age-encrypted chunk into a buffer from frameBufs.
 func decrypt(stored []byte, ids []age.Identity) ([]byte, error) {
 	if len(ids) == 0 {
 		return nil, fmt.Errorf("%w: the chunk is encrypted and no age identity is given", pipeline.ErrDecrypt)
@@ -85,7 +91,7 @@ func decrypt(stored []byte, ids []age.Identity) ([]byte, error) {
 		}
 		return nil, fmt.Errorf("%w: age header: %v", pipeline.ErrIntegrity, err)
 	}
-	frame, err := io.ReadAll(ar)
+	frame, err := readInto(ar, frameBufs.get(len(stored)))
 	if err != nil {
 		return nil, fmt.Errorf("%w: decrypting (age): %v", pipeline.ErrIntegrity, err)
 	}
@@ -195,6 +201,8 @@ func writeChunk(w io.Writer, f fetchedChunk) error {
 		return nil
 	}
 	_, err := w.Write(f.data)
+	// w is a pipe: once Write returns, the reader holds none of f.data.
+	plainBufs.put(f.data)
 	return err
 }
 
