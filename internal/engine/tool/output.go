@@ -4,21 +4,22 @@ import (
 	"io"
 )
 
-// outputReadSize is how much of a tool's output one read takes; exec's own
-// copy reads 32 KiB at a time, and a dump of a gigabyte is then 32,000 reads.
-const outputReadSize = 256 << 10
+// streamCopySize is how much of a tool's output one read takes, and of its
+// input one write; exec's own copy moves 32 KiB at a time, and a dump of a
+// gigabyte is then 32,000 reads.
+const streamCopySize = 256 << 10
 
-// outputPipeSize is the pipe buffer asked for on a tool's stdout: the
-// default 64 KiB makes a fast dump stop and wake the runner many times a
-// second.
-const outputPipeSize = 1 << 20
+// streamPipeSize is the pipe buffer asked for on a tool's stdout and stdin:
+// the default 64 KiB makes a fast dump or restore stop and wake the runner
+// many times a second.
+const streamPipeSize = 1 << 20
 
 // ReadFrom is what exec's copy from the tool's stdout pipe calls: it grows
 // the pipe (where the system allows) and reads in large pieces, each
 // through Write, so a failed write still kills the tool.
 func (k *killingWriter) ReadFrom(r io.Reader) (int64, error) {
-	growPipe(r, outputPipeSize)
-	buf := make([]byte, outputReadSize)
+	growPipe(r, streamPipeSize)
+	buf := make([]byte, streamCopySize)
 	var total int64
 	for {
 		n, err := r.Read(buf)
@@ -36,4 +37,14 @@ func (k *killingWriter) ReadFrom(r io.Reader) (int64, error) {
 			return total, err
 		}
 	}
+}
+
+// WriteTo is what exec's copy into the tool's stdin pipe calls: it grows
+// the pipe and writes in large pieces, reading through Read, so a failed
+// read still kills the tool before its input is closed.
+func (k *killingReader) WriteTo(w io.Writer) (int64, error) {
+	growPipe(w, streamPipeSize)
+	// The wrappers hide w's ReadFrom and k's WriteTo, which would call
+	// back here or allocate their own buffer.
+	return io.CopyBuffer(struct{ io.Writer }{w}, struct{ io.Reader }{k}, make([]byte, streamCopySize))
 }

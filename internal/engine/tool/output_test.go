@@ -5,7 +5,9 @@ package tool
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"crypto/sha256"
+	"io"
 	"os"
 	"path/filepath"
 	"testing"
@@ -55,4 +57,41 @@ func (s *slowFirstWrite) Write(p []byte) (int, error) {
 		}
 	}
 	return s.buf.Write(p)
+}
+
+// TestRunInputPipeIsGrown: the runner can hand a tool 768 KiB of input
+// before the tool reads any (more than the default 64 KiB pipe, less than
+// the 1 MiB one), and the tool gets every byte in order.
+func TestRunInputPipeIsGrown(t *testing.T) {
+	dir := t.TempDir()
+	done, got := filepath.Join(dir, "done"), filepath.Join(dir, "got")
+	input := make([]byte, 768<<10)
+	if _, err := rand.Read(input); err != nil {
+		t.Fatal(err)
+	}
+	// The tool waits (at most 20 s) for the whole input to be written
+	// before it reads any.
+	script := `i=0; while [ ! -e "$1" ] && [ $i -lt 2000 ]; do sleep 0.01; i=$((i+1)); done; [ -e "$1" ] || { echo "input not all written" >&2; exit 7; }; cat > "$2"`
+	in := io.MultiReader(bytes.NewReader(input), &touchAtEOF{path: done})
+	cmd := Cmd{Path: sh(t), Args: []string{"-c", script, "sh", done, got}, Stdin: in}
+	if err := cmd.Run(context.Background()); err != nil {
+		t.Fatalf("Run: %v (the stdin pipe was not grown?)", err)
+	}
+	b, err := os.ReadFile(got)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(b, input) {
+		t.Fatalf("the tool read %d bytes, want the %d given, in order", len(b), len(input))
+	}
+}
+
+// touchAtEOF creates path when it is read, and reads as empty.
+type touchAtEOF struct{ path string }
+
+func (e *touchAtEOF) Read([]byte) (int, error) {
+	if err := os.WriteFile(e.path, nil, 0o600); err != nil {
+		return 0, err
+	}
+	return 0, io.EOF
 }

@@ -1,17 +1,16 @@
 package tool
 
 import (
-	"io"
 	"syscall"
 
 	"golang.org/x/sys/unix"
 )
 
-// growPipe asks for a pipe buffer of size bytes on r, when r is a pipe.
-// Best effort: the system's limits (fs.pipe-max-size, a user's pipe pages)
-// may refuse it, and the default buffer then stays.
-func growPipe(r io.Reader, size int) {
-	sc, ok := r.(syscall.Conn)
+// growPipe asks for a pipe buffer of size bytes on end, when it is either
+// end of a pipe. Best effort: the system's limits (fs.pipe-max-size, a
+// user's pipe pages) may refuse it, and the default buffer then stays.
+func growPipe(end any, size int) {
+	sc, ok := end.(syscall.Conn)
 	if !ok {
 		return
 	}
