@@ -157,9 +157,13 @@ func TestVolumeRestoreTest(t *testing.T) {
 			t.Errorf("the first record is stored after the scratch directory was made: %+v, %v", rec.Targets[0], err)
 		}
 	}}
+	c := counted(r)
 	rec, err := r.RestoreTest(ctx, "20261129T000000Z-vol1", s.save)
 	if err != nil || rec.Status != catalog.RestoreTestPassed {
 		t.Fatalf("restore test: %v, %+v", err, rec)
+	}
+	if gets, n := c.reset(); gets != 1 || n != mf.Targets[0].Size {
+		t.Errorf("the restore test read %d objects, %d bytes; want the backup's one object once (%d bytes)", gets, n, mf.Targets[0].Size)
 	}
 	got := rec.Targets[0]
 	if len(got.Counts) != 4 || !got.Created || !got.Dropped || got.RestoreSeconds <= 0 {
@@ -196,8 +200,9 @@ func TestVolumeRestoreTest(t *testing.T) {
 	}
 }
 
-// TestVolumeRestoreTestOfACorruptBackup: a flipped byte fails the test
-// before any scratch directory is created.
+// TestVolumeRestoreTestOfACorruptBackup: a flipped byte fails the test,
+// which reads the backup once (no verify pass first), and the scratch
+// directory it was restoring into is removed.
 func TestVolumeRestoreTestOfACorruptBackup(t *testing.T) {
 	m := testutil.StartMinIO(t)
 	src, _ := volumeTree(t)
@@ -218,11 +223,12 @@ func TestVolumeRestoreTestOfACorruptBackup(t *testing.T) {
 
 	s := &saved{cat: r.Catalog()}
 	rec, err := r.RestoreTest(ctx, "20261129T000000Z-bad1", s.save)
-	if !errors.Is(err, runner.ErrRestoreTest) || rec.Status != catalog.RestoreTestFailed || !strings.Contains(rec.Error, "not restoring") {
+	if !errors.Is(err, runner.ErrRestoreTest) || rec.Status != catalog.RestoreTestFailed ||
+		!strings.Contains(rec.Error, "restoring into scratch directory") || !strings.Contains(rec.Error, mf.Targets[0].Object) {
 		t.Fatalf("restore test of a corrupt backup: %v, %+v", err, rec)
 	}
-	if rec.Targets[0].Created || len(entries(t, scratch)) != 0 {
-		t.Fatalf("a scratch directory was made for a corrupt backup: %+v, %v", rec.Targets[0], entries(t, scratch))
+	if !rec.Targets[0].Dropped || len(entries(t, scratch)) != 0 {
+		t.Fatalf("the scratch directory of a corrupt backup's test is left: %+v, %v", rec.Targets[0], entries(t, scratch))
 	}
 }
 
