@@ -191,29 +191,12 @@ func TestRestoreIntoNewDatabaseDropsItOnFailure(t *testing.T) {
 		damage func(t *testing.T, dir string, m *manifest.Manifest, rec manifest.Target) string
 		want   error
 	}{
-		"format 1, flipped byte":        {target: "main", want: pipeline.ErrIntegrity, damage: flipObject},
-		"format 1, mysql, flipped byte": {target: "ci", want: pipeline.ErrIntegrity, damage: flipObject},
-		"format 1, wrong dump checksum": {target: "main", want: pipeline.ErrIntegrity, damage: wrongPlainSum},
-		"format 2, flipped chunk": {chunked: true, target: "main", want: pipeline.ErrIntegrity,
-			damage: func(t *testing.T, dir string, m *manifest.Manifest, rec manifest.Target) string {
-				key := lastChunk(m, rec)
-				flipByte(t, filepath.Join(dir, filepath.FromSlash(key)))
-				return key
-			}},
-		"format 2, missing chunk": {chunked: true, target: "main", want: storage.ErrNotFound,
-			damage: func(t *testing.T, dir string, m *manifest.Manifest, rec manifest.Target) string {
-				key := lastChunk(m, rec)
-				if err := os.Remove(filepath.Join(dir, filepath.FromSlash(key))); err != nil {
-					t.Fatal(err)
-				}
-				return key
-			}},
-		"format 2, mysql, flipped chunk": {chunked: true, target: "ci", want: pipeline.ErrIntegrity,
-			damage: func(t *testing.T, dir string, m *manifest.Manifest, rec manifest.Target) string {
-				key := lastChunk(m, rec)
-				flipByte(t, filepath.Join(dir, filepath.FromSlash(key)))
-				return key
-			}},
+		"format 1, flipped byte":         {target: "main", want: pipeline.ErrIntegrity, damage: flipObject},
+		"format 1, mysql, flipped byte":  {target: "ci", want: pipeline.ErrIntegrity, damage: flipObject},
+		"format 1, wrong dump checksum":  {target: "main", want: pipeline.ErrIntegrity, damage: wrongPlainSum},
+		"format 2, flipped chunk":        {chunked: true, target: "main", want: pipeline.ErrIntegrity, damage: flipLastChunk},
+		"format 2, missing chunk":        {chunked: true, target: "main", want: storage.ErrNotFound, damage: removeLastChunk},
+		"format 2, mysql, flipped chunk": {chunked: true, target: "ci", want: pipeline.ErrIntegrity, damage: flipLastChunk},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -267,6 +250,22 @@ func wrongPlainSum(t *testing.T, dir string, m *manifest.Manifest, rec manifest.
 		t.Fatal(err)
 	}
 	return "manifest says " + other
+}
+
+// flipLastChunk flips a byte of rec's last chunk.
+func flipLastChunk(t *testing.T, dir string, m *manifest.Manifest, rec manifest.Target) string {
+	key := lastChunk(m, rec)
+	flipByte(t, filepath.Join(dir, filepath.FromSlash(key)))
+	return key
+}
+
+// removeLastChunk deletes rec's last chunk from storage.
+func removeLastChunk(t *testing.T, dir string, m *manifest.Manifest, rec manifest.Target) string {
+	key := lastChunk(m, rec)
+	if err := os.Remove(filepath.Join(dir, filepath.FromSlash(key))); err != nil {
+		t.Fatal(err)
+	}
+	return key
 }
 
 // lastChunk is the storage key of rec's last chunk: by the time it is read,

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -189,11 +188,6 @@ func TestRestoreTestReadsTheBackupOnce(t *testing.T) {
 // object or chunk; the scratch database is dropped and the record says so.
 func TestRestoreTestOfACorruptBackupFails(t *testing.T) {
 	pg, my := shopData(t)
-	flipLast := func(t *testing.T, dir string, m *manifest.Manifest, rec manifest.Target) string {
-		key := lastChunk(m, rec)
-		flipByte(t, filepath.Join(dir, filepath.FromSlash(key)))
-		return key
-	}
 	cases := map[string]struct {
 		chunked bool
 		target  string
@@ -203,16 +197,9 @@ func TestRestoreTestOfACorruptBackupFails(t *testing.T) {
 		"format 1, flipped byte":         {target: "main", damage: flipObject, want: pipeline.ErrIntegrity},
 		"format 1, mysql, flipped byte":  {target: "ci", damage: flipObject, want: pipeline.ErrIntegrity},
 		"format 1, wrong dump checksum":  {target: "main", damage: wrongPlainSum, want: pipeline.ErrIntegrity},
-		"format 2, flipped chunk":        {chunked: true, target: "main", damage: flipLast, want: pipeline.ErrIntegrity},
-		"format 2, mysql, flipped chunk": {chunked: true, target: "ci", damage: flipLast, want: pipeline.ErrIntegrity},
-		"format 2, missing chunk": {chunked: true, target: "main", want: storage.ErrNotFound,
-			damage: func(t *testing.T, dir string, m *manifest.Manifest, rec manifest.Target) string {
-				key := lastChunk(m, rec)
-				if err := os.Remove(filepath.Join(dir, filepath.FromSlash(key))); err != nil {
-					t.Fatal(err)
-				}
-				return key
-			}},
+		"format 2, flipped chunk":        {chunked: true, target: "main", damage: flipLastChunk, want: pipeline.ErrIntegrity},
+		"format 2, mysql, flipped chunk": {chunked: true, target: "ci", damage: flipLastChunk, want: pipeline.ErrIntegrity},
+		"format 2, missing chunk":        {chunked: true, target: "main", damage: removeLastChunk, want: storage.ErrNotFound},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
