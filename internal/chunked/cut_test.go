@@ -127,12 +127,12 @@ func TestReadsChunksOfTheEarlierChunker(t *testing.T) {
 		t.Fatal(err)
 	}
 	def := layout.Definition{Namespace: "default", Name: "old"}
-	zw, err := zstd.NewWriter(nil, zstd.WithEncoderConcurrency(1))
+	enc, err := newEncoder(zstd.SpeedDefault, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	plain := noisy(5, 7<<20) // one chunk over today's MaxSize
-	stored, err := Encode(plain, zw, nil)
+	stored, err := enc.encode(plain)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -185,11 +185,11 @@ func TestNamesByTheManifestsHash(t *testing.T) {
 	}
 	defer store.Close()
 	def := layout.Definition{Namespace: "default", Name: "old"}
-	zw, err := zstd.NewWriter(nil, zstd.WithEncoderConcurrency(1))
+	enc, err := newEncoder(zstd.SpeedDefault, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	stored, err := Encode(plain, zw, nil)
+	stored, err := enc.encode(plain)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -27,8 +27,10 @@ func newEncoder(level zstd.EncoderLevel, recipients []age.Recipient) (*encoder, 
 
 func (e *encoder) close() { _ = e.zw.Close() }
 
-// encode returns plain's stored form, in a buffer to hand back with
-// release once it is no longer read.
+// encode returns plain's stored form — one zstd frame (with its checksum),
+// age-encrypted when there are recipients: what `age -d | zstd -d`
+// reverses — in a buffer to hand back with release once it is no longer
+// read.
 func (e *encoder) encode(plain []byte) ([]byte, error) {
 	if len(e.recipients) == 0 {
 		return e.zw.EncodeAll(plain, e.stored.get(frameBound(len(plain)))), nil
@@ -39,17 +41,6 @@ func (e *encoder) encode(plain []byte) ([]byte, error) {
 }
 
 func (e *encoder) release(stored []byte) { e.stored.put(stored) }
-
-// Encode compresses one chunk into a zstd frame (with its checksum) and
-// encrypts it with age when recipients are given: what `age -d | zstd -d`
-// reverses.
-func Encode(plain []byte, zw *zstd.Encoder, recipients []age.Recipient) ([]byte, error) {
-	frame := zw.EncodeAll(plain, make([]byte, 0, frameBound(len(plain))))
-	if len(recipients) == 0 {
-		return frame, nil
-	}
-	return seal(frame, recipients, make([]byte, 0, len(frame)+sealOverhead(len(frame), len(recipients))))
-}
 
 // seal encrypts frame to recipients, appending to dst.
 func seal(frame []byte, recipients []age.Recipient, dst []byte) ([]byte, error) {

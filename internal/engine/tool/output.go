@@ -19,24 +19,9 @@ const streamPipeSize = 1 << 20
 // through Write, so a failed write still kills the tool.
 func (k *killingWriter) ReadFrom(r io.Reader) (int64, error) {
 	growPipe(r, streamPipeSize)
-	buf := make([]byte, streamCopySize)
-	var total int64
-	for {
-		n, err := r.Read(buf)
-		if n > 0 {
-			m, werr := k.Write(buf[:n])
-			total += int64(m)
-			if werr != nil {
-				return total, werr
-			}
-		}
-		if err == io.EOF {
-			return total, nil
-		}
-		if err != nil {
-			return total, err
-		}
-	}
+	// The wrappers hide k's ReadFrom and r's WriteTo, which would call
+	// back here or allocate their own buffer.
+	return io.CopyBuffer(struct{ io.Writer }{k}, struct{ io.Reader }{r}, make([]byte, streamCopySize))
 }
 
 // WriteTo is what exec's copy into the tool's stdin pipe calls: it grows
