@@ -591,6 +591,15 @@ func TestSpoolingIsBounded(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// The client sending "started" does not mean the handler holds its slot
+	// yet: wait until both do, or the third PUT could take one first.
+	deadline := time.Now().Add(10 * time.Second)
+	for sink.SpoolingNow() < 2 {
+		if time.Now().After(deadline) {
+			t.Fatalf("the two slow PUTs hold %d spooling slots after 10 s, want 2", sink.SpoolingNow())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 	third := make(chan error, 1)
 	go func() { third <- c.writeFile(ctx, "third", []byte("small")) }()
 	select {
