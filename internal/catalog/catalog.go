@@ -22,13 +22,16 @@ import (
 type Catalog struct {
 	Store      storage.Store
 	Definition layout.Definition
-	// Cache, when set, keeps decoded manifests between listings: a manifest
-	// is read again only when its size or modification time changes, so a
-	// daemon listing 10,000 backups pays for the object listing only.
+	// Cache, when set, keeps listed manifests' summaries between listings:
+	// a manifest is read again only when its size or modification time
+	// changes, so a daemon listing 10,000 backups pays for the object
+	// listing only.
 	Cache *Cache
 }
 
-// Cache holds decoded manifests by key. Safe for concurrent use.
+// Cache holds the summaries (manifest.Summary, without chunk lists) of
+// listed manifests by key, so its memory does not grow with the size of
+// the backups. Safe for concurrent use.
 type Cache struct {
 	mu      sync.Mutex
 	entries map[string]cached
@@ -140,7 +143,17 @@ func (c Catalog) latest(ctx context.Context) (*manifest.Manifest, error) {
 	case newest == nil:
 		return nil, fmt.Errorf("%w: %s has no backups in %s", ErrNoBackup, c.Definition.Dir(), c.Store.Describe())
 	}
-	return newest, nil
+	return c.Full(ctx, newest)
+}
+
+// Full returns the whole manifest of a listed backup: m itself unless it is
+// a listing's summary, else the manifest read again. A backup deleted since
+// the listing is an error wrapping storage.ErrNotFound.
+func (c Catalog) Full(ctx context.Context, m *manifest.Manifest) (*manifest.Manifest, error) {
+	if !m.IsSummary() {
+		return m, nil
+	}
+	return c.read(ctx, c.Definition.Backup(m.ID))
 }
 
 // UnreadableError is a committed backup whose manifest could not be read
@@ -202,9 +215,11 @@ func (c Catalog) read(ctx context.Context, b layout.Backup) (*manifest.Manifest,
 // listConcurrency bounds parallel manifest reads during List.
 const listConcurrency = 16
 
-// List returns the committed backups, oldest first. Manifests that cannot be
-// read are skipped and reported in the error, so callers that must not act on
-// a partial view (retention) can refuse to.
+// List returns the committed backups, oldest first, as summaries: without
+// the chunk lists of format 2 targets (manifest.Summary). Whoever reads or
+// checks chunks reads the backup in full (Get, Full). Manifests that cannot
+// be read are skipped and reported in the error, so callers that must not
+// act on a partial view (retention) can refuse to.
 func (c Catalog) List(ctx context.Context) ([]*manifest.Manifest, error) {
 	objs, err := c.Store.List(ctx, c.Definition.Dir())
 	if err != nil {
@@ -233,7 +248,9 @@ func (c Catalog) List(ctx context.Context) ([]*manifest.Manifest, error) {
 		sem <- struct{}{}
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			if out[i], errs[i] = c.read(ctx, backups[i]); errs[i] == nil {
+			m, err := c.read(ctx, backups[i])
+			if errs[i] = err; err == nil {
+				out[i] = m.Summary()
 				c.Cache.put(o, out[i])
 			} else {
 				errs[i] = &UnreadableError{ID: backups[i].ID, Err: errs[i]}

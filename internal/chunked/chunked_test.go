@@ -252,7 +252,7 @@ func TestSweepKeepsReferencedAndYoung(t *testing.T) {
 	kept := f.backup(t, dumpLike(6, 4<<20))
 	dropped := f.backup(t, dumpLike(7, 4<<20))
 	m := &manifest.Manifest{Targets: []manifest.Target{{Chunks: kept.Chunks}}}
-	in := chunked.SweepInput{Store: f.store, Definition: def, Marks: chunked.Mark([]*manifest.Manifest{m}), Now: time.Now(), Grace: time.Hour}
+	in := chunked.SweepInput{Store: f.store, Definition: def, Marks: mustMark(t, m), Now: time.Now(), Grace: time.Hour}
 	if n, err := chunked.Sweep(context.Background(), in); err != nil || n != 0 {
 		t.Fatalf("young chunks: swept %d, err %v; want none", n, err)
 	}
@@ -327,4 +327,14 @@ func TestManifestClaimingHugeSizesIsAnIntegrityError(t *testing.T) {
 			}
 		})
 	}
+}
+
+// mustMark marks the chunks of ms, failing the test on an error.
+func mustMark(t testing.TB, ms ...*manifest.Manifest) chunked.Marks {
+	t.Helper()
+	marks, err := chunked.Mark(ms)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return marks
 }

@@ -16,18 +16,30 @@ import (
 type Marks map[[32]byte]struct{}
 
 // Mark collects the chunks the manifests reference.
-func Mark(ms []*manifest.Manifest) Marks {
+func Mark(ms []*manifest.Manifest) (Marks, error) {
 	marks := Marks{}
 	for _, m := range ms {
-		for _, t := range m.Targets {
-			for _, c := range t.Chunks {
-				if h, ok := hashBytes(c.Hash); ok {
-					marks[h] = struct{}{}
-				}
+		if err := marks.Add(m); err != nil {
+			return nil, err
+		}
+	}
+	return marks, nil
+}
+
+// Add marks the chunks m references. A listing's summary has no chunk
+// lists: marking from it would let the sweep delete its chunks.
+func (marks Marks) Add(m *manifest.Manifest) error {
+	if m.IsSummary() {
+		return fmt.Errorf("marking the chunks of backup %s: %w", m.ID, manifest.ErrSummary)
+	}
+	for _, t := range m.Targets {
+		for _, c := range t.Chunks {
+			if h, ok := hashBytes(c.Hash); ok {
+				marks[h] = struct{}{}
 			}
 		}
 	}
-	return marks
+	return nil
 }
 
 // SweepInput is what the chunk sweep decides from.

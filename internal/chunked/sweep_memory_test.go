@@ -98,7 +98,7 @@ func TestSweepMemoryBounded(t *testing.T) {
 		}
 	}()
 	n, err := chunked.Sweep(context.Background(), chunked.SweepInput{Store: s, Definition: def,
-		Marks: chunked.Mark(ms), Now: time.Now(), Grace: 24 * time.Hour})
+		Marks: mustMark(t, ms...), Now: time.Now(), Grace: 24 * time.Hour})
 	close(stop)
 	<-done
 	if err != nil || n != chunks/2 {

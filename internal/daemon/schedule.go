@@ -144,7 +144,7 @@ func (d *Daemon) backupAndPrune(ctx context.Context, req runner.BackupRequest) {
 	}
 	for _, t := range m.Targets {
 		d.metrics.BackupSucceeded(t.Name, t.StartTime, t.EndTime, t.Size, t.PlainSize)
-		d.metrics.TargetStored(t)
+		d.metrics.TargetStored(m.FormatVersion, t)
 	}
 	d.metrics.BackupSetSucceeded(m.StartTime, m.EndTime)
 	defer d.proving.kickOffsite() // after retention: the copy follows the commit

@@ -60,6 +60,9 @@ type Manifest struct {
 	// named and stored; absent in format 1.
 	Chunking *Chunking `json:"chunking,omitempty"`
 	Targets  []Target  `json:"targets"`
+
+	// summary: the targets' chunk lists were left out (Summary).
+	summary bool
 }
 
 // Chunking is how a format 2 backup's chunks are cut, named and stored.
@@ -287,6 +290,9 @@ func Decode(data []byte) (*Manifest, error) {
 // Validate checks what readers rely on.
 func (m *Manifest) Validate() error {
 	var errs []error
+	if m.summary {
+		errs = append(errs, ErrSummary)
+	}
 	if m.FormatVersion < 1 {
 		errs = append(errs, fmt.Errorf("formatVersion %d is invalid", m.FormatVersion))
 	}

@@ -150,17 +150,19 @@ func (m *Metrics) BackupSucceeded(target string, start, end time.Time, stored, p
 	m.plainBytes.WithLabelValues(target).Set(float64(plain))
 }
 
-// TargetStored records what a target's successful backup added to the
-// storage (AddedBytes), beside BackupSucceeded's sizes.
-func (m *Metrics) TargetStored(t manifest.Target) {
-	m.newStoredBytes.WithLabelValues(t.Name).Set(float64(AddedBytes(t)))
+// TargetStored records what a target of a successful backup in the given
+// format version added to the storage (AddedBytes), beside
+// BackupSucceeded's sizes.
+func (m *Metrics) TargetStored(format int, t manifest.Target) {
+	m.newStoredBytes.WithLabelValues(t.Name).Set(float64(AddedBytes(format, t)))
 }
 
 // AddedBytes is what a committed target added to the storage: in format 1
 // its whole stored size; in format 2 the chunks it uploaded, not those it
-// shares with earlier backups (Size counts those too).
-func AddedBytes(t manifest.Target) int64 {
-	if len(t.Chunks) == 0 {
+// shares with earlier backups (Size counts those too). It reads no chunk
+// list, so a listing's summary gives the same answer.
+func AddedBytes(format int, t manifest.Target) int64 {
+	if format != manifest.FormatChunked {
 		return t.Size
 	}
 	return t.NewSize
@@ -202,7 +204,7 @@ func (m *Metrics) SeedLastSuccess(b *manifest.Manifest) {
 		m.targetLastSuccess.WithLabelValues(t.Name).Set(unix(t.EndTime))
 		m.storedBytes.WithLabelValues(t.Name).Set(float64(t.Size))
 		m.plainBytes.WithLabelValues(t.Name).Set(float64(t.PlainSize))
-		m.TargetStored(t)
+		m.TargetStored(b.FormatVersion, t)
 	}
 }
 

@@ -291,28 +291,31 @@ func TestSeedLastSuccess(t *testing.T) {
 }
 
 // TestNewStoredBytes: format 1 adds all it stores; format 2 only the
-// chunks it uploaded, however many it shares.
+// chunks it uploaded, however many it shares, and a listing's summary
+// (no chunk lists) says the same.
 func TestNewStoredBytes(t *testing.T) {
 	shared := []manifest.Chunk{{Hash: "a", Size: 10, StoredSize: 7}, {Hash: "b", Size: 10, StoredSize: 5}}
 	tests := map[string]struct {
+		format int
 		target manifest.Target
 		want   float64
 	}{
-		"format 1":             {manifest.Target{Name: "main", Size: 900}, 900},
-		"format 2, some new":   {manifest.Target{Name: "main", Size: 12, NewSize: 5, Chunks: shared}, 5},
-		"format 2, none new":   {manifest.Target{Name: "main", Size: 12, Chunks: shared}, 0},
-		"format 2, empty dump": {manifest.Target{Name: "main", Chunks: nil}, 0},
+		"format 1":             {manifest.FormatVersion, manifest.Target{Name: "main", Size: 900}, 900},
+		"format 2, some new":   {manifest.FormatChunked, manifest.Target{Name: "main", Size: 12, NewSize: 5, Chunks: shared}, 5},
+		"format 2, none new":   {manifest.FormatChunked, manifest.Target{Name: "main", Size: 12, Chunks: shared}, 0},
+		"format 2, empty dump": {manifest.FormatChunked, manifest.Target{Name: "main", Chunks: nil}, 0},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
 			m, _ := newTest(t)
-			m.TargetStored(tc.target)
+			m.TargetStored(tc.format, tc.target)
 			if got := testutil.ToFloat64(m.newStoredBytes.WithLabelValues("main")); got != tc.want {
 				t.Fatalf("new stored bytes = %v, want %v", got, tc.want)
 			}
-			m.SeedLastSuccess(&manifest.Manifest{Status: phase.Completed, Targets: []manifest.Target{tc.target}})
+			listed := (&manifest.Manifest{FormatVersion: tc.format, Status: phase.Completed, Targets: []manifest.Target{tc.target}}).Summary()
+			m.SeedLastSuccess(listed)
 			if got := testutil.ToFloat64(m.newStoredBytes.WithLabelValues("main")); got != tc.want {
-				t.Fatalf("seeded new stored bytes = %v, want %v", got, tc.want)
+				t.Fatalf("seeded from a listing, new stored bytes = %v, want %v", got, tc.want)
 			}
 		})
 	}

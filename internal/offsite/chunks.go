@@ -105,6 +105,9 @@ func (c Copier) chunkRefs(m *manifest.Manifest) ([]chunkRef, error) {
 	if m.Chunking == nil {
 		return nil, fmt.Errorf("backup %s: format %d without chunking: not copying", m.ID, m.FormatVersion)
 	}
+	if m.IsSummary() {
+		return nil, fmt.Errorf("backup %s: %w: not copying", m.ID, manifest.ErrSummary)
+	}
 	if m.Chunking.Dir != def.ChunksDir() || m.Chunking.Suffix != layout.ChunkSuffix(encrypted) {
 		return nil, fmt.Errorf("backup %s: its chunks are %q + hash + %q, this definition's are %q + hash + %q: not copying",
 			m.ID, m.Chunking.Dir, m.Chunking.Suffix, def.ChunksDir(), layout.ChunkSuffix(encrypted))

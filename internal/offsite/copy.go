@@ -77,6 +77,13 @@ func (c Copier) copyBackup(ctx context.Context, m *manifest.Manifest, st *run) (
 	case manifest.FormatVersion:
 	case manifest.FormatChunked:
 		res.Chunked = true
+		// A listing holds summaries: the chunk lists are read now, for
+		// one backup at a time.
+		whole, err := c.Src.Full(ctx, m)
+		if err != nil {
+			return res, fmt.Errorf("copying %s: %w", m.ID, err)
+		}
+		m = whole
 		if err := c.copyChunks(ctx, m, st, &res); err != nil {
 			return res, err
 		}

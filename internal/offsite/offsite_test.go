@@ -174,7 +174,10 @@ func TestOffsite(t *testing.T) {
 
 	t.Run("pins follow the primary", func(t *testing.T) {
 		ms, _ := s.primary.List(ctx)
-		m := ms[0]
+		m, err := s.primary.Get(ctx, ms[0].ID) // a listing holds summaries, never written back
+		if err != nil {
+			t.Fatal(err)
+		}
 		m.Labels = []string{"pinned"}
 		if err := s.primary.Commit(ctx, m); err != nil {
 			t.Fatal(err)

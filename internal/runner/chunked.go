@@ -122,6 +122,9 @@ func (r *Runner) readChunked(ctx context.Context, store storage.Store, m *manife
 	if err != nil {
 		return err
 	}
+	if m.IsSummary() {
+		return fmt.Errorf("backup %s, target %q: %w", m.ID, t.Name, manifest.ErrSummary)
+	}
 	want := pipeline.Sums{PlainSize: t.PlainSize, PlainSHA256: t.PlainSHA256}
 	rd := r.chunkReader(ids, key, m.Encryption != nil)
 	rd.Store = store
@@ -255,16 +258,25 @@ func (r *Runner) sweepChunks(ctx context.Context, dryRun bool, grace time.Durati
 	if err != nil {
 		return nil, fmt.Errorf("not sweeping chunks: the listing of backups is incomplete: %w", err)
 	}
-	live := ms[:0:0]
+	// One whole manifest at a time: the marks, not the chunk lists of every
+	// backup, are what the sweep holds.
+	marks := chunked.Marks{}
 	for _, m := range ms {
-		if !dryRun || !planned[m.ID] {
-			live = append(live, m)
+		if dryRun && planned[m.ID] {
+			continue
+		}
+		full, err := r.catalog.Full(ctx, m)
+		if err == nil {
+			err = marks.Add(full)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("not sweeping chunks: %w", err)
 		}
 	}
 	var swept []string
 	log := r.opts.Log.With("definition", r.catalog.Definition.String())
 	_, err = chunked.Sweep(ctx, chunked.SweepInput{Store: r.store, Definition: r.catalog.Definition,
-		Marks: chunked.Mark(live), Now: r.opts.Now(), Grace: grace, DryRun: dryRun,
+		Marks: marks, Now: r.opts.Now(), Grace: grace, DryRun: dryRun,
 		Deleted: func(key string) {
 			swept = append(swept, key)
 			if !dryRun {

@@ -10,6 +10,7 @@ import (
 
 	"filippo.io/age"
 
+	"github.com/coffer-dev/coffer/internal/catalog"
 	"github.com/coffer-dev/coffer/internal/manifest"
 	"github.com/coffer-dev/coffer/internal/pipeline"
 	"github.com/coffer-dev/coffer/internal/runner"
@@ -65,6 +66,7 @@ func TestChunkedFormatLifecycle(t *testing.T) {
 	if err != nil || len(ms) != 3 {
 		t.Fatalf("listing: %d backups, %v", len(ms), err)
 	}
+	ms = wholeManifests(t, r.Catalog(), ms) // a listing holds summaries, without chunk lists
 	if ms[0].FormatVersion != manifest.FormatVersion || ms[1].FormatVersion != manifest.FormatChunked || len(ms[2].Targets[0].Chunks) == 0 {
 		t.Fatalf("formats %d, %d; want 1 then 2 with chunks", ms[0].FormatVersion, ms[1].FormatVersion)
 	}
@@ -148,6 +150,20 @@ func TestChunkedFormatLifecycle(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dir, "test", "shop", old, "manifest.json")); err != nil {
 		t.Fatalf("the format 1 backup went: %v", err)
 	}
+}
+
+// wholeManifests reads the listed backups ms in full, with their chunk lists.
+func wholeManifests(t *testing.T, cat catalog.Catalog, ms []*manifest.Manifest) []*manifest.Manifest {
+	t.Helper()
+	out := make([]*manifest.Manifest, len(ms))
+	for i, m := range ms {
+		full, err := cat.Full(context.Background(), m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[i] = full
+	}
+	return out
 }
 
 func referenced(m *manifest.Manifest, file string) bool {

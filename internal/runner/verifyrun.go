@@ -9,7 +9,9 @@ import (
 	"github.com/coffer-dev/coffer/internal/catalog"
 	"github.com/coffer-dev/coffer/internal/config"
 	"github.com/coffer-dev/coffer/internal/manifest"
+	"github.com/coffer-dev/coffer/internal/metrics"
 	"github.com/coffer-dev/coffer/internal/pipeline"
+	"github.com/coffer-dev/coffer/internal/storage"
 )
 
 // Selection says which backups a scheduled verification reads: the newest
@@ -80,6 +82,7 @@ func (r *Runner) CheckBackups(ctx context.Context, ms []*manifest.Manifest) (Che
 	if err != nil && !storedOnly {
 		return out, err
 	}
+	ms = r.wholeManifests(ctx, ms, &out)
 	if err := r.checkChunked(ctx, ms, ids, storedOnly, &out); err != nil {
 		return out, err
 	}
@@ -129,4 +132,25 @@ func (r *Runner) checkStored(ctx context.Context, m *manifest.Manifest, t manife
 			m.ID, t.Name, t.Object, pipeline.ErrIntegrity, sums.Size, sums.SHA256, t.Size, t.SHA256)
 	}
 	return nil
+}
+
+// wholeManifests reads again the listing summaries among ms, whose chunk
+// lists were left out. A backup deleted since the listing (by retention)
+// is left out; one whose manifest cannot be read now is a problem.
+func (r *Runner) wholeManifests(ctx context.Context, ms []*manifest.Manifest, out *Checked) []*manifest.Manifest {
+	whole := make([]*manifest.Manifest, 0, len(ms))
+	for _, m := range ms {
+		full, err := r.catalog.Full(ctx, m)
+		switch {
+		case err == nil:
+			whole = append(whole, full)
+		case errors.Is(err, storage.ErrNotFound) || ctx.Err() != nil:
+		default:
+			key := r.catalog.Definition.Backup(m.ID).ManifestKey()
+			r.opts.Log.Error("verification could not read a manifest", "storage", r.From(), "backup", m.ID, "object", key, "error", err)
+			out.Problems = append(out.Problems, catalog.ObjectProblem{Storage: r.From(), BackupID: m.ID, Target: "-",
+				Object: key, Problem: metrics.ProblemCorrupt, Error: err.Error()})
+		}
+	}
+	return whole
 }
