@@ -70,8 +70,9 @@ type RestoreRequest struct {
 	// SkipVerify skips the full verification pass before restoring into an
 	// existing destination. Without it a corrupt object is found before
 	// that destination is touched. A new database (engine.Creating) is
-	// checked while it is restored, and dropped when anything fails,
-	// with or without SkipVerify.
+	// checked while it is restored, and dropped when anything fails, and a
+	// format 2 backup restored in one transaction (engine.Atomic) is
+	// checked as it streams and rolled back, with or without SkipVerify.
 	SkipVerify bool
 	// Kubernetes tunes the restore of kubernetes targets (namespace
 	// mapping, filters, existing objects, dry run).
@@ -84,10 +85,12 @@ type RestoreRequest struct {
 
 // Restore restores a backup. The age identity is checked before the first
 // database is touched. The backup's integrity is checked before an existing
-// destination is touched (a full read of its object or chunks first), and
-// while a new database is restored: the database this restore created is
-// dropped again when a check fails, so either way a corrupt backup leaves
-// every destination as it was.
+// destination is touched (a full read of its object or chunks first), or
+// while it is restored where the restore is one transaction that a failed
+// check rolls back (restoreatomic.go), and while a new database is
+// restored: the database this restore created is dropped again when a
+// check fails. Either way a corrupt backup leaves every destination as it
+// was.
 func (r *Runner) Restore(ctx context.Context, req RestoreRequest) (*manifest.Manifest, error) {
 	if err := r.checkRequest(req); err != nil {
 		return nil, err
@@ -105,10 +108,11 @@ func (r *Runner) Restore(ctx context.Context, req RestoreRequest) (*manifest.Man
 		return nil, err
 	}
 	r.findNewDatabases(ctx, plan, req)
+	r.findAtomicRestores(m, plan, req)
 	if !req.SkipVerify {
 		for _, p := range plan {
-			if p.newDB != "" {
-				continue // checked while it is restored (restorenew.go)
+			if p.newDB != "" || p.atomic {
+				continue // checked while it is restored (restorenew.go, restoreatomic.go)
 			}
 			if err := r.verifyTarget(ctx, m, p, ids); err != nil {
 				return m, err
@@ -146,34 +150,40 @@ func (r *Runner) verifyTarget(ctx context.Context, m *manifest.Manifest, p resto
 }
 
 // restoreTarget streams one target into its engine: into a new database
-// while checking its integrity (restoreNew), or, where the destination
-// exists, as verified before.
+// while checking its integrity (restoreNew); where the destination exists,
+// in one transaction while checking it (p.atomic), or as verified before.
 func (r *Runner) restoreTarget(ctx context.Context, m *manifest.Manifest, p restoreStep, ids []age.Identity, req RestoreRequest, tp *progress.Target) error {
-	opts := engine.RestoreOptions{
-		IntoDatabase: req.IntoDatabase, IntoPath: req.IntoPath, Clean: req.Clean,
-		Database: p.rec.Database, IgnoreDatabaseProperties: req.IgnoreDatabaseProperties,
-		Kubernetes: req.Kubernetes,
-	}
+	opts := req.engineOptions(p)
 	store := countStored(r.store, tp)
 	read := func(consume pipeline.ConsumeFunc) error { return r.readFrom(ctx, store, m, p.rec, ids, consume) }
+	restore := func(opts engine.RestoreOptions) pipeline.ConsumeFunc {
+		return func(rd io.Reader) error { return p.engine.Restore(ctx, p.target, tp.PlainReader(rd), opts) }
+	}
 	if p.newDB != "" {
 		nd := newDatabase{engine: p.engine.(engine.Creating), target: p.target, name: p.newDB, source: p.rec.Database}
 		created := opts
 		created.IgnoreDatabaseProperties = true // created just now with the source's properties
-		_, err := r.restoreNew(ctx, r.opts.Log.With("backup", m.ID, "target", p.rec.Name), nd, read,
-			func(rd io.Reader) error { return p.engine.Restore(ctx, p.target, tp.PlainReader(rd), created) })
+		_, err := r.restoreNew(ctx, r.opts.Log.With("backup", m.ID, "target", p.rec.Name), nd, read, restore(created))
 		if !errors.Is(err, errNotNew) {
 			return err
 		}
-		r.opts.Log.Info("the destination database was created by someone else meanwhile: verifying before restoring",
+		r.opts.Log.Info("the destination database was created by someone else meanwhile: restoring into it as into an existing one",
 			"backup", m.ID, "target", p.rec.Name, "database", p.newDB)
-		if !req.SkipVerify {
+		if !p.atomic && !req.SkipVerify {
 			if err := r.verifyTarget(ctx, m, p, ids); err != nil {
 				return err
 			}
 		}
 	}
-	return read(func(rd io.Reader) error { return p.engine.Restore(ctx, p.target, tp.PlainReader(rd), opts) })
+	if !p.atomic {
+		return read(restore(opts))
+	}
+	r.opts.Log.Info("restoring in one transaction, checked as it streams: a failed check rolls it back",
+		"backup", m.ID, "target", p.rec.Name, "into", req.destination())
+	if err := read(restore(opts)); err != nil {
+		return fmt.Errorf("%w (the restore ran in one transaction, rolled back: the destination is as it was)", err)
+	}
+	return nil
 }
 
 type restoreStep struct {
@@ -183,6 +193,19 @@ type restoreStep struct {
 	// newDB is the destination database when it did not exist as the
 	// restore started and the engine can create it (engine.Creating).
 	newDB string
+	// atomic: the engine restores all or nothing and every byte is checked
+	// before it reaches the engine, so an existing destination is checked
+	// while it is restored (restoreatomic.go).
+	atomic bool
+}
+
+// engineOptions are the engine's options for restoring step p.
+func (req RestoreRequest) engineOptions(p restoreStep) engine.RestoreOptions {
+	return engine.RestoreOptions{
+		IntoDatabase: req.IntoDatabase, IntoPath: req.IntoPath, Clean: req.Clean,
+		Database: p.rec.Database, IgnoreDatabaseProperties: req.IgnoreDatabaseProperties,
+		Kubernetes: req.Kubernetes,
+	}
 }
 
 func (r *Runner) restorePlan(m *manifest.Manifest, req RestoreRequest) ([]restoreStep, error) {

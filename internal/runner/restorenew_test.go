@@ -152,13 +152,31 @@ func TestRestoreIntoNewDatabaseReadsOnce(t *testing.T) {
 					t.Errorf("the log does not say %q:\n%s", want, log.String())
 				}
 			}
+			// Into an existing database: format 1 is verified first (two
+			// passes); format 2 into PostgreSQL is checked chunk by chunk as
+			// it streams into one transaction (one pass).
 			existing := testutil.PostgresDB(t)
 			if _, err := r.Restore(ctx, runner.RestoreRequest{BackupID: id, Target: "main", IntoDatabase: existing}); err != nil {
 				t.Fatalf("restoring into an existing empty database: %v", err)
 			}
-			if gets, n := c.reset(); gets != 2*reads(m.Targets[0]) || n != 2*m.Targets[0].Size {
-				t.Errorf("restoring into an existing database read %d objects, %d bytes; want the verify pass and the restore: %d, %d",
-					gets, n, 2*reads(m.Targets[0]), 2*m.Targets[0].Size)
+			passes := map[bool]int{false: 2, true: 1}[chunked]
+			if gets, n := c.reset(); gets != passes*reads(m.Targets[0]) || n != int64(passes)*m.Targets[0].Size {
+				t.Errorf("restoring into an existing database read %d objects, %d bytes; want %d pass(es): %d, %d",
+					gets, n, passes, passes*reads(m.Targets[0]), int64(passes)*m.Targets[0].Size)
+			}
+			if testutil.PGFingerprint(t, existing) != testutil.PGFingerprint(t, pg) {
+				t.Errorf("main restored into the existing %s differs from its source", existing)
+			}
+			if said := strings.Contains(log.String(), "restoring in one transaction, checked as it streams"); said != chunked {
+				t.Errorf("the log says it checks as it streams: %v, want %v:\n%s", said, chunked, log.String())
+			}
+			// MariaDB restores are not one transaction: verified first.
+			existingMy := testutil.MySQLDB(t)
+			if _, err := r.Restore(ctx, runner.RestoreRequest{BackupID: id, Target: "ci", IntoDatabase: existingMy}); err != nil {
+				t.Fatalf("restoring into an existing empty MariaDB database: %v", err)
+			}
+			if gets, _ := c.reset(); gets != 2*reads(m.Targets[1]) {
+				t.Errorf("restoring into an existing MariaDB database read %d objects; want the verify pass and the restore: %d", gets, 2*reads(m.Targets[1]))
 			}
 			if strings.Contains(log.String(), "new database "+existing) {
 				t.Errorf("an existing database was called new:\n%s", log.String())
@@ -276,38 +294,68 @@ func lastChunk(m *manifest.Manifest, rec manifest.Target) string {
 }
 
 // TestRestoreIntoExistingDatabaseVerifiesFirst: a corrupt backup restored
-// with --clean into a database that holds data is found by the
-// verification pass before the database is touched: it keeps its data.
+// with --clean into a database that holds data leaves it as it was. Format
+// 1, and format 2 into MariaDB, are found by the verification pass before
+// the database is touched; format 2 into PostgreSQL is found as it streams,
+// and its one transaction rolls back: with the last chunk flipped or
+// missing, pg_restore has dropped and reloaded most tables by then.
 func TestRestoreIntoExistingDatabaseVerifiesFirst(t *testing.T) {
 	pg, my := shopData(t)
 	ctx := context.Background()
-	for name, chunked := range map[string]bool{"format 1": false, "format 2": true} {
+	cases := map[string]struct {
+		chunked bool
+		target  string
+		damage  func(t *testing.T, dir string, m *manifest.Manifest, rec manifest.Target) string
+		want    error
+		// verified: found by the verification pass ("not restoring"),
+		// else while restoring, after one pass over the backup.
+		verified bool
+	}{
+		"format 1, flipped byte":         {target: "main", damage: flipObject, want: pipeline.ErrIntegrity, verified: true},
+		"format 2, flipped chunk":        {chunked: true, target: "main", damage: flipLastChunk, want: pipeline.ErrIntegrity},
+		"format 2, missing chunk":        {chunked: true, target: "main", damage: removeLastChunk, want: storage.ErrNotFound},
+		"format 2, mysql, flipped chunk": {chunked: true, target: "ci", damage: flipLastChunk, want: pipeline.ErrIntegrity, verified: true},
+	}
+	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
 			dir := t.TempDir()
-			cfg := fixture{pg: pg, my: my, chunked: chunked}.load(t, dir)
+			cfg := fixture{pg: pg, my: my, chunked: tc.chunked}.load(t, dir)
 			r := newRunner(t, cfg, runner.Options{})
 			id := backup(t, r)
 			m, err := r.Catalog().Get(ctx, id)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if chunked {
-				flipByte(t, filepath.Join(dir, filepath.FromSlash(lastChunk(m, m.Targets[0]))))
+			rec, _ := m.Target(tc.target)
+			what := tc.damage(t, dir, m, rec)
+			var existing string
+			var fingerprint func(testing.TB, string) string
+			if tc.target == "ci" {
+				existing, fingerprint = testutil.MySQLDB(t), testutil.MySQLFingerprint
+				testutil.MySQLExec(t, existing, "CREATE TABLE t (i INT PRIMARY KEY, v VARCHAR(64)); INSERT INTO t VALUES (1, 'kept')")
 			} else {
-				flipObject(t, dir, m, m.Targets[0])
+				existing, fingerprint = testutil.PostgresDB(t), testutil.PGFingerprint
+				testutil.PGExec(t, existing, "CREATE TABLE t (i int, v text); INSERT INTO t VALUES (1, 'kept')")
 			}
-			existing := testutil.PostgresDB(t)
-			testutil.PGExec(t, existing, "CREATE TABLE t (i int, v text); INSERT INTO t VALUES (1, 'kept')")
-			before := testutil.PGFingerprint(t, existing)
+			before := fingerprint(t, existing)
 			c := counted(r)
-			_, err = r.Restore(ctx, runner.RestoreRequest{BackupID: id, Target: "main", IntoDatabase: existing, Clean: true})
-			if !errors.Is(err, pipeline.ErrIntegrity) || !strings.Contains(err.Error(), "not restoring") {
-				t.Fatalf("restore of a damaged backup into an existing database: %v", err)
+			_, err = r.Restore(ctx, runner.RestoreRequest{BackupID: id, Target: tc.target, IntoDatabase: existing, Clean: true})
+			if !errors.Is(err, tc.want) || strings.Contains(err.Error(), "not restoring") != tc.verified {
+				t.Fatalf("restore of a damaged backup into an existing database: %v; want %v, found by the verification pass: %v", err, tc.want, tc.verified)
 			}
-			if gets, _ := c.reset(); gets != reads(m.Targets[0]) {
-				t.Errorf("read %d objects: want only the verification pass's %d", gets, reads(m.Targets[0]))
+			names := []string{id, `"` + tc.target + `"`, what}
+			if !tc.verified {
+				names = append(names, "rolled back: the destination is as it was")
 			}
-			if testutil.PGFingerprint(t, existing) != before {
+			for _, s := range names {
+				if !strings.Contains(err.Error(), s) {
+					t.Errorf("the error does not name %q: %v", s, err)
+				}
+			}
+			if gets, _ := c.reset(); gets > reads(rec) {
+				t.Errorf("read %d objects: want at most one pass, %d", gets, reads(rec))
+			}
+			if fingerprint(t, existing) != before {
 				t.Fatal("the existing database changed")
 			}
 		})

@@ -38,6 +38,14 @@ func (e *Engine) Restore(ctx context.Context, t engine.Target, r io.Reader, opts
 	return nil
 }
 
+var _ engine.Atomic = (*Engine)(nil)
+
+// RestoresAtomically is true: every restore runs in one transaction
+// (pg_restore --single-transaction, or psql --single-transaction for a
+// server older than pg_restore), which a broken stream or a killed tool
+// rolls back.
+func (*Engine) RestoresAtomically(engine.Target, engine.RestoreOptions) bool { return true }
+
 func (c conn) restore(ctx context.Context, db string, r io.Reader, opts engine.RestoreOptions) error {
 	restore, err := tool.Find(clientPackage, "pg_restore")
 	if err != nil {

@@ -1,0 +1,14 @@
+package engine
+
+// Atomic is implemented by the engines whose restore is all or nothing:
+// when the stream they read breaks off or the tool is killed, the
+// destination is left exactly as it was (PostgreSQL restores in one
+// transaction). Where every byte of a backup is checked before it reaches
+// the engine (format 2 checks each chunk before passing it on), the runner
+// then checks the backup while restoring it into an existing destination,
+// reading it once, instead of a separate verification pass first.
+type Atomic interface {
+	// RestoresAtomically reports whether a restore of t with opts is all
+	// or nothing.
+	RestoresAtomically(t Target, opts RestoreOptions) bool
+}
