@@ -1,5 +1,12 @@
 package engine
 
+import "errors"
+
+// ErrInputAfterRestore wraps a failure of a restore's input that came after
+// the engine's tool had read all it needed and finished: an all-or-nothing
+// restore had committed by then.
+var ErrInputAfterRestore = errors.New("reading input after it finished")
+
 // Atomic is implemented by the engines whose restore is all or nothing:
 // when the stream they read breaks off or the tool is killed, the
 // destination is left exactly as it was (PostgreSQL restores in one

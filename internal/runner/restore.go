@@ -180,7 +180,11 @@ func (r *Runner) restoreTarget(ctx context.Context, m *manifest.Manifest, p rest
 	}
 	r.opts.Log.Info("restoring in one transaction, checked as it streams: a failed check rolls it back",
 		"backup", m.ID, "target", p.rec.Name, "into", req.destination())
-	if err := read(restore(opts)); err != nil {
+	err := read(restore(opts))
+	switch {
+	case errors.Is(err, engine.ErrInputAfterRestore):
+		return fmt.Errorf("%w (the restore had committed: it holds only bytes checked before the engine read them)", err)
+	case err != nil:
 		return fmt.Errorf("%w (the restore ran in one transaction, rolled back: the destination is as it was)", err)
 	}
 	return nil

@@ -7,11 +7,15 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
+	"errors"
 	"io"
 	"os"
 	"path/filepath"
 	"testing"
+	"testing/iotest"
 	"time"
+
+	"github.com/coffer-dev/coffer/internal/engine"
 )
 
 // TestRunOutputPipeIsGrown: a tool can write 768 KiB ahead of a reader
@@ -94,4 +98,24 @@ func (e *touchAtEOF) Read([]byte) (int, error) {
 		return 0, err
 	}
 	return 0, io.EOF
+}
+
+// TestRunInputFailingAfterTheToolFinished: a tool that exits successfully
+// before reading all its input, whose rest then fails, fails with
+// engine.ErrInputAfterRestore: an all-or-nothing restore had committed.
+func TestRunInputFailingAfterTheToolFinished(t *testing.T) {
+	broken := errors.New("chunk 9 is damaged")
+	// More than the grown pipe holds: the rest is read only after the tool
+	// exited.
+	in := io.MultiReader(bytes.NewReader(make([]byte, 4<<20)), iotest.ErrReader(broken))
+	err := Cmd{Path: sh(t), Args: []string{"-c", "exit 0"}, Stdin: in}.Run(context.Background())
+	if !errors.Is(err, engine.ErrInputAfterRestore) || !errors.Is(err, broken) {
+		t.Fatalf("Run = %v; want ErrInputAfterRestore wrapping the input's error", err)
+	}
+	// A failure while the tool still reads is not one after it finished.
+	in = io.MultiReader(bytes.NewReader(make([]byte, 4<<20)), iotest.ErrReader(broken))
+	err = Cmd{Path: sh(t), Args: []string{"-c", "cat > /dev/null"}, Stdin: in}.Run(context.Background())
+	if !errors.Is(err, broken) || errors.Is(err, engine.ErrInputAfterRestore) {
+		t.Fatalf("Run of a tool reading a failing input = %v; want the input's error only", err)
+	}
 }

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/coffer-dev/coffer/internal/engine"
 )
 
 const (
@@ -76,7 +78,7 @@ func (c Cmd) Run(ctx context.Context) error {
 	}
 	if c.Stdin != nil {
 		if _, err := io.Copy(io.Discard, c.Stdin); err != nil {
-			return fmt.Errorf("%s: reading input after it finished: %w", name, err)
+			return fmt.Errorf("%s: %w: %w", name, engine.ErrInputAfterRestore, err)
 		}
 	}
 	return nil
