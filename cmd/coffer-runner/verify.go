@@ -17,6 +17,7 @@ func newVerifyCommand(g *globals) *cobra.Command {
 			if id == "" {
 				return errNeedBackup
 			}
+			limitReadMemory()
 			_, r, err := g.open(cmd.Context())
 			if err != nil {
 				return err

@@ -39,7 +39,17 @@ func main() {
 	daemonSeconds := flag.Int("daemon-seconds", 0, "instead: measure an idle runner daemon for this many seconds")
 	restoreMB := flag.Int("restore-mb", 0, "instead: compare restores of a database of this many MB with pg_restore (hack/bench-restore.sh)")
 	rounds := flag.Int("rounds", 1, "with -restore-mb: measure each restore this many times")
+	compare := flag.String("compare", "", "with -restore-mb: only format 2, this binary (A) against -runner (B), alternating")
 	flag.Parse()
+	if *restoreMB > 0 && *compare != "" {
+		a, _ := filepath.Abs(*compare)
+		b, _ := filepath.Abs(*runnerBin)
+		if err := benchRestoreAB(a, b, int64(*restoreMB)*1e6, *rounds); err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if *restoreMB > 0 {
 		bin, _ := filepath.Abs(*runnerBin)
 		if err := benchRestore(bin, int64(*restoreMB)*1e6, *rounds); err != nil {

@@ -10,7 +10,10 @@ import (
 // by the allocator, and that was a tenth of a first backup's CPU and a
 // quarter of a restore's.
 
-// bufPool hands out byte slices of at least a given capacity.
+// bufPool hands out byte slices of at least a given capacity. A pooled
+// buffer too small for a request is dropped. One pool per size class
+// (eight per doubling) dropped none, but kept buffers of every class
+// alive: a format 2 restore's peak RSS rose by 30 % (2026-11-30).
 type bufPool struct{ p sync.Pool }
 
 func (b *bufPool) get(n int) []byte {
@@ -25,10 +28,10 @@ func (b *bufPool) put(s []byte) {
 	b.p.Put(&s)
 }
 
-// The read path's pools: stored objects and decrypted frames live only
+// The read path's pools: stored objects (decrypted in place) live only
 // while a chunk is opened; plain chunks until the restore has written
 // them on.
-var storedBufs, frameBufs, plainBufs bufPool
+var storedBufs, plainBufs bufPool
 
 // readInto appends what r reads until io.EOF to buf, growing it only when
 // its capacity runs out.

@@ -24,7 +24,8 @@ type Checked struct {
 // (Reader.Chunk: stored size, age, zstd, plain size, name), and reports the
 // bad ones. A chunk listed twice with different sizes is bad. It reads
 // several chunks at once within the same limits as Read (FetchBudget,
-// maxFetches). It returns an error only when ctx ends.
+// maxFetches GETs, one chunk opened per GOMAXPROCS) and drops each as soon
+// as it is checked. It returns an error only when ctx ends.
 func (r *Reader) Check(ctx context.Context, targets []manifest.Target) (Checked, error) {
 	uniq, out := distinct(targets)
 	lim := r.fetchLimits()
@@ -38,7 +39,7 @@ func (r *Reader) Check(ctx context.Context, targets []manifest.Target) (Checked,
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			plain, err := r.fetch(ctx, c)
+			plain, err := r.fetch(ctx, lim, c)
 			plainBufs.put(plain)
 			lim.fetched()
 			h.release()

@@ -2,6 +2,7 @@ package chunked
 
 import (
 	"context"
+	"runtime"
 	"sync"
 
 	"golang.org/x/sync/semaphore"
@@ -14,7 +15,7 @@ import (
 // Reader.FetchBudget says otherwise: 16 MiB, about 10 chunks of a FastCDC
 // backup, so a restore from object storage answering each GET after
 // 100 ms keeps maxFetches GETs running (docs/benchmarks.md). Each chunk
-// being fetched also holds, for a moment, its stored bytes and a zstd
+// being fetched also holds its stored bytes, and while it is opened a zstd
 // decoder; with 32 MiB a format 2 restore's peak RSS passed its 128 MiB
 // goal.
 const DefaultFetchBudget = 16 << 20
@@ -25,11 +26,16 @@ const DefaultFetchBudget = 16 << 20
 const maxFetches = 8
 
 // fetchLimits bounds one Read's or Check's fetches: the plain bytes held
-// (by the budget) and the GETs running.
+// (by the budget), the GETs running and the chunks being opened.
 type fetchLimits struct {
 	budget int64
 	bytes  *semaphore.Weighted
 	gets   chan struct{}
+	// opening bounds the chunks being decrypted and decompressed, work
+	// for a CPU each: one per GOMAXPROCS (at most maxFetches). A chunk
+	// downloaded meanwhile waits in its stored form, without its plain
+	// buffer and decoder, keeping its GET slot.
+	opening chan struct{}
 }
 
 func (r *Reader) fetchLimits() *fetchLimits {
@@ -37,8 +43,12 @@ func (r *Reader) fetchLimits() *fetchLimits {
 	if budget <= 0 {
 		budget = DefaultFetchBudget
 	}
-	return &fetchLimits{budget: budget, bytes: semaphore.NewWeighted(budget), gets: make(chan struct{}, maxFetches)}
+	return &fetchLimits{budget: budget, bytes: semaphore.NewWeighted(budget), gets: make(chan struct{}, maxFetches),
+		opening: make(chan struct{}, openers())}
 }
+
+// openers is how many chunks a Read or Check opens at once.
+func openers() int { return max(1, min(maxFetches, runtime.GOMAXPROCS(0))) }
 
 // weight is what a chunk counts against the budget: its plain size, but at
 // most the whole budget, so that a chunk larger than the budget is fetched
@@ -84,14 +94,26 @@ func (h held) release() {
 	}
 }
 
-// fetch opens one chunk with a pooled decoder.
-func (r *Reader) fetch(ctx context.Context, c manifest.Chunk) ([]byte, error) {
+// fetch downloads one chunk and, once l lets it, opens it with a pooled
+// decoder.
+func (r *Reader) fetch(ctx context.Context, l *fetchLimits, c manifest.Chunk) ([]byte, error) {
+	stored, err := r.download(ctx, c)
+	defer storedBufs.put(stored)
+	if err != nil {
+		return nil, err
+	}
+	select {
+	case l.opening <- struct{}{}:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	defer func() { <-l.opening }()
 	dec, err := decoders.get()
 	if err != nil {
 		return nil, err
 	}
 	defer decoders.put(dec)
-	return r.Chunk(ctx, c, dec)
+	return r.open(c, stored, dec)
 }
 
 type fetchedChunk struct {
@@ -128,7 +150,7 @@ func (r *Reader) fetchInOrder(ctx context.Context, chunks []manifest.Chunk) <-ch
 			fetching.Add(1)
 			go func() {
 				defer fetching.Done()
-				data, err := r.fetch(ctx, c)
+				data, err := r.fetch(ctx, lim, c)
 				lim.fetched()
 				f <- fetchedChunk{data: data, err: err, held: h}
 			}()

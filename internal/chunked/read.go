@@ -39,6 +39,17 @@ type Reader struct {
 // pipeline.ErrIntegrity, pipeline.ErrDecrypt or storage.ErrNotFound and name
 // the chunk's key.
 func (r *Reader) Chunk(ctx context.Context, c manifest.Chunk, dec *zstd.Decoder) ([]byte, error) {
+	stored, err := r.download(ctx, c)
+	defer storedBufs.put(stored)
+	if err != nil {
+		return nil, err
+	}
+	return r.open(c, stored, dec)
+}
+
+// download reads a chunk's stored bytes into a buffer from storedBufs (to
+// hand back even on error) and checks their size.
+func (r *Reader) download(ctx context.Context, c manifest.Chunk) ([]byte, error) {
 	key := r.Definition.ChunkKey(c.Hash, r.Encrypted)
 	if c.Size > MaxReadSize {
 		return nil, fmt.Errorf("%w: chunk %s: the manifest says %d plain bytes, more than any chunk has (%d)", pipeline.ErrIntegrity, key, c.Size, MaxReadSize)
@@ -49,41 +60,57 @@ func (r *Reader) Chunk(ctx context.Context, c manifest.Chunk, dec *zstd.Decoder)
 	}
 	stored, err := readInto(io.LimitReader(rc, c.StoredSize+1), storedBufs.get(int(min(c.StoredSize+1, 2*MaxReadSize))))
 	rc.Close()
-	defer storedBufs.put(stored)
 	if err != nil {
-		return nil, fmt.Errorf("chunk %s: reading from storage: %w", key, err)
+		return stored, fmt.Errorf("chunk %s: reading from storage: %w", key, err)
 	}
 	if int64(len(stored)) != c.StoredSize {
-		return nil, fmt.Errorf("%w: chunk %s: stored size %d, manifest says %d", pipeline.ErrIntegrity, key, len(stored), c.StoredSize)
+		return stored, fmt.Errorf("%w: chunk %s: stored size %d, manifest says %d", pipeline.ErrIntegrity, key, len(stored), c.StoredSize)
 	}
+	return stored, nil
+}
+
+// open decrypts (in place, overwriting stored) and decompresses a
+// downloaded chunk into a buffer from plainBufs and checks its plain size
+// and, with a key, its name.
+func (r *Reader) open(c manifest.Chunk, stored []byte, dec *zstd.Decoder) ([]byte, error) {
+	key := r.Definition.ChunkKey(c.Hash, r.Encrypted)
 	frame := stored
 	if r.Encrypted {
-		if frame, err = decrypt(stored, r.Identities); err != nil {
+		var err error
+		if frame, err = decryptInPlace(stored, r.Identities); err != nil {
 			return nil, fmt.Errorf("chunk %s: %w", key, err)
 		}
-		defer frameBufs.put(frame)
 	}
 	plain, err := dec.DecodeAll(frame, plainBufs.get(int(c.Size)))
 	if err != nil {
+		plainBufs.put(plain)
 		return nil, fmt.Errorf("%w: chunk %s: decompressing (zstd): %v", pipeline.ErrIntegrity, key, err)
 	}
 	if int64(len(plain)) != c.Size {
+		plainBufs.put(plain)
 		return nil, fmt.Errorf("%w: chunk %s: %d plain bytes, manifest says %d", pipeline.ErrIntegrity, key, len(plain), c.Size)
 	}
 	if r.Key != nil {
 		if got := r.Key.Name(plain); got != c.Hash {
+			plainBufs.put(plain)
 			return nil, fmt.Errorf("%w: chunk %s: its plain bytes hash to %s under the dedup key", pipeline.ErrIntegrity, key, got)
 		}
 	}
 	return plain, nil
 }
 
-// decrypt opens an age-encrypted chunk into a buffer from frameBufs.
-func decrypt(stored []byte, ids []age.Identity) ([]byte, error) {
+// decryptInPlace opens an age-encrypted chunk into the front of its own
+// buffer, which then holds the zstd frame: no second buffer per chunk being
+// opened. age hands out a piece's plain bytes only after it has read the
+// whole sealed piece, 16 bytes longer, and the header before them, so the
+// frame's end stays behind what age has read of stored; each Read may
+// write (or use as scratch) only bytes age has already read.
+func decryptInPlace(stored []byte, ids []age.Identity) ([]byte, error) {
 	if len(ids) == 0 {
 		return nil, fmt.Errorf("%w: the chunk is encrypted and no age identity is given", pipeline.ErrDecrypt)
 	}
-	ar, err := age.Decrypt(bytes.NewReader(stored), ids...)
+	src := bytes.NewReader(stored)
+	ar, err := age.Decrypt(src, ids...)
 	if err != nil {
 		var noMatch *age.NoIdentityMatchError
 		if errors.As(err, &noMatch) {
@@ -91,11 +118,21 @@ func decrypt(stored []byte, ids []age.Identity) ([]byte, error) {
 		}
 		return nil, fmt.Errorf("%w: age header: %v", pipeline.ErrIntegrity, err)
 	}
-	frame, err := readInto(ar, frameBufs.get(len(stored)))
-	if err != nil {
-		return nil, fmt.Errorf("%w: decrypting (age): %v", pipeline.ErrIntegrity, err)
+	n := 0
+	for {
+		taken := len(stored) - src.Len() // read by age: free to overwrite
+		if n >= taken {
+			return nil, fmt.Errorf("%w: decrypting (age): %d plain bytes out of %d read", pipeline.ErrIntegrity, n, taken)
+		}
+		m, err := ar.Read(stored[n:taken:taken])
+		n += m
+		if err == io.EOF {
+			return stored[:n], nil
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%w: decrypting (age): %v", pipeline.ErrIntegrity, err)
+		}
 	}
-	return frame, nil
 }
 
 // NewDecoder is a zstd decoder for chunks: one goroutine, and no frame may

@@ -85,12 +85,12 @@ type RestoreRequest struct {
 
 // Restore restores a backup. The age identity is checked before the first
 // database is touched. The backup's integrity is checked before an existing
-// destination is touched (a full read of its object or chunks first), or
-// while it is restored where the restore is one transaction that a failed
-// check rolls back (restoreatomic.go), and while a new database is
-// restored: the database this restore created is dropped again when a
-// check fails. Either way a corrupt backup leaves every destination as it
-// was.
+// destination is touched (a full read of its object, or of each of its
+// distinct chunks, first), or while it is restored where the restore is one
+// transaction that a failed check rolls back (restoreatomic.go), and while
+// a new database is restored: the database this restore created is dropped
+// again when a check fails. Either way a corrupt backup leaves every
+// destination as it was.
 func (r *Runner) Restore(ctx context.Context, req RestoreRequest) (*manifest.Manifest, error) {
 	if err := r.checkRequest(req); err != nil {
 		return nil, err
@@ -143,10 +143,48 @@ func (r *Runner) Restore(ctx context.Context, req RestoreRequest) (*manifest.Man
 // verifyTarget reads a target's object or chunks in full, before any
 // database is touched.
 func (r *Runner) verifyTarget(ctx context.Context, m *manifest.Manifest, p restoreStep, ids []age.Identity) error {
-	if err := r.read(ctx, m, p.rec, ids, func(rd io.Reader) error { _, err := io.Copy(io.Discard, rd); return err }); err != nil {
+	checked, err := r.checkTargetChunks(ctx, m, p.rec, ids)
+	if !checked && err == nil {
+		err = r.read(ctx, m, p.rec, ids, func(rd io.Reader) error { _, err := io.Copy(io.Discard, rd); return err })
+	}
+	if err != nil {
 		return fmt.Errorf("not restoring: %w", err)
 	}
 	return nil
+}
+
+// checkTargetChunks verifies a format 2 target whose chunks are named by
+// the dedup key the way verify does: each distinct chunk once, in any
+// order, each dropped as soon as it is checked (no read-ahead kept for a
+// consumer), and the chunks' plain sizes against the target's. Checking
+// every chunk's name checks the stream; a target with a whole-stream
+// SHA-256 (format 2 before FastCDC) or without the key is left to a full
+// read (false, nil).
+func (r *Runner) checkTargetChunks(ctx context.Context, m *manifest.Manifest, t manifest.Target, ids []age.Identity) (bool, error) {
+	if m.FormatVersion != manifest.FormatChunked || t.PlainSHA256 != "" {
+		return false, nil
+	}
+	key, err := r.keyFor(m)
+	if err != nil || key == nil {
+		return false, err
+	}
+	if m.Encryption == nil {
+		ids = nil // stored in clear: the identity, if any, is not needed
+	} else if len(ids) == 0 {
+		return true, fmt.Errorf("backup %s is encrypted with age but the storage in %s has no encryption.identitySecretRef", m.ID, r.cfg.Path)
+	}
+	var plain int64
+	for _, c := range t.Chunks {
+		plain += c.Size
+	}
+	if plain != t.PlainSize {
+		return true, fmt.Errorf("backup %s, target %q: %w: its chunks hold %d plain bytes, manifest says %d", m.ID, t.Name, pipeline.ErrIntegrity, plain, t.PlainSize)
+	}
+	chk, err := r.chunkReader(ids, key, m.Encryption != nil).Check(ctx, []manifest.Target{t})
+	if err != nil {
+		return true, err
+	}
+	return true, firstBad(m, t, chk)
 }
 
 // restoreTarget streams one target into its engine: into a new database

@@ -410,3 +410,38 @@ func TestRestoreDatabaseAppearingMeanwhileIsKept(t *testing.T) {
 		t.Errorf("the log does not say the restore fell back to verifying first:\n%s", log.String())
 	}
 }
+
+// TestRestoreIntoExistingDatabaseChecksEachChunkOnce: the verify pass before
+// a format 2 restore into an existing database checks each distinct chunk
+// once, as verify does, rather than streaming the dump: a dump of repeated
+// bytes, cut into identical chunks, is read in full only by the restore.
+func TestRestoreIntoExistingDatabaseChecksEachChunkOnce(t *testing.T) {
+	pg, my := testutil.PostgresDB(t), testutil.MySQLDB(t)
+	testutil.PGExec(t, pg, "CREATE TABLE t AS SELECT repeat('x', 24000000) AS v")
+	ctx := context.Background()
+	r := newRunner(t, fixture{pg: pg, my: my, chunked: true}.load(t, t.TempDir()), runner.Options{})
+	id := backup(t, r)
+	m, err := r.Catalog().Get(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec, _ := m.Target("main")
+	distinct := map[string]bool{}
+	for _, c := range rec.Chunks {
+		distinct[c.Hash] = true
+	}
+	if len(distinct) >= len(rec.Chunks) {
+		t.Fatalf("%d chunks, %d distinct: the test needs a dump that repeats chunks", len(rec.Chunks), len(distinct))
+	}
+	c := counted(r)
+	existing := testutil.PostgresDB(t)
+	if _, err := r.Restore(ctx, runner.RestoreRequest{BackupID: id, Target: "main", IntoDatabase: existing}); err != nil {
+		t.Fatalf("restoring into an existing empty database: %v", err)
+	}
+	if gets, _ := c.reset(); gets != len(distinct)+len(rec.Chunks) {
+		t.Errorf("read %d chunks; want the verify pass's %d distinct ones and the restore's %d", gets, len(distinct), len(rec.Chunks))
+	}
+	if testutil.PGFingerprint(t, existing) != testutil.PGFingerprint(t, pg) {
+		t.Error("the restored database differs from its source")
+	}
+}
