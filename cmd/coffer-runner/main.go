@@ -20,6 +20,7 @@ import (
 	"github.com/coffer-dev/coffer/api/v1alpha1"
 	"github.com/coffer-dev/coffer/internal/config"
 	"github.com/coffer-dev/coffer/internal/engine"
+	"github.com/coffer-dev/coffer/internal/manifest"
 	"github.com/coffer-dev/coffer/internal/runner"
 )
 
@@ -55,8 +56,11 @@ type globals struct {
 	// leaseTTL is the lease's time to live for one-shot commands that set
 	// it (0: lease.DefaultTTL).
 	leaseTTL time.Duration
-	stdout   io.Writer
-	stderr   io.Writer
+	// readingBackup is the runner's Options.ReadingBackup (restore and
+	// verify: limitReadMemory).
+	readingBackup func(*manifest.Manifest)
+	stdout        io.Writer
+	stderr        io.Writer
 }
 
 type usageError struct{ error }
@@ -127,7 +131,7 @@ func (g *globals) open(ctx context.Context) (*config.Config, *runner.Runner, err
 	if g.from != "" && g.from != v1alpha1.FromPrimary && g.from != v1alpha1.FromOffsite {
 		return nil, nil, usageError{fmt.Errorf("--from must be %s or %s, not %q", v1alpha1.FromPrimary, v1alpha1.FromOffsite, g.from)}
 	}
-	r, err := runner.New(ctx, cfg, runner.Options{Version: version, Log: log, From: g.from})
+	r, err := runner.New(ctx, cfg, runner.Options{Version: version, Log: log, From: g.from, ReadingBackup: g.readingBackup})
 	if err != nil {
 		return nil, nil, err
 	}

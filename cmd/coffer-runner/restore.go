@@ -25,7 +25,7 @@ A destination that already has tables is refused unless --clean is given.`,
 			if req.BackupID == "" {
 				return errNeedBackup
 			}
-			limitReadMemory()
+			g.readingBackup = limitReadMemory
 			var err error
 			if req.Kubernetes, err = k8s.options(); err != nil {
 				return err

@@ -17,7 +17,7 @@ func newVerifyCommand(g *globals) *cobra.Command {
 			if id == "" {
 				return errNeedBackup
 			}
-			limitReadMemory()
+			g.readingBackup = limitReadMemory
 			_, r, err := g.open(cmd.Context())
 			if err != nil {
 				return err

@@ -25,8 +25,8 @@ type restoreCase struct {
 // benchRestore compares restores of one PostgreSQL database with
 // pg_restore from a local -Fc file: coffer-runner from filesystem storage
 // (zstd + age), format 1 and format 2, into an existing empty database
-// (verify pass, then restore) and into a new one (checked while it
-// restores). Each case runs rounds times, interleaved; the median is shown.
+// (format 1: verify pass, then restore; format 2: checked as it streams
+// into one transaction) and into a new one (checked while it restores). Each case runs rounds times, interleaved; the median is shown.
 func benchRestore(runnerBin string, minBytes int64, rounds int) error {
 	if err := ensureDatabase(restoreDB, minBytes); err != nil {
 		return err
@@ -73,7 +73,7 @@ func benchRestore(runnerBin string, minBytes int64, rounds int) error {
 		{name: "pg_restore --single-transaction (as the runner)", existing: true, cmd: pgRestore("--single-transaction")},
 		{name: "coffer format 1, existing db: verify + restore", existing: true, cmd: runnerRestore(1)},
 		{name: "coffer format 1, new db: verify while restoring", cmd: runnerRestore(1)},
-		{name: "coffer format 2, existing db: verify + restore", existing: true, cmd: runnerRestore(2)},
+		{name: "coffer format 2, existing db: checked as it streams", existing: true, cmd: runnerRestore(2)},
 		{name: "coffer format 2, new db: verify while restoring", cmd: runnerRestore(2)},
 	}
 	results, err := measureRestores(cases, rounds)
@@ -121,7 +121,7 @@ func printRestores(cases []restoreCase, results [][]run, rounds int) {
 	fmt.Println()
 	withCreate := med[1]
 	for i := 3; i+1 < len(cases); i += 2 {
-		fmt.Printf("format %d: restore wall %.2f × pg_restore before (verify pass), %.2f × after (verify while restoring into a new database; %.2f × createdb + pg_restore); goal ≤ 1.00\n",
+		fmt.Printf("format %d: restore wall %.2f × pg_restore into an existing database, %.2f × into a new one (%.2f × createdb + pg_restore); goal ≤ 1.00\n",
 			i/2, ratio(med[i].wall, base.wall), ratio(med[i+1].wall, base.wall), ratio(med[i+1].wall, withCreate.wall))
 	}
 }

@@ -36,6 +36,7 @@ func (r *Runner) Verify(ctx context.Context, id string) (*manifest.Manifest, []V
 	if err != nil {
 		return nil, nil, err
 	}
+	r.readingBackup(m)
 	if m.FormatVersion == manifest.FormatChunked {
 		results, err := r.verifyChunked(ctx, m, ids)
 		return m, results, err
@@ -49,6 +50,13 @@ func (r *Runner) Verify(ctx context.Context, id string) (*manifest.Manifest, []V
 		results = append(results, VerifyResult{Target: t.Name, Object: t.Object, Err: err})
 	}
 	return m, results, nil
+}
+
+// readingBackup tells Options.ReadingBackup, if set, that m is read.
+func (r *Runner) readingBackup(m *manifest.Manifest) {
+	if r.opts.ReadingBackup != nil {
+		r.opts.ReadingBackup(m)
+	}
 }
 
 // RestoreRequest says what to restore where.
@@ -103,6 +111,7 @@ func (r *Runner) Restore(ctx context.Context, req RestoreRequest) (*manifest.Man
 	if err != nil {
 		return nil, err
 	}
+	r.readingBackup(m)
 	plan, err := r.restorePlan(m, req)
 	if err != nil {
 		return nil, err

@@ -16,6 +16,7 @@ import (
 	"github.com/coffer-dev/coffer/internal/engine"
 	"github.com/coffer-dev/coffer/internal/engine/all"
 	"github.com/coffer-dev/coffer/internal/layout"
+	"github.com/coffer-dev/coffer/internal/manifest"
 	"github.com/coffer-dev/coffer/internal/pipeline"
 	"github.com/coffer-dev/coffer/internal/storage"
 )
@@ -38,6 +39,10 @@ type Options struct {
 	// From is the storage the runner reads and prunes: v1alpha1.FromPrimary
 	// (or empty) or v1alpha1.FromOffsite, the storage's offsite copy.
 	From string
+	// ReadingBackup, when set, is told each backup Restore and Verify read,
+	// once its whole manifest is in memory and before any object or chunk
+	// is read: the one-shot commands size their memory limit by it.
+	ReadingBackup func(*manifest.Manifest)
 }
 
 // Runner runs jobs for the definition of one config.
