@@ -16,9 +16,12 @@ func newRestoreCommand(g *globals) *cobra.Command {
 		Short: "Restore a backup into its databases or into another database",
 		Long: `Restore a backup. A corrupt object or a wrong key never leaves a destination
 worse than it was. Into an existing destination the whole backup is verified
-first (checksums, decryption), before it is touched. A PostgreSQL or MySQL
-database that does not exist is created by the restore and checked while it
-is restored, reading the backup once; it is dropped again if anything fails.
+first (checksums, decryption), before it is touched; a deduplicated (format 2)
+backup into an existing PostgreSQL database is instead checked chunk by chunk
+as it streams into one transaction, which a bad chunk rolls back. A PostgreSQL
+or MySQL database that does not exist is created by the restore and checked
+while it is restored, reading the backup once; it is dropped again if
+anything fails.
 A destination that already has tables is refused unless --clean is given.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
