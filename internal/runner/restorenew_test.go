@@ -411,15 +411,25 @@ func TestRestoreDatabaseAppearingMeanwhileIsKept(t *testing.T) {
 	}
 }
 
+// notAtomic hides an engine's engine.Atomic (and every other optional
+// interface): its restores into an existing destination are verified first.
+type notAtomic struct{ engine.Engine }
+
 // TestRestoreIntoExistingDatabaseChecksEachChunkOnce: the verify pass before
-// a format 2 restore into an existing database checks each distinct chunk
-// once, as verify does, rather than streaming the dump: a dump of repeated
-// bytes, cut into identical chunks, is read in full only by the restore.
+// a format 2 restore into an existing database (of an engine whose restore
+// is not one transaction) checks each distinct chunk once, as verify does,
+// rather than streaming the dump: a dump of repeated bytes, cut into
+// identical chunks, is read in full only by the restore.
 func TestRestoreIntoExistingDatabaseChecksEachChunkOnce(t *testing.T) {
 	pg, my := testutil.PostgresDB(t), testutil.MySQLDB(t)
 	testutil.PGExec(t, pg, "CREATE TABLE t AS SELECT repeat('x', 24000000) AS v")
 	ctx := context.Background()
-	r := newRunner(t, fixture{pg: pg, my: my, chunked: true}.load(t, t.TempDir()), runner.Options{})
+	engines := all.With(all.Services{})
+	r := newRunner(t, fixture{pg: pg, my: my, chunked: true}.load(t, t.TempDir()), runner.Options{
+		Engine: func(spec v1alpha1.Target) (engine.Engine, error) {
+			e, err := engines(spec)
+			return notAtomic{e}, err
+		}})
 	id := backup(t, r)
 	m, err := r.Catalog().Get(ctx, id)
 	if err != nil {
