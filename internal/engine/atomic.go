@@ -9,8 +9,9 @@ var ErrInputAfterRestore = errors.New("reading input after it finished")
 
 // Atomic is implemented by the engines whose restore is all or nothing:
 // when the stream they read breaks off or the tool is killed, the
-// destination is left exactly as it was (PostgreSQL restores in one
-// transaction). Where every byte of a backup is checked before it reaches
+// destination is left as it was (PostgreSQL restores in one transaction;
+// MariaDB empties a database that was empty again, and touches one that
+// holds objects only after a rehearsal in a scratch database succeeded). Where every byte of a backup is checked before it reaches
 // the engine (format 2 checks each chunk before passing it on), the runner
 // then checks the backup while restoring it into an existing destination,
 // reading it once, instead of a separate verification pass first.

@@ -79,8 +79,8 @@ type RestoreRequest struct {
 	// existing destination. Without it a corrupt object is found before
 	// that destination is touched. A new database (engine.Creating) is
 	// checked while it is restored, and dropped when anything fails, and a
-	// format 2 backup restored in one transaction (engine.Atomic) is
-	// checked as it streams and rolled back, with or without SkipVerify.
+	// format 2 backup restored all or nothing (engine.Atomic) is checked
+	// as it streams and undone, with or without SkipVerify.
 	SkipVerify bool
 	// Kubernetes tunes the restore of kubernetes targets (namespace
 	// mapping, filters, existing objects, dry run).
@@ -94,8 +94,8 @@ type RestoreRequest struct {
 // Restore restores a backup. The age identity is checked before the first
 // database is touched. The backup's integrity is checked before an existing
 // destination is touched (a full read of its object, or of each of its
-// distinct chunks, first), or while it is restored where the restore is one
-// transaction that a failed check rolls back (restoreatomic.go), and while
+// distinct chunks, first), or while it is restored where the restore is all
+// or nothing, undone by a failed check (restoreatomic.go), and while
 // a new database is restored: the database this restore created is dropped
 // again when a check fails. Either way a corrupt backup leaves every
 // destination as it was.
@@ -198,7 +198,7 @@ func (r *Runner) checkTargetChunks(ctx context.Context, m *manifest.Manifest, t 
 
 // restoreTarget streams one target into its engine: into a new database
 // while checking its integrity (restoreNew); where the destination exists,
-// in one transaction while checking it (p.atomic), or as verified before.
+// all or nothing while checking it (p.atomic), or as verified before.
 func (r *Runner) restoreTarget(ctx context.Context, m *manifest.Manifest, p restoreStep, ids []age.Identity, req RestoreRequest, tp *progress.Target) error {
 	opts := req.engineOptions(p)
 	store := countStored(r.store, tp)
@@ -225,14 +225,14 @@ func (r *Runner) restoreTarget(ctx context.Context, m *manifest.Manifest, p rest
 	if !p.atomic {
 		return read(restore(opts))
 	}
-	r.opts.Log.Info("restoring in one transaction, checked as it streams: a failed check rolls it back",
+	r.opts.Log.Info("restoring all or nothing, checked as it streams: a failed check undoes it",
 		"backup", m.ID, "target", p.rec.Name, "into", req.destination())
 	err := read(restore(opts))
 	switch {
 	case errors.Is(err, engine.ErrInputAfterRestore):
 		return fmt.Errorf("%w (the restore had committed: it holds only bytes checked before the engine read them)", err)
 	case err != nil:
-		return fmt.Errorf("%w (the restore ran in one transaction, rolled back: the destination is as it was)", err)
+		return fmt.Errorf("%w (the restore is all or nothing: the destination is as it was)", err)
 	}
 	return nil
 }

@@ -167,16 +167,20 @@ func TestRestoreIntoNewDatabaseReadsOnce(t *testing.T) {
 			if testutil.PGFingerprint(t, existing) != testutil.PGFingerprint(t, pg) {
 				t.Errorf("main restored into the existing %s differs from its source", existing)
 			}
-			if said := strings.Contains(log.String(), "restoring in one transaction, checked as it streams"); said != chunked {
+			if said := strings.Contains(log.String(), "restoring all or nothing, checked as it streams"); said != chunked {
 				t.Errorf("the log says it checks as it streams: %v, want %v:\n%s", said, chunked, log.String())
 			}
-			// MariaDB restores are not one transaction: verified first.
+			// MariaDB restores are all or nothing too (a failure empties
+			// the database again): the same passes.
 			existingMy := testutil.MySQLDB(t)
 			if _, err := r.Restore(ctx, runner.RestoreRequest{BackupID: id, Target: "ci", IntoDatabase: existingMy}); err != nil {
 				t.Fatalf("restoring into an existing empty MariaDB database: %v", err)
 			}
-			if gets, _ := c.reset(); gets != 2*reads(m.Targets[1]) {
-				t.Errorf("restoring into an existing MariaDB database read %d objects; want the verify pass and the restore: %d", gets, 2*reads(m.Targets[1]))
+			if gets, _ := c.reset(); gets != passes*reads(m.Targets[1]) {
+				t.Errorf("restoring into an existing MariaDB database read %d objects; want %d pass(es): %d", gets, passes, passes*reads(m.Targets[1]))
+			}
+			if testutil.MySQLFingerprint(t, existingMy) != testutil.MySQLFingerprint(t, my) {
+				t.Errorf("ci restored into the existing %s differs from its source", existingMy)
 			}
 			if strings.Contains(log.String(), "new database "+existing) {
 				t.Errorf("an existing database was called new:\n%s", log.String())
@@ -294,11 +298,13 @@ func lastChunk(m *manifest.Manifest, rec manifest.Target) string {
 }
 
 // TestRestoreIntoExistingDatabaseVerifiesFirst: a corrupt backup restored
-// with --clean into a database that holds data leaves it as it was. Format
-// 1, and format 2 into MariaDB, are found by the verification pass before
-// the database is touched; format 2 into PostgreSQL is found as it streams,
-// and its one transaction rolls back: with the last chunk flipped or
-// missing, pg_restore has dropped and reloaded most tables by then.
+// into an existing database, empty or holding data (--clean), leaves it as
+// it was. Format 1 is found by the verification pass before the database
+// is touched; format 2 is found as it streams, and the restore is undone
+// (PostgreSQL's one transaction rolls back; MariaDB empties a database
+// that was empty again, and replaces an occupied one's objects only after
+// a rehearsal succeeded): with the last chunk flipped or missing, most of
+// the dump has been restored by then.
 func TestRestoreIntoExistingDatabaseVerifiesFirst(t *testing.T) {
 	pg, my := shopData(t)
 	ctx := context.Background()
@@ -310,11 +316,17 @@ func TestRestoreIntoExistingDatabaseVerifiesFirst(t *testing.T) {
 		// verified: found by the verification pass ("not restoring"),
 		// else while restoring, after one pass over the backup.
 		verified bool
+		// empty: the destination holds nothing (no --clean).
+		empty bool
 	}{
-		"format 1, flipped byte":         {target: "main", damage: flipObject, want: pipeline.ErrIntegrity, verified: true},
-		"format 2, flipped chunk":        {chunked: true, target: "main", damage: flipLastChunk, want: pipeline.ErrIntegrity},
-		"format 2, missing chunk":        {chunked: true, target: "main", damage: removeLastChunk, want: storage.ErrNotFound},
-		"format 2, mysql, flipped chunk": {chunked: true, target: "ci", damage: flipLastChunk, want: pipeline.ErrIntegrity, verified: true},
+		"format 1, flipped byte":                {target: "main", damage: flipObject, want: pipeline.ErrIntegrity, verified: true},
+		"format 1, mysql, flipped byte":         {target: "ci", damage: flipObject, want: pipeline.ErrIntegrity, verified: true},
+		"format 2, flipped chunk":               {chunked: true, target: "main", damage: flipLastChunk, want: pipeline.ErrIntegrity},
+		"format 2, missing chunk":               {chunked: true, target: "main", damage: removeLastChunk, want: storage.ErrNotFound},
+		"format 2, flipped chunk, empty":        {chunked: true, target: "main", damage: flipLastChunk, want: pipeline.ErrIntegrity, empty: true},
+		"format 2, mysql, flipped chunk":        {chunked: true, target: "ci", damage: flipLastChunk, want: pipeline.ErrIntegrity},
+		"format 2, mysql, missing chunk":        {chunked: true, target: "ci", damage: removeLastChunk, want: storage.ErrNotFound},
+		"format 2, mysql, flipped chunk, empty": {chunked: true, target: "ci", damage: flipLastChunk, want: pipeline.ErrIntegrity, empty: true},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -332,20 +344,24 @@ func TestRestoreIntoExistingDatabaseVerifiesFirst(t *testing.T) {
 			var fingerprint func(testing.TB, string) string
 			if tc.target == "ci" {
 				existing, fingerprint = testutil.MySQLDB(t), testutil.MySQLFingerprint
-				testutil.MySQLExec(t, existing, "CREATE TABLE t (i INT PRIMARY KEY, v VARCHAR(64)); INSERT INTO t VALUES (1, 'kept')")
+				if !tc.empty {
+					testutil.MySQLExec(t, existing, "CREATE TABLE t (i INT PRIMARY KEY, v VARCHAR(64)); INSERT INTO t VALUES (1, 'kept')")
+				}
 			} else {
 				existing, fingerprint = testutil.PostgresDB(t), testutil.PGFingerprint
-				testutil.PGExec(t, existing, "CREATE TABLE t (i int, v text); INSERT INTO t VALUES (1, 'kept')")
+				if !tc.empty {
+					testutil.PGExec(t, existing, "CREATE TABLE t (i int, v text); INSERT INTO t VALUES (1, 'kept')")
+				}
 			}
 			before := fingerprint(t, existing)
 			c := counted(r)
-			_, err = r.Restore(ctx, runner.RestoreRequest{BackupID: id, Target: tc.target, IntoDatabase: existing, Clean: true})
+			_, err = r.Restore(ctx, runner.RestoreRequest{BackupID: id, Target: tc.target, IntoDatabase: existing, Clean: !tc.empty})
 			if !errors.Is(err, tc.want) || strings.Contains(err.Error(), "not restoring") != tc.verified {
 				t.Fatalf("restore of a damaged backup into an existing database: %v; want %v, found by the verification pass: %v", err, tc.want, tc.verified)
 			}
 			names := []string{id, `"` + tc.target + `"`, what}
 			if !tc.verified {
-				names = append(names, "rolled back: the destination is as it was")
+				names = append(names, "all or nothing: the destination is as it was")
 			}
 			for _, s := range names {
 				if !strings.Contains(err.Error(), s) {

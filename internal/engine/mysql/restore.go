@@ -35,6 +35,14 @@ func (e *Engine) Restore(ctx context.Context, t engine.Target, r io.Reader, opts
 	return nil
 }
 
+var _ engine.Atomic = (*Engine)(nil)
+
+// RestoresAtomically is true: a restore that fails, its input included,
+// drops the database it created, empties again one that was empty, and
+// replaces what an occupied one holds only after the whole dump restored
+// in a scratch database (rehearse).
+func (*Engine) RestoresAtomically(engine.Target, engine.RestoreOptions) bool { return true }
+
 func (e *Engine) restore(ctx context.Context, c conn, db string, r io.Reader, opts engine.RestoreOptions) error {
 	client, err := tool.Find(clientPackage, "mariadb", "mysql")
 	if err != nil {
