@@ -338,3 +338,26 @@ func mustMark(t testing.TB, ms ...*manifest.Manifest) chunked.Marks {
 	}
 	return marks
 }
+
+// TestBadChunkKeepsTheConsumersError: when a chunk fails, Read's error is
+// the chunk's (its message, errors.Is), and what the consumer returned
+// meanwhile stays reachable: a restore tool that had finished and
+// committed before the failure says so through it.
+func TestBadChunkKeepsTheConsumersError(t *testing.T) {
+	f := newFixture(t)
+	res := f.backup(t, dumpLike(8, 4<<20))
+	if err := os.Remove(chunkFile(f, res.Chunks[len(res.Chunks)-1])); err != nil {
+		t.Fatal(err)
+	}
+	finished := errors.New("reading input after it finished")
+	err := f.reader().Read(context.Background(), res.Chunks, pipeline.Sums{PlainSize: res.PlainSize},
+		func(r io.Reader) error {
+			if _, err := io.Copy(io.Discard, r); err != nil {
+				return fmt.Errorf("tool: %w: %w", finished, err)
+			}
+			return nil
+		})
+	if !errors.Is(err, storage.ErrNotFound) || !errors.Is(err, finished) || strings.Contains(err.Error(), "tool:") {
+		t.Fatalf("Read = %v; want the missing chunk's error, with the consumer's reachable but not in the message", err)
+	}
+}

@@ -181,10 +181,11 @@ func (r *Reader) Read(ctx context.Context, chunks []manifest.Chunk, want pipelin
 	for range fetched {
 	}
 	// A chunk that failed is the cause of whatever the consumer said about
-	// the stream ending short.
+	// the stream ending short; what the consumer said stays reachable
+	// (errors.Is), e.g. that it had finished before the failure.
 	var fe *fetchError
 	if errors.As(werr, &fe) {
-		return fe.err
+		return &causedError{cause: fe.err, consumer: cerr}
 	}
 	if cerr != nil {
 		return cerr
@@ -254,6 +255,19 @@ type fetchError struct{ err error }
 
 func (e *fetchError) Error() string { return e.err.Error() }
 func (e *fetchError) Unwrap() error { return e.err }
+
+// causedError is a failed chunk (cause) and what the consumer of the
+// stream returned meanwhile (nil, or an error the failure caused): its
+// message is the cause's, and errors.Is and As see both.
+type causedError struct{ cause, consumer error }
+
+func (e *causedError) Error() string { return e.cause.Error() }
+func (e *causedError) Unwrap() []error {
+	if e.consumer == nil {
+		return []error{e.cause}
+	}
+	return []error{e.cause, e.consumer}
+}
 
 // decoderPool reuses zstd decoders between chunks.
 type decoderPool struct{ p sync.Pool }

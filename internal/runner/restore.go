@@ -231,10 +231,10 @@ func (r *Runner) restoreTarget(ctx context.Context, m *manifest.Manifest, p rest
 	switch {
 	case errors.Is(err, engine.ErrInputAfterRestore):
 		return fmt.Errorf("%w (the restore had committed: it holds only bytes checked before the engine read them)", err)
-	case err != nil:
+	case checkFailed(err):
 		return fmt.Errorf("%w (the restore is all or nothing: the destination is as it was)", err)
 	}
-	return nil
+	return err
 }
 
 type restoreStep struct {

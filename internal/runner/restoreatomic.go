@@ -1,8 +1,12 @@
 package runner
 
 import (
+	"errors"
+
 	"github.com/coffer-dev/coffer/internal/engine"
 	"github.com/coffer-dev/coffer/internal/manifest"
+	"github.com/coffer-dev/coffer/internal/pipeline"
+	"github.com/coffer-dev/coffer/internal/storage"
 )
 
 // findAtomicRestores marks the steps whose existing destination needs no
@@ -36,4 +40,11 @@ func (r *Runner) checkedBeforeUse(m *manifest.Manifest, t manifest.Target) bool 
 	}
 	key, err := r.keyFor(m)
 	return err == nil && key != nil
+}
+
+// checkFailed reports whether err is a check of the backup failing (a
+// damaged, undecryptable or missing object or chunk), which an all-or-nothing
+// restore undoes; the engine's own errors say what they left.
+func checkFailed(err error) bool {
+	return errors.Is(err, pipeline.ErrIntegrity) || errors.Is(err, pipeline.ErrDecrypt) || errors.Is(err, storage.ErrNotFound)
 }
