@@ -17,9 +17,9 @@ func newRestoreCommand(g *globals) *cobra.Command {
 		Long: `Restore a backup. A corrupt object or a wrong key never leaves a destination
 worse than it was. Into an existing destination the whole backup is verified
 first (checksums, decryption), before it is touched; a deduplicated (format 2)
-backup into an existing PostgreSQL or MariaDB database is instead checked
-chunk by chunk as it streams into a restore that a bad chunk undoes (one
-transaction; MariaDB's rehearsal or emptying again). A PostgreSQL
+backup into an existing PostgreSQL or MariaDB database or directory is instead
+checked chunk by chunk as it streams into a restore that a bad chunk undoes
+(one transaction; MariaDB's rehearsal or emptying again; a staging directory). A PostgreSQL
 or MySQL database that does not exist is created by the restore and checked
 while it is restored, reading the backup once; it is dropped again if
 anything fails.

@@ -33,6 +33,9 @@ type fixture struct {
 	dedupKey string
 	// identity is the age key; nil means a fresh one.
 	identity *age.X25519Identity
+	// files, when set, adds a filesystem target "files" backing up that
+	// directory.
+	files string
 }
 
 func (f fixture) load(t *testing.T, dir string) *config.Config {
@@ -59,6 +62,9 @@ func (f fixture) load(t *testing.T, dir string) *config.Config {
 	targets := fmt.Sprintf("  - name: main\n    postgres: {host: 127.0.0.1, port: 5432, database: %s, user: postgres}\n", f.pg)
 	if f.my != "" {
 		targets += fmt.Sprintf("  - name: ci\n    mysql: {host: 127.0.0.1, port: 3306, database: %s, user: root}\n", f.my)
+	}
+	if f.files != "" {
+		targets += fmt.Sprintf("  - name: files\n    filesystem: {path: %q}\n", f.files)
 	}
 	yaml := fmt.Sprintf(`apiVersion: coffer.dev/v1alpha1
 kind: BackupStorage

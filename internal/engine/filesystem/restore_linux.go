@@ -43,6 +43,14 @@ func (e *Engine) Restore(ctx context.Context, t engine.Target, r io.Reader, opts
 	return nil
 }
 
+var _ engine.Atomic = (*Engine)(nil)
+
+// RestoresAtomically is true: a restore that fails while extracting, its
+// input failing included, removes its staging directory and leaves the
+// destination as it was (restore). What can still fail after the whole
+// archive was extracted is moving it in, and the error then says so.
+func (*Engine) RestoresAtomically(engine.Target, engine.RestoreOptions) bool { return true }
+
 // restore extracts into a staging directory inside dest, and only when the
 // whole archive is on disk replaces what dest held (with clean) by it, so
 // a restore that fails while extracting leaves dest as it found it. The
