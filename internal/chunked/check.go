@@ -21,7 +21,7 @@ type Checked struct {
 }
 
 // Check reads every distinct chunk of the given targets once, in full
-// (Reader.Chunk: stored size, age, zstd, plain size, name), and reports the
+// (fetch: stored size, age, zstd, plain size, name), and reports the
 // bad ones. A chunk listed twice with different sizes is bad. It reads
 // several chunks at once within the same limits as Read (FetchBudget,
 // maxFetches GETs, one chunk opened per GOMAXPROCS) and drops each as soon

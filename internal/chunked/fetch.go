@@ -95,7 +95,9 @@ func (h held) release() {
 }
 
 // fetch downloads one chunk and, once l lets it, opens it with a pooled
-// decoder.
+// decoder: its stored and plain sizes and, with a key, its name are
+// checked. Errors wrap pipeline.ErrIntegrity, pipeline.ErrDecrypt or
+// storage.ErrNotFound and name the chunk's key.
 func (r *Reader) fetch(ctx context.Context, l *fetchLimits, c manifest.Chunk) ([]byte, error) {
 	stored, err := r.download(ctx, c)
 	defer storedBufs.put(stored)

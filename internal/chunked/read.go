@@ -34,19 +34,6 @@ type Reader struct {
 	FetchBudget int64
 }
 
-// Chunk fetches, decrypts and decompresses one chunk and checks its stored
-// and plain sizes and, with a key, its name. Errors wrap
-// pipeline.ErrIntegrity, pipeline.ErrDecrypt or storage.ErrNotFound and name
-// the chunk's key.
-func (r *Reader) Chunk(ctx context.Context, c manifest.Chunk, dec *zstd.Decoder) ([]byte, error) {
-	stored, err := r.download(ctx, c)
-	defer storedBufs.put(stored)
-	if err != nil {
-		return nil, err
-	}
-	return r.open(c, stored, dec)
-}
-
 // download reads a chunk's stored bytes into a buffer from storedBufs (to
 // hand back even on error) and checks their size.
 func (r *Reader) download(ctx context.Context, c manifest.Chunk) ([]byte, error) {
@@ -82,19 +69,19 @@ func (r *Reader) open(c manifest.Chunk, stored []byte, dec *zstd.Decoder) ([]byt
 		}
 	}
 	plain, err := dec.DecodeAll(frame, plainBufs.get(int(c.Size)))
+	switch {
+	case err != nil:
+		err = fmt.Errorf("%w: chunk %s: decompressing (zstd): %v", pipeline.ErrIntegrity, key, err)
+	case int64(len(plain)) != c.Size:
+		err = fmt.Errorf("%w: chunk %s: %d plain bytes, manifest says %d", pipeline.ErrIntegrity, key, len(plain), c.Size)
+	case r.Key != nil:
+		if got := r.Key.Name(plain); got != c.Hash {
+			err = fmt.Errorf("%w: chunk %s: its plain bytes hash to %s under the dedup key", pipeline.ErrIntegrity, key, got)
+		}
+	}
 	if err != nil {
 		plainBufs.put(plain)
-		return nil, fmt.Errorf("%w: chunk %s: decompressing (zstd): %v", pipeline.ErrIntegrity, key, err)
-	}
-	if int64(len(plain)) != c.Size {
-		plainBufs.put(plain)
-		return nil, fmt.Errorf("%w: chunk %s: %d plain bytes, manifest says %d", pipeline.ErrIntegrity, key, len(plain), c.Size)
-	}
-	if r.Key != nil {
-		if got := r.Key.Name(plain); got != c.Hash {
-			plainBufs.put(plain)
-			return nil, fmt.Errorf("%w: chunk %s: its plain bytes hash to %s under the dedup key", pipeline.ErrIntegrity, key, got)
-		}
+		return nil, err
 	}
 	return plain, nil
 }
