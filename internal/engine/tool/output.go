@@ -17,19 +17,18 @@ const streamPipeSize = 1 << 20
 // ReadFrom is what exec's copy from the tool's stdout pipe calls: it grows
 // the pipe (where the system allows) and reads in large pieces, each
 // through Write, so a failed write still kills the tool.
-func (k *killingWriter) ReadFrom(r io.Reader) (int64, error) {
-	growPipe(r, streamPipeSize)
-	// The wrappers hide k's ReadFrom and r's WriteTo, which would call
-	// back here or allocate their own buffer.
-	return io.CopyBuffer(struct{ io.Writer }{k}, struct{ io.Reader }{r}, make([]byte, streamCopySize))
-}
+func (k *killingWriter) ReadFrom(r io.Reader) (int64, error) { return streamCopy(r, k, r) }
 
 // WriteTo is what exec's copy into the tool's stdin pipe calls: it grows
 // the pipe and writes in large pieces, reading through Read, so a failed
 // read still kills the tool before its input is closed.
-func (k *killingReader) WriteTo(w io.Writer) (int64, error) {
-	growPipe(w, streamPipeSize)
-	// The wrappers hide w's ReadFrom and k's WriteTo, which would call
-	// back here or allocate their own buffer.
-	return io.CopyBuffer(struct{ io.Writer }{w}, struct{ io.Reader }{k}, make([]byte, streamCopySize))
+func (k *killingReader) WriteTo(w io.Writer) (int64, error) { return streamCopy(w, w, k) }
+
+// streamCopy grows the tool's end of the pipe and copies src to dst
+// streamCopySize bytes at a time. The wrappers hide dst's ReadFrom and
+// src's WriteTo, which would call back into the killing wrappers or
+// allocate their own buffer.
+func streamCopy(pipe any, dst io.Writer, src io.Reader) (int64, error) {
+	growPipe(pipe, streamPipeSize)
+	return io.CopyBuffer(struct{ io.Writer }{dst}, struct{ io.Reader }{src}, make([]byte, streamCopySize))
 }
