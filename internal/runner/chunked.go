@@ -139,29 +139,38 @@ func (r *Runner) readChunked(ctx context.Context, store storage.Store, m *manife
 // target's stream; without the dedup key the targets are streamed instead,
 // to check their plain SHA-256.
 func (r *Runner) verifyChunked(ctx context.Context, m *manifest.Manifest, ids []age.Identity) ([]VerifyResult, error) {
-	key, err := r.keyFor(m)
+	chk, checked, err := r.checkChunks(ctx, m, m.Targets, ids)
 	if err != nil {
 		return nil, err
 	}
 	var results []VerifyResult
-	if key == nil {
-		for _, t := range m.Targets {
-			err := r.read(ctx, m, t, ids, func(rd io.Reader) error { _, err := io.Copy(io.Discard, rd); return err })
-			results = append(results, VerifyResult{Target: t.Name, Object: t.Object, Err: err})
+	for _, t := range m.Targets {
+		var err error
+		if checked {
+			err = firstBad(m, t, chk)
+		} else {
+			err = r.read(ctx, m, t, ids, func(rd io.Reader) error { _, err := io.Copy(io.Discard, rd); return err })
 		}
-		return results, nil
+		results = append(results, VerifyResult{Target: t.Name, Object: t.Object, Err: err})
+	}
+	return results, nil
+}
+
+// checkChunks checks targets of format 2 backup m chunk by chunk, each
+// distinct chunk once however many targets share it, when the dedup key
+// that named them is at hand: their names then cover each target's
+// stream. Without it checked is false and nothing was read. The error is
+// the key's or the context's; bad chunks are in chk.
+func (r *Runner) checkChunks(ctx context.Context, m *manifest.Manifest, targets []manifest.Target, ids []age.Identity) (chk chunked.Checked, checked bool, err error) {
+	key, err := r.keyFor(m)
+	if err != nil || key == nil {
+		return chk, false, err
 	}
 	if m.Encryption == nil {
 		ids = nil
 	}
-	chk, err := r.chunkReader(ids, key, m.Encryption != nil).Check(ctx, m.Targets)
-	if err != nil {
-		return nil, err
-	}
-	for _, t := range m.Targets {
-		results = append(results, VerifyResult{Target: t.Name, Object: t.Object, Err: firstBad(m, t, chk)})
-	}
-	return results, nil
+	chk, err = r.chunkReader(ids, key, m.Encryption != nil).Check(ctx, targets)
+	return chk, true, err
 }
 
 // firstBad is the first bad chunk of t, naming the backup and target.

@@ -11,6 +11,7 @@ import (
 	"filippo.io/age"
 
 	"github.com/coffer-dev/coffer/api/v1alpha1"
+	"github.com/coffer-dev/coffer/internal/chunked"
 	"github.com/coffer-dev/coffer/internal/engine"
 	"github.com/coffer-dev/coffer/internal/manifest"
 	"github.com/coffer-dev/coffer/internal/pipeline"
@@ -149,10 +150,20 @@ func (r *Runner) Restore(ctx context.Context, req RestoreRequest) (*manifest.Man
 	return m, errors.Join(partial...)
 }
 
-// verifyTarget reads a target's object or chunks in full, before any
-// database is touched.
+// verifyTarget checks a target's object or chunks in full, before any
+// database is touched: a format 2 target whose chunks the dedup key named
+// chunk by chunk, each distinct chunk once (checkChunks); any other by
+// streaming it. A format 2 target with a whole-stream SHA-256 (cut before
+// FastCDC) is streamed too.
 func (r *Runner) verifyTarget(ctx context.Context, m *manifest.Manifest, p restoreStep, ids []age.Identity) error {
-	checked, err := r.checkTargetChunks(ctx, m, p.rec, ids)
+	checked := false
+	var err error
+	if m.FormatVersion == manifest.FormatChunked && p.rec.PlainSHA256 == "" {
+		var chk chunked.Checked
+		if chk, checked, err = r.checkChunks(ctx, m, []manifest.Target{p.rec}, ids); checked && err == nil {
+			err = firstBad(m, p.rec, chk)
+		}
+	}
 	if !checked && err == nil {
 		err = r.read(ctx, m, p.rec, ids, func(rd io.Reader) error { _, err := io.Copy(io.Discard, rd); return err })
 	}
@@ -160,40 +171,6 @@ func (r *Runner) verifyTarget(ctx context.Context, m *manifest.Manifest, p resto
 		return fmt.Errorf("not restoring: %w", err)
 	}
 	return nil
-}
-
-// checkTargetChunks verifies a format 2 target whose chunks are named by
-// the dedup key the way verify does: each distinct chunk once, in any
-// order, each dropped as soon as it is checked (no read-ahead kept for a
-// consumer), and the chunks' plain sizes against the target's. Checking
-// every chunk's name checks the stream; a target with a whole-stream
-// SHA-256 (format 2 before FastCDC) or without the key is left to a full
-// read (false, nil).
-func (r *Runner) checkTargetChunks(ctx context.Context, m *manifest.Manifest, t manifest.Target, ids []age.Identity) (bool, error) {
-	if m.FormatVersion != manifest.FormatChunked || t.PlainSHA256 != "" {
-		return false, nil
-	}
-	key, err := r.keyFor(m)
-	if err != nil || key == nil {
-		return false, err
-	}
-	if m.Encryption == nil {
-		ids = nil // stored in clear: the identity, if any, is not needed
-	} else if len(ids) == 0 {
-		return true, fmt.Errorf("backup %s is encrypted with age but the storage in %s has no encryption.identitySecretRef", m.ID, r.cfg.Path)
-	}
-	var plain int64
-	for _, c := range t.Chunks {
-		plain += c.Size
-	}
-	if plain != t.PlainSize {
-		return true, fmt.Errorf("backup %s, target %q: %w: its chunks hold %d plain bytes, manifest says %d", m.ID, t.Name, pipeline.ErrIntegrity, plain, t.PlainSize)
-	}
-	chk, err := r.chunkReader(ids, key, m.Encryption != nil).Check(ctx, []manifest.Target{t})
-	if err != nil {
-		return true, err
-	}
-	return true, firstBad(m, t, chk)
 }
 
 // restoreTarget streams one target into its engine: into a new database
