@@ -21,11 +21,7 @@ import (
 // keys written are today's, byte for byte.
 func TestListSeesOnlyTheLayout(t *testing.T) {
 	ctx := context.Background()
-	s, err := storage.Open(ctx, storage.Config{Filesystem: &storage.FilesystemConfig{Path: t.TempDir()}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
+	s := filesystemStore(t)
 	cat := catalog.Catalog{Store: s, Definition: layout.Definition{Namespace: "ns", Name: "def"}}
 	t0 := time.Date(2026, 11, 21, 10, 30, 0, 0, time.UTC)
 	const committed, orphan = "20261121T103000Z-aaaa", "20261121T113000Z-bbbb"
@@ -81,6 +77,17 @@ func testManifest(cat catalog.Catalog, id string, start time.Time) *manifest.Man
 		Status: phase.Completed, StartTime: start, EndTime: start.Add(time.Minute), Compression: "zstd",
 		Targets: []manifest.Target{{Name: "main", Engine: "postgres", Object: def.Backup(id).ObjectKey("main", "pgdump", true),
 			SHA256: strings.Repeat("a", 64), PlainSHA256: strings.Repeat("b", 64)}}}
+}
+
+// filesystemStore is a store in a fresh directory, closed after the test.
+func filesystemStore(t *testing.T) storage.Store {
+	t.Helper()
+	s, err := storage.Open(context.Background(), storage.Config{Filesystem: &storage.FilesystemConfig{Path: t.TempDir()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
 }
 
 // wantKeys checks the keys stored under prefix.

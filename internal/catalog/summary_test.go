@@ -36,12 +36,7 @@ func chunkedManifest(cat catalog.Catalog, id string, start time.Time, n int) *ma
 // written back.
 func TestListHoldsSummaries(t *testing.T) {
 	ctx := context.Background()
-	s, err := storage.Open(ctx, storage.Config{Filesystem: &storage.FilesystemConfig{Path: t.TempDir()}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	cat := catalog.Catalog{Store: s, Definition: layout.Definition{Namespace: "ns", Name: "def"}, Cache: catalog.NewCache()}
+	cat := catalog.Catalog{Store: filesystemStore(t), Definition: layout.Definition{Namespace: "ns", Name: "def"}, Cache: catalog.NewCache()}
 	t0 := time.Date(2026, 11, 21, 10, 30, 0, 0, time.UTC)
 	const backups, chunks = 10, 20000
 	for i := range backups {
