@@ -28,6 +28,7 @@ import (
 var version = "dev"
 
 func main() {
+	limitContainerMemory(cgroupMemoryFiles)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := newRootCommand(os.Stdout, os.Stderr).ExecuteContext(ctx)
 	stop()

@@ -3,6 +3,8 @@ package main
 import (
 	"os"
 	"runtime/debug"
+	"strconv"
+	"strings"
 
 	"github.com/coffer-dev/coffer/internal/manifest"
 )
@@ -38,7 +40,11 @@ func limitReadMemory(m *manifest.Manifest) {
 	if _, set := os.LookupEnv("GOMEMLIMIT"); set {
 		return
 	}
-	debug.SetMemoryLimit(readMemoryLimitFor(m))
+	limit := readMemoryLimitFor(m)
+	if containerLimit > 0 {
+		limit = min(limit, containerLimit)
+	}
+	debug.SetMemoryLimit(limit)
 }
 
 // readMemoryLimitFor is the soft memory limit for reading backup m.
@@ -48,4 +54,48 @@ func readMemoryLimitFor(m *manifest.Manifest) int64 {
 		refs += int64(len(t.Chunks))
 	}
 	return readMemoryLimit + refs*chunkRefMemory
+}
+
+// cgroupMemoryFiles hold the memory limit of the container the runner runs
+// in: cgroup v2, then v1.
+var cgroupMemoryFiles = []string{"/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"}
+
+// limitContainerMemory sets every command's soft memory limit to nine
+// tenths of its container's memory limit (a runner pod's
+// resources.limits.memory), unless GOMEMLIMIT is set: as its heap nears the
+// limit the GC works harder, where left to GOGC the heap could double past
+// it and the kernel kill the runner mid-backup. The daemon's restores get
+// this limit; restore and verify lower it once they know the backup
+// (limitReadMemory).
+func limitContainerMemory(files []string) {
+	if _, set := os.LookupEnv("GOMEMLIMIT"); set {
+		return
+	}
+	containerLimit = 0
+	if limit, ok := containerMemoryLimit(files); ok {
+		containerLimit = limit / 10 * 9
+		debug.SetMemoryLimit(containerLimit)
+	}
+}
+
+// containerLimit is the soft memory limit limitContainerMemory set (0:
+// none), which restore and verify do not raise.
+var containerLimit int64
+
+// containerMemoryLimit reads the first of files that exists: a number of
+// bytes is the limit; "max" (v2), v1's "unlimited" (a number near 2^63) or
+// anything unreadable is none.
+func containerMemoryLimit(files []string) (int64, bool) {
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			continue
+		}
+		n, err := strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64)
+		if err != nil || n <= 0 || n >= 1<<62 {
+			return 0, false
+		}
+		return n, true
+	}
+	return 0, false
 }

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"errors"
 
 	"github.com/coffer-dev/coffer/internal/manifest"
 )
@@ -26,3 +27,19 @@ type Creating interface {
 	// DropDatabase drops db on t's server; a missing db is not an error.
 	DropDatabase(ctx context.Context, t Target, db string) error
 }
+
+// Renaming is implemented by the Creating engines that can rename a database
+// (postgres). The runner then restores a new database under a staging name
+// and gives it the name asked for only once the restore and every integrity
+// check succeeded, so a restore killed halfway (kill -9, a lost node) leaves
+// no half-filled database under that name, only the staging one, named as
+// such; and the engine can restore the new database without holding the
+// whole restore in one transaction (RestoreOptions.NewDatabase).
+type Renaming interface {
+	// RenameDatabase renames from to to on t's server; it fails, changing
+	// nothing, when to exists.
+	RenameDatabase(ctx context.Context, t Target, from, to string) error
+}
+
+// ErrDatabaseExists is RenameDatabase's error when the new name is taken.
+var ErrDatabaseExists = errors.New("a database of that name exists")

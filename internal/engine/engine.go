@@ -143,6 +143,13 @@ type RestoreOptions struct {
 	// without the dump's grants (PostgreSQL), so a dump restores on a
 	// server that lacks the source's roles: restore tests use it.
 	IgnoreOwnership bool
+	// NewDatabase says the destination database was created for this
+	// restore, is dropped if it fails and has its final name only once it
+	// succeeded (Renaming): the engine need not make the restore all or
+	// nothing itself. PostgreSQL then restores without one transaction,
+	// which would hold a lock per table and index until the end and fail
+	// ("out of shared memory") on a database of a few thousand tables.
+	NewDatabase bool
 }
 
 // DestinationDatabase is the database a restore writes to: IntoDatabase,

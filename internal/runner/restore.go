@@ -184,10 +184,14 @@ func (r *Runner) restoreTarget(ctx context.Context, m *manifest.Manifest, p rest
 		return func(rd io.Reader) error { return p.engine.Restore(ctx, p.target, tp.PlainReader(rd), opts) }
 	}
 	if p.newDB != "" {
-		nd := newDatabase{engine: p.engine.(engine.Creating), target: p.target, name: p.newDB, source: p.rec.Database}
-		created := opts
-		created.IgnoreDatabaseProperties = true // created just now with the source's properties
-		_, err := r.restoreNew(ctx, r.opts.Log.With("backup", m.ID, "target", p.rec.Name), nd, read, restore(created))
+		nd := newDatabase{engine: p.engine.(engine.Creating), target: p.target, name: p.newDB, source: p.rec.Database, staged: true}
+		_, err := r.restoreNew(ctx, r.opts.Log.With("backup", m.ID, "target", p.rec.Name), nd, read, func(rd io.Reader, db string) error {
+			created := opts
+			created.IntoDatabase = db
+			created.NewDatabase = true
+			created.IgnoreDatabaseProperties = true // created just now with the source's properties
+			return restore(created)(rd)
+		})
 		if !errors.Is(err, errNotNew) {
 			return err
 		}

@@ -2,10 +2,13 @@ package runner
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"unicode/utf8"
 
 	"github.com/coffer-dev/coffer/internal/engine"
 	"github.com/coffer-dev/coffer/internal/manifest"
@@ -54,26 +57,51 @@ type newDatabase struct {
 	name   string
 	// source are the backed-up database's properties it is created with.
 	source *manifest.DatabaseProperties
+	// staged restores under a staging name (stagingName) and renames the
+	// database to name once the restore and its checks succeeded, where the
+	// engine can (engine.Renaming): a restore killed halfway then leaves no
+	// half-filled database under the name asked for. A restore test's
+	// scratch database is a throwaway name already.
+	staged bool
 }
 
 // restoreNew restores into nd, which did not exist, reading the backup once
 // through read: the database is created when the first bytes have been
 // decrypted (so a wrong identity touches nothing), restore streams the dump
-// into the engine, and read's checks run as it goes: per chunk in format 2,
-// per age chunk and, at the end of the stream, on the whole object's sizes
-// and SHA-256 in format 1. Whatever fails, an integrity check, a missing
-// chunk, the engine or a cancelled restore, the database this call created
-// is dropped again. errNotNew, having changed nothing, when it existed
-// after all. made reports whether the database may be there because of
-// this call: CREATE DATABASE was sent and did not find it existing (a
+// into the engine (into the database it is given: nd's, or its staging
+// name), and read's checks run as it goes: per chunk in format 2, per age
+// chunk and, at the end of the stream, on the whole object's sizes and
+// SHA-256 in format 1. Whatever fails, an integrity check, a missing chunk,
+// the engine, the rename or a cancelled restore, the database this call
+// created is dropped again. errNotNew, having changed nothing, when nd
+// existed after all. made reports whether a database may be there because
+// of this call: CREATE DATABASE was sent and did not find it existing (a
 // failed one may still have created it: a cancelled restore's, say). So
 // made is false when nothing of this call's can be on the server.
 func (r *Runner) restoreNew(ctx context.Context, log *slog.Logger, nd newDatabase,
-	read func(pipeline.ConsumeFunc) error, restore func(io.Reader) error) (made bool, err error) {
+	read func(pipeline.ConsumeFunc) error, restore func(rd io.Reader, db string) error) (made bool, err error) {
+	into := nd.name
+	renamer, staged := nd.engine.(engine.Renaming)
+	if staged = staged && nd.staged; staged {
+		if into, err = stagingName(nd.name); err != nil {
+			return false, err
+		}
+	}
 	created := false
 	err = read(func(rd io.Reader) error {
+		if staged {
+			// The staging name is this call's own; the name asked for
+			// must still be free.
+			exists, err := nd.engine.DatabaseExists(ctx, nd.target, nd.name)
+			if err != nil {
+				return err
+			}
+			if exists {
+				return errNotNew
+			}
+		}
 		made = true
-		ok, err := nd.engine.CreateDatabase(ctx, nd.target, nd.name, nd.source)
+		ok, err := nd.engine.CreateDatabase(ctx, nd.target, into, nd.source)
 		if err != nil {
 			return err
 		}
@@ -82,24 +110,62 @@ func (r *Runner) restoreNew(ctx context.Context, log *slog.Logger, nd newDatabas
 			return errNotNew
 		}
 		created = true
-		log.Info(fmt.Sprintf("verifying while restoring into new database %s", nd.name), "database", nd.name)
-		return restore(rd)
+		msg := fmt.Sprintf("verifying while restoring into new database %s", nd.name)
+		if staged {
+			msg += fmt.Sprintf(" (as %s until the restore is complete)", into)
+		}
+		log.Info(msg, "database", nd.name)
+		return restore(rd, into)
 	})
+	if err == nil && staged {
+		err = renamer.RenameDatabase(ctx, nd.target, into, nd.name)
+		if errors.Is(err, engine.ErrDatabaseExists) {
+			err = fmt.Errorf("database %q was created by someone else while this restore ran, so the restored copy could not take its name: %w", nd.name, err)
+		}
+	}
 	if !created || err == nil {
 		return made, err
 	}
-	return made, r.dropNew(ctx, log, nd, err)
+	return made, r.dropNew(ctx, log, nd, into, err)
 }
 
-// dropNew drops the database a failed restoreNew created, even when ctx
-// has ended, and says so in the restore's error.
-func (r *Runner) dropNew(ctx context.Context, log *slog.Logger, nd newDatabase, err error) error {
+// stagingSuffix ends a staging database's name, before its random part.
+const stagingSuffix = "_coffer_restoring_"
+
+// stagingName is a new name for the database that becomes db once a restore
+// succeeded: db's first bytes (a database name has at most 63), a suffix
+// that says what it is, and a random part, so two restores never share one.
+func stagingName(db string) (string, error) {
+	var b [4]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", fmt.Errorf("naming the staging database: %w", err)
+	}
+	tail := stagingSuffix + hex.EncodeToString(b[:])
+	prefix := db
+	for len(prefix)+len(tail) > maxDatabaseName || !utf8.ValidString(prefix) {
+		prefix = prefix[:len(prefix)-1]
+	}
+	return prefix + tail, nil
+}
+
+// maxDatabaseName is the longest database name, in bytes, PostgreSQL keeps
+// (NAMEDATALEN - 1); a longer one is cut short silently.
+const maxDatabaseName = 63
+
+// dropNew drops into, the database a failed restoreNew created (nd's, or
+// its staging name), even when ctx has ended, and says so in the restore's
+// error.
+func (r *Runner) dropNew(ctx context.Context, log *slog.Logger, nd newDatabase, into string, err error) error {
 	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
 	defer cancel()
-	if derr := nd.engine.DropDatabase(dctx, nd.target, nd.name); derr != nil {
-		log.Error("dropping the database this failed restore created failed", "database", nd.name, "error", derr)
-		return fmt.Errorf("%w (dropping database %q, which this restore created, failed too: %v)", err, nd.name, derr)
+	what := fmt.Sprintf("database %q, which this restore created", into)
+	if into != nd.name {
+		what = fmt.Sprintf("database %q, which this restore created to become %q", into, nd.name)
 	}
-	log.Info("dropped the database this failed restore created", "database", nd.name)
-	return fmt.Errorf("%w (database %q, which this restore created, was dropped again)", err, nd.name)
+	if derr := nd.engine.DropDatabase(dctx, nd.target, into); derr != nil {
+		log.Error("dropping the database this failed restore created failed", "database", into, "error", derr)
+		return fmt.Errorf("%w (dropping %s failed too: %v)", err, what, derr)
+	}
+	log.Info("dropped the database this failed restore created", "database", into)
+	return fmt.Errorf("%w (%s, was dropped again)", err, what)
 }

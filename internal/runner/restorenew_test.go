@@ -379,8 +379,7 @@ func TestRestoreIntoExistingDatabaseVerifiesFirst(t *testing.T) {
 }
 
 // lateDatabase is the postgres engine on a server where the destination
-// appears between the runner's look and its CREATE DATABASE: it says every
-// database is missing.
+// appears after the runner's last look: it says every database is missing.
 type lateDatabase struct{ *postgres.Engine }
 
 func (lateDatabase) DatabaseExists(context.Context, engine.Target, string) (bool, error) {
@@ -388,17 +387,17 @@ func (lateDatabase) DatabaseExists(context.Context, engine.Target, string) (bool
 }
 
 // TestRestoreDatabaseAppearingMeanwhileIsKept: when the destination that
-// looked new exists by the time the runner creates it, the restore falls
-// back to verifying first: a corrupt backup then leaves that database, and
-// its data, as they were.
+// looked new exists by the time the restore ends, the restore, which ran
+// into a staging database, leaves it and its data as they were: an intact
+// backup fails to take its name, a corrupt one fails its check, and either
+// way only the staging database is dropped.
 func TestRestoreDatabaseAppearingMeanwhileIsKept(t *testing.T) {
 	pg, my := shopData(t)
 	ctx := context.Background()
 	dir := t.TempDir()
 	cfg := fixture{pg: pg, my: my}.load(t, dir)
 	engines := all.With(all.Services{})
-	log := &syncBuffer{}
-	r := newRunner(t, cfg, runner.Options{Log: slog.New(slog.NewTextHandler(log, nil)),
+	r := newRunner(t, cfg, runner.Options{
 		Engine: func(spec v1alpha1.Target) (engine.Engine, error) {
 			e, err := engines(spec)
 			if p, ok := e.(*postgres.Engine); ok {
@@ -411,19 +410,30 @@ func TestRestoreDatabaseAppearingMeanwhileIsKept(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	flipObject(t, dir, m, m.Targets[0])
 	existing := testutil.PostgresDB(t)
 	testutil.PGExec(t, existing, "CREATE TABLE t (i int, v text); INSERT INTO t VALUES (1, 'kept')")
 	before := testutil.PGFingerprint(t, existing)
-	_, err = r.Restore(ctx, runner.RestoreRequest{BackupID: id, Target: "main", IntoDatabase: existing, Clean: true})
-	if !errors.Is(err, pipeline.ErrIntegrity) || !strings.Contains(err.Error(), "not restoring") || strings.Contains(err.Error(), "dropped") {
-		t.Fatalf("restore of a damaged backup into a database that appeared meanwhile: %v", err)
-	}
-	if !pgExists(t, existing) || testutil.PGFingerprint(t, existing) != before {
-		t.Fatal("the database that existed when the runner created the destination was changed")
-	}
-	if !strings.Contains(log.String(), "created by someone else meanwhile") {
-		t.Errorf("the log does not say the restore fell back to verifying first:\n%s", log.String())
+	for _, tc := range []struct {
+		name    string
+		damage  func()
+		want    error
+		message string
+	}{
+		{"intact", func() {}, engine.ErrDatabaseExists, "created by someone else while this restore ran"},
+		{"corrupt", func() { flipObject(t, dir, m, m.Targets[0]) }, pipeline.ErrIntegrity, "integrity check failed"},
+	} {
+		tc.damage()
+		_, err = r.Restore(ctx, runner.RestoreRequest{BackupID: id, Target: "main", IntoDatabase: existing})
+		if !errors.Is(err, tc.want) || !strings.Contains(err.Error(), tc.message) ||
+			!strings.Contains(err.Error(), "to become \""+existing+"\", was dropped again") {
+			t.Fatalf("%s backup restored into a database that appeared meanwhile: %v", tc.name, err)
+		}
+		if got := pgDatabasesLike(t, existing); len(got) != 1 || got[0] != existing {
+			t.Errorf("%s backup: the server has %q; want only %s", tc.name, got, existing)
+		}
+		if testutil.PGFingerprint(t, existing) != before {
+			t.Fatalf("%s backup: the database that appeared meanwhile was changed", tc.name)
+		}
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/coffer-dev/coffer/internal/engine"
@@ -12,7 +13,10 @@ import (
 	"github.com/coffer-dev/coffer/internal/manifest"
 )
 
-var _ engine.Creating = (*Engine)(nil)
+var (
+	_ engine.Creating = (*Engine)(nil)
+	_ engine.Renaming = (*Engine)(nil)
+)
 
 // sqlstate duplicate_database: CREATE DATABASE of an existing name.
 const codeDuplicateDatabase = "42P04"
@@ -61,4 +65,27 @@ func (*Engine) CreateDatabase(ctx context.Context, t engine.Target, db string, p
 		return false, tool.Redact(fmt.Errorf("%s: %w", c.where(db), err), c.password)
 	}
 	return created, nil
+}
+
+// RenameDatabase renames from to to (ALTER DATABASE ... RENAME TO), which
+// fails when to exists or when anyone is connected to from.
+func (*Engine) RenameDatabase(ctx context.Context, t engine.Target, from, to string) error {
+	c, err := resolve(t)
+	if err != nil {
+		return err
+	}
+	pc, err := c.connect(ctx, maintenanceDB)
+	if err != nil {
+		return tool.Redact(fmt.Errorf("%s: %w", c.where(maintenanceDB), err), c.password)
+	}
+	defer pc.Close(context.WithoutCancel(ctx))
+	_, err = pc.Exec(ctx, "ALTER DATABASE "+pgx.Identifier{from}.Sanitize()+" RENAME TO "+pgx.Identifier{to}.Sanitize())
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) && pgErr.Code == codeDuplicateDatabase {
+		return fmt.Errorf("renaming database %q to %q: %w", from, to, engine.ErrDatabaseExists)
+	}
+	if err != nil {
+		return tool.Redact(fmt.Errorf("renaming database %q to %q: %w", from, to, err), c.password)
+	}
+	return nil
 }

@@ -23,7 +23,10 @@ import (
 // One transaction makes the restore all or nothing: the first failing
 // statement, a broken stream or a lost connection rolls everything back, so
 // an existing destination is left exactly as it was, and a database this
-// restore created is dropped again. With opts.Clean pg_restore drops each
+// restore created is dropped again. With opts.NewDatabase (a database the
+// runner created for this restore, dropped if it fails and named as asked
+// only once it succeeded) pg_restore runs without --single-transaction,
+// which holds a lock on every object until the end. With opts.Clean pg_restore drops each
 // object of the dump before creating it again (--clean --if-exists), in the
 // same transaction; objects that are not in the dump are left alone.
 func (e *Engine) Restore(ctx context.Context, t engine.Target, r io.Reader, opts engine.RestoreOptions) error {
@@ -40,10 +43,10 @@ func (e *Engine) Restore(ctx context.Context, t engine.Target, r io.Reader, opts
 
 var _ engine.Atomic = (*Engine)(nil)
 
-// RestoresAtomically is true: every restore runs in one transaction
-// (pg_restore --single-transaction, or psql --single-transaction for a
-// server older than pg_restore), which a broken stream or a killed tool
-// rolls back.
+// RestoresAtomically is true: every restore into an existing database runs
+// in one transaction (pg_restore --single-transaction, or psql
+// --single-transaction for a server older than pg_restore), which a broken
+// stream or a killed tool rolls back.
 func (*Engine) RestoresAtomically(engine.Target, engine.RestoreOptions) bool { return true }
 
 func (c conn) restore(ctx context.Context, db string, r io.Reader, opts engine.RestoreOptions) error {
@@ -78,7 +81,10 @@ func (c conn) pgRestore(ctx context.Context, restore, db string, r io.Reader, op
 	if older {
 		return c.pgRestoreOlder(ctx, s, restore, db, r, opts)
 	}
-	args := []string{"--single-transaction", "--exit-on-error", "--no-password", "--dbname=" + c.conninfo(db)}
+	args := []string{"--exit-on-error", "--no-password", "--dbname=" + c.conninfo(db)}
+	if !opts.NewDatabase {
+		args = append(args, "--single-transaction")
+	}
 	if opts.Clean {
 		args = append(args, "--clean", "--if-exists")
 	}
@@ -87,7 +93,22 @@ func (c conn) pgRestore(ctx context.Context, restore, db string, r io.Reader, op
 	}
 	cmd := s.cmd(c, restore, args)
 	cmd.Stdin = r
-	return cmd.Run(ctx)
+	return lockTableHint(cmd.Run(ctx), opts)
+}
+
+// lockTableHint explains a restore in one transaction that ran out of the
+// server's lock table, which holds max_locks_per_transaction ×
+// (max_connections + max_prepared_transactions) locks for all sessions: one
+// transaction keeps a lock on every table, index and sequence it creates
+// until it ends, so a dump of a few thousand tables does not fit where
+// pg_dump, which locks only the tables, did.
+func lockTableHint(err error, opts engine.RestoreOptions) error {
+	if err == nil || opts.NewDatabase || !strings.Contains(err.Error(), "out of shared memory") {
+		return err
+	}
+	return fmt.Errorf("%w (a restore into an existing database runs in one transaction, which holds a lock on every object it creates "+
+		"and did not fit the server's lock table: restore into a new database, which does not need one transaction, "+
+		"or raise max_locks_per_transaction on the server)", err)
 }
 
 // setTransactionTimeout is the line pg_restore 17 and later writes at the
@@ -143,8 +164,11 @@ func (c conn) pgRestoreOlder(ctx context.Context, s *session, restore, db string
 	pr, pw := io.Pipe()
 	filter := &scriptFilter{w: pw}
 	script.Stdout = filter
-	load := s.cmd(c, psql, []string{"--no-psqlrc", "--quiet", "--no-password", "--single-transaction",
-		"--set=ON_ERROR_STOP=1", "--dbname=" + c.conninfo(db)})
+	loadArgs := []string{"--no-psqlrc", "--quiet", "--no-password", "--set=ON_ERROR_STOP=1", "--dbname=" + c.conninfo(db)}
+	if !opts.NewDatabase {
+		loadArgs = append(loadArgs, "--single-transaction")
+	}
+	load := s.cmd(c, psql, loadArgs)
 	load.Stdin = pr
 	scriptErr := make(chan error, 1)
 	go func() {
@@ -166,7 +190,7 @@ func (c conn) pgRestoreOlder(ctx context.Context, s *session, restore, db string
 	if err := <-scriptErr; err != nil && loadErr == nil {
 		return err
 	}
-	return loadErr
+	return lockTableHint(loadErr, opts)
 }
 
 // scriptFilter passes a restore script through, leaving out the lines an
