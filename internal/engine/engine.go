@@ -143,13 +143,13 @@ type RestoreOptions struct {
 	// without the dump's grants (PostgreSQL), so a dump restores on a
 	// server that lacks the source's roles: restore tests use it.
 	IgnoreOwnership bool
-	// NewDatabase says the destination database was created for this
-	// restore, is dropped if it fails and has its final name only once it
-	// succeeded (Renaming): the engine need not make the restore all or
-	// nothing itself. PostgreSQL then restores without one transaction,
-	// which would hold a lock per table and index until the end and fail
-	// ("out of shared memory") on a database of a few thousand tables.
-	NewDatabase bool
+	// ManyTransactions lets the engine restore without holding the whole
+	// restore in one transaction, which keeps a lock on every object it
+	// creates until the end. The runner sets it only for a database it
+	// created for this restore (dropped if the restore fails, and named as
+	// asked only once it succeeded, engine.Renaming), after a restore in
+	// one transaction failed with ErrLockTable.
+	ManyTransactions bool
 }
 
 // DestinationDatabase is the database a restore writes to: IntoDatabase,
@@ -160,6 +160,12 @@ func (o RestoreOptions) DestinationDatabase(own string) string {
 	}
 	return own
 }
+
+// ErrLockTable is returned by Restore when a restore in one transaction
+// needed more locks than the server's lock table holds (PostgreSQL: a dump
+// of a few thousand tables); in a new database the runner restores again
+// with RestoreOptions.ManyTransactions.
+var ErrLockTable = errors.New("the restore, one transaction, needs more locks than the server's lock table holds")
 
 // ErrNotEmpty is returned by Restore when the destination holds objects and
 // RestoreOptions.Clean is not set.

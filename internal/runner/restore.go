@@ -185,13 +185,14 @@ func (r *Runner) restoreTarget(ctx context.Context, m *manifest.Manifest, p rest
 	}
 	if p.newDB != "" {
 		nd := newDatabase{engine: p.engine.(engine.Creating), target: p.target, name: p.newDB, source: p.rec.Database, staged: true}
-		_, err := r.restoreNew(ctx, r.opts.Log.With("backup", m.ID, "target", p.rec.Name), nd, read, func(rd io.Reader, db string) error {
+		log := r.opts.Log.With("backup", m.ID, "target", p.rec.Name)
+		_, err := r.restoreNew(ctx, log, nd, read, func(rd io.Reader, db string, many bool) error {
 			created := opts
 			created.IntoDatabase = db
-			created.NewDatabase = true
+			created.ManyTransactions = many
 			created.IgnoreDatabaseProperties = true // created just now with the source's properties
 			return restore(created)(rd)
-		})
+		}, func() { tp.Start(time.Now()) })
 		if !errors.Is(err, errNotNew) {
 			return err
 		}

@@ -66,7 +66,8 @@ type newDatabase struct {
 }
 
 // restoreNew restores into nd, which did not exist, reading the backup once
-// through read: the database is created when the first bytes have been
+// (twice when the engine's one transaction ran out of locks: again, in many
+// transactions, after calling again) through read: the database is created when the first bytes have been
 // decrypted (so a wrong identity touches nothing), restore streams the dump
 // into the engine (into the database it is given: nd's, or its staging
 // name), and read's checks run as it goes: per chunk in format 2, per age
@@ -79,7 +80,27 @@ type newDatabase struct {
 // failed one may still have created it: a cancelled restore's, say). So
 // made is false when nothing of this call's can be on the server.
 func (r *Runner) restoreNew(ctx context.Context, log *slog.Logger, nd newDatabase,
-	read func(pipeline.ConsumeFunc) error, restore func(rd io.Reader, db string) error) (made bool, err error) {
+	read func(pipeline.ConsumeFunc) error, restore restoreInto, again func()) (made bool, err error) {
+	made, err = r.restoreNewOnce(ctx, log, nd, read, restore, false)
+	if !errors.Is(err, engine.ErrLockTable) {
+		return made, err
+	}
+	log.Warn("the dump holds more objects than one transaction can lock on this server: restoring again, in many transactions, "+
+		"into a new database dropped if it fails", "database", nd.name, "error", err)
+	again()
+	again2, err := r.restoreNewOnce(ctx, log, nd, read, restore, true)
+	return made || again2, err
+}
+
+// restoreInto restores rd into database db, which this restore created;
+// many lets the engine restore it in many transactions
+// (engine.RestoreOptions.ManyTransactions).
+type restoreInto func(rd io.Reader, db string, many bool) error
+
+// restoreNewOnce is one restoreNew, into a database restored in one
+// transaction or, if many, in many.
+func (r *Runner) restoreNewOnce(ctx context.Context, log *slog.Logger, nd newDatabase,
+	read func(pipeline.ConsumeFunc) error, restore restoreInto, many bool) (made bool, err error) {
 	into := nd.name
 	renamer, staged := nd.engine.(engine.Renaming)
 	if staged = staged && nd.staged; staged {
@@ -115,7 +136,7 @@ func (r *Runner) restoreNew(ctx context.Context, log *slog.Logger, nd newDatabas
 			msg += fmt.Sprintf(" (as %s until the restore is complete)", into)
 		}
 		log.Info(msg, "database", nd.name)
-		return restore(rd, into)
+		return restore(rd, into, many)
 	})
 	if err == nil && staged {
 		err = renamer.RenameDatabase(ctx, nd.target, into, nd.name)

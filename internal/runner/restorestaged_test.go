@@ -2,12 +2,15 @@ package runner_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/coffer-dev/coffer/internal/engine"
 	"github.com/coffer-dev/coffer/internal/runner"
 	"github.com/coffer-dev/coffer/internal/storage"
 	"github.com/coffer-dev/coffer/internal/testutil"
@@ -130,9 +133,10 @@ func TestRestoreIntoNewDatabaseIsStaged(t *testing.T) {
 
 // TestRestoreManyTablesIntoNewDatabase: a database of more tables than one
 // transaction can lock (max_locks_per_transaction × connections) backs up,
-// and restores into a new database, which needs no single transaction. Into
-// an existing one, which does, the restore fails with a hint and leaves the
-// database as it was.
+// and restores into a new database: the restore in one transaction fails,
+// and the runner restores again in many. Into an existing one, which needs
+// one transaction, the restore fails with a hint and leaves the database as
+// it was.
 func TestRestoreManyTablesIntoNewDatabase(t *testing.T) {
 	if testing.Short() {
 		t.Skip("creates thousands of tables")
@@ -158,7 +162,8 @@ func TestRestoreManyTablesIntoNewDatabase(t *testing.T) {
 	}
 	start := time.Now()
 	cfg := fixture{pg: pg}.load(t, t.TempDir())
-	r := newRunner(t, cfg, runner.Options{})
+	log := &syncBuffer{}
+	r := newRunner(t, cfg, runner.Options{Log: slog.New(slog.NewTextHandler(log, nil))})
 	id := backup(t, r)
 	t.Logf("%d tables: created, backed up in %s", tables, time.Since(start).Round(time.Millisecond))
 
@@ -168,6 +173,9 @@ func TestRestoreManyTablesIntoNewDatabase(t *testing.T) {
 		t.Fatalf("restoring %d tables into a new database: %v", tables, err)
 	}
 	t.Logf("restored into a new database in %s", time.Since(start).Round(time.Millisecond))
+	if want := "restoring again, in many transactions"; !strings.Contains(log.String(), want) {
+		t.Errorf("the log does not say %q:\n%s", want, log.String())
+	}
 	if got, want := tableSummary(t, db), tableSummary(t, pg); got != want || !strings.HasPrefix(got, fmt.Sprint(tables)+" ") {
 		t.Errorf("restored into %s: %s tables, rows and indexes; the source has %s", db, got, want)
 	}
@@ -180,6 +188,9 @@ func TestRestoreManyTablesIntoNewDatabase(t *testing.T) {
 	t.Logf("restore into an existing database failed in %s", time.Since(start).Round(time.Millisecond))
 	if err == nil {
 		t.Skipf("the server's lock table held %d tables in one transaction; nothing to show", tables)
+	}
+	if !errors.Is(err, engine.ErrLockTable) {
+		t.Errorf("the error is not engine.ErrLockTable: %v", err)
 	}
 	for _, want := range []string{"out of shared memory", "restore into a new database", "max_locks_per_transaction"} {
 		if !strings.Contains(err.Error(), want) {

@@ -84,12 +84,12 @@ func scratchServer(eng engine.Engine, t engine.Target) string {
 // it. Then the checks run, each one's result recorded.
 func (d *dbRehearsal) run(ctx context.Context, read func(pipeline.ConsumeFunc) error, out *catalog.RestoreTestTarget) error {
 	nd := newDatabase{engine: d.scratch, target: d.target, name: out.Database, source: d.source}
-	opts := engine.RestoreOptions{Database: d.source, IgnoreDatabaseProperties: true, IgnoreOwnership: true, NewDatabase: true}
+	opts := engine.RestoreOptions{Database: d.source, IgnoreDatabaseProperties: true, IgnoreOwnership: true}
 	log := d.r.opts.Log.With("target", out.Name, "server", out.Server)
-	made, err := d.r.restoreNew(ctx, log, nd, read, func(rd io.Reader, db string) error {
-		opts.IntoDatabase = db
+	made, err := d.r.restoreNew(ctx, log, nd, read, func(rd io.Reader, db string, many bool) error {
+		opts.IntoDatabase, opts.ManyTransactions = db, many
 		return d.engine.Restore(ctx, d.target, rd, opts)
-	})
+	}, func() {})
 	out.Created = made
 	if !made {
 		out.Dropped = true // nothing this test made is there to remove

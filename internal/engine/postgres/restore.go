@@ -23,7 +23,7 @@ import (
 // One transaction makes the restore all or nothing: the first failing
 // statement, a broken stream or a lost connection rolls everything back, so
 // an existing destination is left exactly as it was, and a database this
-// restore created is dropped again. With opts.NewDatabase (a database the
+// restore created is dropped again. With opts.ManyTransactions (a database the
 // runner created for this restore, dropped if it fails and named as asked
 // only once it succeeded) pg_restore runs without --single-transaction,
 // which holds a lock on every object until the end. With opts.Clean pg_restore drops each
@@ -82,7 +82,7 @@ func (c conn) pgRestore(ctx context.Context, restore, db string, r io.Reader, op
 		return c.pgRestoreOlder(ctx, s, restore, db, r, opts)
 	}
 	args := []string{"--exit-on-error", "--no-password", "--dbname=" + c.conninfo(db)}
-	if !opts.NewDatabase {
+	if !opts.ManyTransactions {
 		args = append(args, "--single-transaction")
 	}
 	if opts.Clean {
@@ -96,19 +96,18 @@ func (c conn) pgRestore(ctx context.Context, restore, db string, r io.Reader, op
 	return lockTableHint(cmd.Run(ctx), opts)
 }
 
-// lockTableHint explains a restore in one transaction that ran out of the
-// server's lock table, which holds max_locks_per_transaction ×
-// (max_connections + max_prepared_transactions) locks for all sessions: one
-// transaction keeps a lock on every table, index and sequence it creates
-// until it ends, so a dump of a few thousand tables does not fit where
-// pg_dump, which locks only the tables, did.
+// lockTableHint marks a restore in one transaction that ran out of the
+// server's lock table (engine.ErrLockTable), which holds
+// max_locks_per_transaction × (max_connections + max_prepared_transactions)
+// locks for all sessions: one transaction keeps a lock on every table,
+// index and sequence it creates until it ends, so a dump of a few thousand
+// tables does not fit where pg_dump, which locks only the tables, did.
 func lockTableHint(err error, opts engine.RestoreOptions) error {
-	if err == nil || opts.NewDatabase || !strings.Contains(err.Error(), "out of shared memory") {
+	if err == nil || opts.ManyTransactions || !strings.Contains(err.Error(), "out of shared memory") {
 		return err
 	}
-	return fmt.Errorf("%w (a restore into an existing database runs in one transaction, which holds a lock on every object it creates "+
-		"and did not fit the server's lock table: restore into a new database, which does not need one transaction, "+
-		"or raise max_locks_per_transaction on the server)", err)
+	return fmt.Errorf("%w: %w (restore into a new database, which is restored again in many transactions when one does not fit, "+
+		"or raise max_locks_per_transaction on the server)", engine.ErrLockTable, err)
 }
 
 // setTransactionTimeout is the line pg_restore 17 and later writes at the
@@ -165,7 +164,7 @@ func (c conn) pgRestoreOlder(ctx context.Context, s *session, restore, db string
 	filter := &scriptFilter{w: pw}
 	script.Stdout = filter
 	loadArgs := []string{"--no-psqlrc", "--quiet", "--no-password", "--set=ON_ERROR_STOP=1", "--dbname=" + c.conninfo(db)}
-	if !opts.NewDatabase {
+	if !opts.ManyTransactions {
 		loadArgs = append(loadArgs, "--single-transaction")
 	}
 	load := s.cmd(c, psql, loadArgs)
