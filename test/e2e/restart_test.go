@@ -67,12 +67,16 @@ func TestSIGTERMLetsRestoreFinish(t *testing.T) {
 }
 
 // TestKill9DuringRestore: a runner killed mid-restore leaves its record
-// Running; the next runner marks it Failed, saying why, as soon as it holds
-// the lease.
+// Running, and nothing under the name of the new database it restored
+// into; the next runner marks the record Failed, saying why, as soon as it
+// holds the lease.
 func TestKill9DuringRestore(t *testing.T) {
-	d, s, _, _, rs := restoreInFlight(t, "--lease-ttl", "4s")
+	d, s, _, dst, rs := restoreInFlight(t, "--lease-ttl", "4s")
 	d.signal(syscall.SIGKILL)
 	<-d.done
+	if n := psql(t, "postgres", fmt.Sprintf("SELECT count(*) FROM pg_database WHERE datname = '%s'", dst)); n != "0" {
+		t.Errorf("after kill -9 mid-restore, database %s exists; want it under its staging name only", dst)
+	}
 	next := startDaemon(t, s, d.token, "--lease-ttl", "4s")
 	next.waitFor(t, "the new runner to take the expired lease", 30*time.Second, func() bool {
 		return next.status(t, "GET", "/readyz", "", nil) == 200
@@ -102,12 +106,18 @@ func restoreInFlight(t *testing.T, args ...string) (d *daemon, s *setup, src, ds
 		t.Fatalf("backup %+v", b)
 	}
 	dst = randomName("coffer_e2e_drain_")
-	t.Cleanup(func() { dropPG(dst) })
+	t.Cleanup(func() {
+		dropPG(dst)
+		for _, name := range strings.Fields(psql(t, "postgres", fmt.Sprintf("SELECT datname FROM pg_database WHERE starts_with(datname, '%s_coffer_restoring_')", dst))) {
+			dropPG(name)
+		}
+	})
 	if code := d.call(t, "POST", "/v1/restores", map[string]any{"backupId": b.ID, "target": "main", "intoDatabase": dst}, &rs); code != 202 {
 		t.Fatalf("POST /v1/restores = %d", code)
 	}
+	// A new database is restored under a staging name, then renamed.
 	d.waitFor(t, "pg_restore writing", 60*time.Second, func() bool {
-		return psql(t, "postgres", fmt.Sprintf("SELECT count(*) FROM pg_stat_activity WHERE datname = '%s' AND application_name = 'pg_restore'", dst)) != "0"
+		return psql(t, "postgres", fmt.Sprintf("SELECT count(*) FROM pg_stat_activity WHERE starts_with(datname, '%s_coffer_restoring_') AND application_name = 'pg_restore'", dst)) != "0"
 	})
 	return d, s, src, dst, rs
 }
