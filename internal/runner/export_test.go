@@ -8,3 +8,6 @@ func WrapStore(r *Runner, wrap func(storage.Store) storage.Store) {
 	r.store = wrap(r.store)
 	r.catalog.Store = r.store
 }
+
+// StagingName is stagingName, for its unit test.
+var StagingName = stagingName

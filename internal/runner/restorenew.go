@@ -66,9 +66,10 @@ type newDatabase struct {
 }
 
 // restoreNew restores into nd, which did not exist, reading the backup once
-// (twice when the engine's one transaction ran out of locks: again, in many
-// transactions, after calling again) through read: the database is created when the first bytes have been
-// decrypted (so a wrong identity touches nothing), restore streams the dump
+// through read (twice when the engine's one transaction ran out of locks:
+// again, in many transactions, after calling again): the database is
+// created when the first bytes have been decrypted (so a wrong identity
+// touches nothing), restore streams the dump
 // into the engine (into the database it is given: nd's, or its staging
 // name), and read's checks run as it goes: per chunk in format 2, per age
 // chunk and, at the end of the stream, on the whole object's sizes and

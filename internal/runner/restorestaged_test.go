@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/coffer-dev/coffer/internal/engine"
 	"github.com/coffer-dev/coffer/internal/runner"
@@ -219,4 +220,24 @@ func tableSummary(t *testing.T, db string) string {
 		t.Fatal(err)
 	}
 	return fmt.Sprintf("%d %d %d %s", tables, rows, indexes, sum)
+}
+
+// TestStagingName: a staging name starts with as much of the database's
+// name as fits PostgreSQL's 63 bytes without splitting a character, says
+// what it is, and differs between two restores.
+func TestStagingName(t *testing.T) {
+	for _, db := range []string{"shop", strings.Repeat("a", 63), strings.Repeat("é", 31) + "x", "Ünïcödé-db"} {
+		a, err := runner.StagingName(db)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := runner.StagingName(db)
+		if len(a) > 63 || !utf8.ValidString(a) || a == b || !strings.Contains(a, "_coffer_restoring_") {
+			t.Errorf("staging names of %q: %q, %q; want at most 63 bytes of UTF-8, distinct, saying what they are", db, a, b)
+		}
+		prefix := a[:strings.Index(a, "_coffer_restoring_")]
+		if !strings.HasPrefix(db, prefix) || (len(db) <= 63-26 && prefix != db) {
+			t.Errorf("staging name of %q is %q; want it to start with as much of the name as fits", db, a)
+		}
+	}
 }
