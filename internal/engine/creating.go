@@ -39,6 +39,10 @@ type Renaming interface {
 	// RenameDatabase renames from to to on t's server; it fails, changing
 	// nothing, when to exists.
 	RenameDatabase(ctx context.Context, t Target, from, to string) error
+	// DropIdle drops the databases on t's server whose names start with
+	// prefix and that no session is connected to, and returns their names:
+	// staging databases an interrupted restore left.
+	DropIdle(ctx context.Context, t Target, prefix string) ([]string, error)
 }
 
 // ErrDatabaseExists is RenameDatabase's error when the new name is taken.

@@ -122,6 +122,9 @@ func (r *Runner) restoreNewOnce(ctx context.Context, log *slog.Logger, nd newDat
 				return errNotNew
 			}
 		}
+		if staged {
+			dropLeftovers(ctx, log, nd, renamer)
+		}
 		made = true
 		ok, err := nd.engine.CreateDatabase(ctx, nd.target, into, nd.source)
 		if err != nil {
@@ -158,16 +161,38 @@ const stagingSuffix = "_coffer_restoring_"
 // succeeded: db's first bytes (a database name has at most 63), a suffix
 // that says what it is, and a random part, so two restores never share one.
 func stagingName(db string) (string, error) {
-	var b [4]byte
+	var b [stagingRandom / 2]byte
 	if _, err := rand.Read(b[:]); err != nil {
 		return "", fmt.Errorf("naming the staging database: %w", err)
 	}
-	tail := stagingSuffix + hex.EncodeToString(b[:])
+	return stagingPrefix(db) + hex.EncodeToString(b[:]), nil
+}
+
+// stagingRandom is how many hex digits end a staging name.
+const stagingRandom = 8
+
+// stagingPrefix is what every staging name for db starts with.
+func stagingPrefix(db string) string {
 	prefix := db
-	for len(prefix)+len(tail) > maxDatabaseName || !utf8.ValidString(prefix) {
+	for len(prefix)+len(stagingSuffix)+stagingRandom > maxDatabaseName || !utf8.ValidString(prefix) {
 		prefix = prefix[:len(prefix)-1]
 	}
-	return prefix + tail, nil
+	return prefix + stagingSuffix
+}
+
+// dropLeftovers drops the staging databases of earlier restores into nd
+// that no one is connected to: what a restore killed halfway left (a
+// partly restored copy, which can be as large as the database), so that
+// restoring again does not need room for two. One in use, by a restore
+// running now, is left alone; failing to drop one is logged, not fatal.
+func dropLeftovers(ctx context.Context, log *slog.Logger, nd newDatabase, renamer engine.Renaming) {
+	dropped, err := renamer.DropIdle(ctx, nd.target, stagingPrefix(nd.name))
+	for _, name := range dropped {
+		log.Info("dropped the staging database an interrupted restore left", "database", name)
+	}
+	if err != nil {
+		log.Warn("could not drop the staging databases interrupted restores left", "database", nd.name, "error", err)
+	}
 }
 
 // maxDatabaseName is the longest database name, in bytes, PostgreSQL keeps

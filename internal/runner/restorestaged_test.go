@@ -132,6 +132,39 @@ func TestRestoreIntoNewDatabaseIsStaged(t *testing.T) {
 	}
 }
 
+// TestRestoreDropsIdleLeftovers: a restore into a new database first drops
+// the staging databases of that name that interrupted restores left and no
+// one uses, and leaves one a session is connected to.
+func TestRestoreDropsIdleLeftovers(t *testing.T) {
+	pg, _ := shopData(t)
+	ctx := context.Background()
+	cfg := fixture{pg: pg, chunked: true}.load(t, t.TempDir())
+	log := &syncBuffer{}
+	r := newRunner(t, cfg, runner.Options{Log: slog.New(slog.NewTextHandler(log, nil))})
+	id := backup(t, r)
+	db := newPG(t)
+	srv := testutil.SharedPostgres(t)
+	idle, busy := db+"_coffer_restoring_0dead0ff", db+"_coffer_restoring_0b0sy000"
+	for _, name := range []string{idle, busy} {
+		srv.DropOnCleanup(t, name)
+		testutil.PGExec(t, "postgres", "CREATE DATABASE "+name)
+	}
+	testutil.PGExec(t, idle, "CREATE TABLE half (i int)")
+	srv.Conn(t, busy) // a restore running now, say
+	if _, err := r.Restore(ctx, runner.RestoreRequest{BackupID: id, Target: "main", IntoDatabase: db}); err != nil {
+		t.Fatalf("restore: %v", err)
+	}
+	if got := pgDatabasesLike(t, db); len(got) != 2 || got[0] != db || got[1] != busy {
+		t.Errorf("after the restore the server has %q; want %s and the staging database in use, %s", got, db, busy)
+	}
+	if want := "dropped the staging database an interrupted restore left"; !strings.Contains(log.String(), want) || !strings.Contains(log.String(), idle) {
+		t.Errorf("the log does not say %q, naming %s:\n%s", want, idle, log.String())
+	}
+	if testutil.PGFingerprint(t, db) != testutil.PGFingerprint(t, pg) {
+		t.Errorf("%s differs from its source", db)
+	}
+}
+
 // TestRestoreManyTablesIntoNewDatabase: a database of more tables than one
 // transaction can lock (max_locks_per_transaction × connections) backs up,
 // and restores into a new database: the restore in one transaction fails,

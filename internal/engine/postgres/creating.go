@@ -89,3 +89,41 @@ func (*Engine) RenameDatabase(ctx context.Context, t engine.Target, from, to str
 	}
 	return nil
 }
+
+// idleDatabasesSQL lists the databases whose names start with $1 and that
+// no session is connected to.
+const idleDatabasesSQL = `SELECT datname FROM pg_database d
+WHERE left(datname, length($1)) = $1
+  AND NOT EXISTS (SELECT 1 FROM pg_stat_activity a WHERE a.datid = d.oid)
+ORDER BY datname`
+
+// DropIdle drops the databases whose names start with prefix and that no
+// session is connected to, without forcing anyone out: one a session
+// connects to meanwhile makes DROP DATABASE fail, and is left.
+func (*Engine) DropIdle(ctx context.Context, t engine.Target, prefix string) ([]string, error) {
+	c, err := resolve(t)
+	if err != nil {
+		return nil, err
+	}
+	pc, err := c.connect(ctx, maintenanceDB)
+	if err != nil {
+		return nil, tool.Redact(fmt.Errorf("%s: %w", c.where(maintenanceDB), err), c.password)
+	}
+	defer pc.Close(context.WithoutCancel(ctx))
+	rows, err := pc.Query(ctx, idleDatabasesSQL, prefix)
+	if err != nil {
+		return nil, fmt.Errorf("listing databases named %s…: %w", prefix, err)
+	}
+	names, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, fmt.Errorf("listing databases named %s…: %w", prefix, err)
+	}
+	var dropped []string
+	for _, name := range names {
+		if _, err := pc.Exec(ctx, "DROP DATABASE "+pgx.Identifier{name}.Sanitize()); err != nil {
+			return dropped, fmt.Errorf("dropping database %q: %w", name, err)
+		}
+		dropped = append(dropped, name)
+	}
+	return dropped, nil
+}
