@@ -26,6 +26,9 @@ type Creating interface {
 	CreateDatabase(ctx context.Context, t Target, db string, p *manifest.DatabaseProperties) (bool, error)
 	// DropDatabase drops db on t's server; a missing db is not an error.
 	DropDatabase(ctx context.Context, t Target, db string) error
+	// MaxDatabaseName is the longest database name the server accepts,
+	// in bytes: scratch and staging names are cut to it.
+	MaxDatabaseName() int
 }
 
 // Renaming is implemented by the Creating engines that can rename a database

@@ -19,9 +19,6 @@ type Scratch interface {
 	// true first column, and an error wrapping ErrCheckFailed that says
 	// what it returned otherwise; any other error is the server's.
 	Check(ctx context.Context, t Target, db, stmt string) error
-	// MaxDatabaseName is the longest database name the server accepts,
-	// in bytes.
-	MaxDatabaseName() int
 }
 
 // ErrCheckFailed: a restore test's check did not return true.

@@ -105,7 +105,7 @@ func (r *Runner) restoreNewOnce(ctx context.Context, log *slog.Logger, nd newDat
 	into := nd.name
 	renamer, staged := nd.engine.(engine.Renaming)
 	if staged = staged && nd.staged; staged {
-		if into, err = stagingName(nd.name); err != nil {
+		if into, err = stagingName(nd.name, nd.engine.MaxDatabaseName()); err != nil {
 			return false, err
 		}
 	}
@@ -158,23 +158,24 @@ func (r *Runner) restoreNewOnce(ctx context.Context, log *slog.Logger, nd newDat
 const stagingSuffix = "_coffer_restoring_"
 
 // stagingName is a new name for the database that becomes db once a restore
-// succeeded: db's first bytes (a database name has at most 63), a suffix
-// that says what it is, and a random part, so two restores never share one.
-func stagingName(db string) (string, error) {
+// succeeded: db's first bytes (a name has at most limit), a suffix that says
+// what it is, and a random part, so two restores never share one.
+func stagingName(db string, limit int) (string, error) {
 	var b [stagingRandom / 2]byte
 	if _, err := rand.Read(b[:]); err != nil {
 		return "", fmt.Errorf("naming the staging database: %w", err)
 	}
-	return stagingPrefix(db) + hex.EncodeToString(b[:]), nil
+	return stagingPrefix(db, limit) + hex.EncodeToString(b[:]), nil
 }
 
 // stagingRandom is how many hex digits end a staging name.
 const stagingRandom = 8
 
-// stagingPrefix is what every staging name for db starts with.
-func stagingPrefix(db string) string {
+// stagingPrefix is what every staging name for db, at most limit bytes,
+// starts with: as much of db as fits, in whole characters.
+func stagingPrefix(db string, limit int) string {
 	prefix := db
-	for len(prefix)+len(stagingSuffix)+stagingRandom > maxDatabaseName || !utf8.ValidString(prefix) {
+	for len(prefix)+len(stagingSuffix)+stagingRandom > limit || !utf8.ValidString(prefix) {
 		prefix = prefix[:len(prefix)-1]
 	}
 	return prefix + stagingSuffix
@@ -186,7 +187,7 @@ func stagingPrefix(db string) string {
 // restoring again does not need room for two. One in use, by a restore
 // running now, is left alone; failing to drop one is logged, not fatal.
 func dropLeftovers(ctx context.Context, log *slog.Logger, nd newDatabase, renamer engine.Renaming) {
-	dropped, err := renamer.DropIdle(ctx, nd.target, stagingPrefix(nd.name))
+	dropped, err := renamer.DropIdle(ctx, nd.target, stagingPrefix(nd.name, nd.engine.MaxDatabaseName()))
 	for _, name := range dropped {
 		log.Info("dropped the staging database an interrupted restore left", "database", name)
 	}
@@ -194,10 +195,6 @@ func dropLeftovers(ctx context.Context, log *slog.Logger, nd newDatabase, rename
 		log.Warn("could not drop the staging databases interrupted restores left", "database", nd.name, "error", err)
 	}
 }
-
-// maxDatabaseName is the longest database name, in bytes, PostgreSQL keeps
-// (NAMEDATALEN - 1); a longer one is cut short silently.
-const maxDatabaseName = 63
 
 // dropNew drops into, the database a failed restoreNew created (nd's, or
 // its staging name), even when ctx has ended, and says so in the restore's

@@ -11,6 +11,8 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/coffer-dev/coffer/internal/engine"
 	"github.com/coffer-dev/coffer/internal/runner"
 	"github.com/coffer-dev/coffer/internal/storage"
@@ -45,15 +47,8 @@ func pgDatabasesLike(t *testing.T, prefix string) []string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var names []string
-	for rows.Next() {
-		var n string
-		if err := rows.Scan(&n); err != nil {
-			t.Fatal(err)
-		}
-		names = append(names, n)
-	}
-	if err := rows.Err(); err != nil {
+	names, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
 		t.Fatal(err)
 	}
 	return names
@@ -260,11 +255,11 @@ func tableSummary(t *testing.T, db string) string {
 // what it is, and differs between two restores.
 func TestStagingName(t *testing.T) {
 	for _, db := range []string{"shop", strings.Repeat("a", 63), strings.Repeat("é", 31) + "x", "Ünïcödé-db"} {
-		a, err := runner.StagingName(db)
+		a, err := runner.StagingName(db, 63) // PostgreSQL's limit
 		if err != nil {
 			t.Fatal(err)
 		}
-		b, _ := runner.StagingName(db)
+		b, _ := runner.StagingName(db, 63)
 		if len(a) > 63 || !utf8.ValidString(a) || a == b || !strings.Contains(a, "_coffer_restoring_") {
 			t.Errorf("staging names of %q: %q, %q; want at most 63 bytes of UTF-8, distinct, saying what they are", db, a, b)
 		}

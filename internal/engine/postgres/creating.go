@@ -74,9 +74,9 @@ func (*Engine) RenameDatabase(ctx context.Context, t engine.Target, from, to str
 	if err != nil {
 		return err
 	}
-	pc, err := c.connect(ctx, maintenanceDB)
+	pc, err := c.connectMaintenance(ctx)
 	if err != nil {
-		return tool.Redact(fmt.Errorf("%s: %w", c.where(maintenanceDB), err), c.password)
+		return err
 	}
 	defer pc.Close(context.WithoutCancel(ctx))
 	_, err = pc.Exec(ctx, "ALTER DATABASE "+pgx.Identifier{from}.Sanitize()+" RENAME TO "+pgx.Identifier{to}.Sanitize())
@@ -105,9 +105,9 @@ func (*Engine) DropIdle(ctx context.Context, t engine.Target, prefix string) ([]
 	if err != nil {
 		return nil, err
 	}
-	pc, err := c.connect(ctx, maintenanceDB)
+	pc, err := c.connectMaintenance(ctx)
 	if err != nil {
-		return nil, tool.Redact(fmt.Errorf("%s: %w", c.where(maintenanceDB), err), c.password)
+		return nil, err
 	}
 	defer pc.Close(context.WithoutCancel(ctx))
 	rows, err := pc.Query(ctx, idleDatabasesSQL, prefix)
@@ -126,4 +126,14 @@ func (*Engine) DropIdle(ctx context.Context, t engine.Target, prefix string) ([]
 		dropped = append(dropped, name)
 	}
 	return dropped, nil
+}
+
+// connectMaintenance connects to the maintenance database, where databases
+// are renamed and dropped; its error names the server, without the password.
+func (c conn) connectMaintenance(ctx context.Context) (*pgx.Conn, error) {
+	pc, err := c.connect(ctx, maintenanceDB)
+	if err != nil {
+		return nil, tool.Redact(fmt.Errorf("%s: %w", c.where(maintenanceDB), err), c.password)
+	}
+	return pc, nil
 }
