@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"sort"
 	"time"
@@ -100,6 +101,7 @@ func measureRestores(cases []restoreCase, rounds int) ([][]run, error) {
 			if c.existing {
 				psqlValue("postgres", "CREATE DATABASE "+dest)
 			}
+			settle()
 			args := c.cmd(dest)
 			r, err := measure("", args[0], args[1:]...)
 			psqlValue("postgres", "DROP DATABASE IF EXISTS "+dest+" WITH (FORCE)")
@@ -110,6 +112,18 @@ func measureRestores(cases []restoreCase, rounds int) ([][]run, error) {
 		}
 	}
 	return results, nil
+}
+
+// settle starts each timed restore from the same state: the server's dirty
+// buffers written (CHECKPOINT) and the kernel's dirty pages flushed (sync).
+// A restore writes its data and WAL, some 2 × the dump, which the kernel
+// otherwise writes back during whichever case comes next.
+func settle() {
+	psqlValue("postgres", "CHECKPOINT")
+	if out, err := exec.Command("sync").CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "sync: %v: %s\n", err, out)
+		os.Exit(1)
+	}
 }
 
 func printRestores(cases []restoreCase, results [][]run, rounds int) {

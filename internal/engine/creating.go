@@ -42,10 +42,12 @@ type Renaming interface {
 	// RenameDatabase renames from to to on t's server; it fails, changing
 	// nothing, when to exists.
 	RenameDatabase(ctx context.Context, t Target, from, to string) error
-	// DropIdle drops the databases on t's server whose names start with
-	// prefix and that no session is connected to, and returns their names:
-	// staging databases an interrupted restore left.
-	DropIdle(ctx context.Context, t Target, prefix string) ([]string, error)
+	// DropIdle drops the databases on t's server named prefix followed by
+	// exactly digits lowercase hex digits (and nothing else) that no session
+	// is connected to, and returns their names: staging databases an
+	// interrupted restore left. A database whose name merely starts with
+	// prefix is someone else's and is never touched.
+	DropIdle(ctx context.Context, t Target, prefix string, digits int) ([]string, error)
 }
 
 // ErrDatabaseExists is RenameDatabase's error when the new name is taken.

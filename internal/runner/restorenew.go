@@ -187,7 +187,7 @@ func stagingPrefix(db string, limit int) string {
 // restoring again does not need room for two. One in use, by a restore
 // running now, is left alone; failing to drop one is logged, not fatal.
 func dropLeftovers(ctx context.Context, log *slog.Logger, nd newDatabase, renamer engine.Renaming) {
-	dropped, err := renamer.DropIdle(ctx, nd.target, stagingPrefix(nd.name, nd.engine.MaxDatabaseName()))
+	dropped, err := renamer.DropIdle(ctx, nd.target, stagingPrefix(nd.name, nd.engine.MaxDatabaseName()), stagingRandom)
 	for _, name := range dropped {
 		log.Info("dropped the staging database an interrupted restore left", "database", name)
 	}

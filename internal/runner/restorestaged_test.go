@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -139,18 +141,24 @@ func TestRestoreDropsIdleLeftovers(t *testing.T) {
 	id := backup(t, r)
 	db := newPG(t)
 	srv := testutil.SharedPostgres(t)
-	idle, busy := db+"_coffer_restoring_0dead0ff", db+"_coffer_restoring_0b0sy000"
-	for _, name := range []string{idle, busy} {
+	idle, busy := db+"_coffer_restoring_0dead0ff", db+"_coffer_restoring_0b05e000"
+	// Databases that only start like a staging name are someone else's.
+	lookalikes := []string{db + "_coffer_restoring_archive", db + "_coffer_restoring_0dead0ff0", db + "_coffer_restoring_0DEAD0FF"}
+	for _, name := range append([]string{idle, busy}, lookalikes...) {
 		srv.DropOnCleanup(t, name)
-		testutil.PGExec(t, "postgres", "CREATE DATABASE "+name)
+		testutil.PGExec(t, "postgres", "CREATE DATABASE "+pgx.Identifier{name}.Sanitize())
 	}
 	testutil.PGExec(t, idle, "CREATE TABLE half (i int)")
 	srv.Conn(t, busy) // a restore running now, say
 	if _, err := r.Restore(ctx, runner.RestoreRequest{BackupID: id, Target: "main", IntoDatabase: db}); err != nil {
 		t.Fatalf("restore: %v", err)
 	}
-	if got := pgDatabasesLike(t, db); len(got) != 2 || got[0] != db || got[1] != busy {
-		t.Errorf("after the restore the server has %q; want %s and the staging database in use, %s", got, db, busy)
+	want := append([]string{db, busy}, lookalikes...)
+	sort.Strings(want)
+	got := pgDatabasesLike(t, db)
+	sort.Strings(got) // the server's collation may order case otherwise
+	if !slices.Equal(got, want) {
+		t.Errorf("after the restore the server has %q; want %q: the restored database, the staging database in use and the lookalikes", got, want)
 	}
 	if want := "dropped the staging database an interrupted restore left"; !strings.Contains(log.String(), want) || !strings.Contains(log.String(), idle) {
 		t.Errorf("the log does not say %q, naming %s:\n%s", want, idle, log.String())

@@ -90,17 +90,18 @@ func (*Engine) RenameDatabase(ctx context.Context, t engine.Target, from, to str
 	return nil
 }
 
-// idleDatabasesSQL lists the databases whose names start with $1 and that
-// no session is connected to.
+// idleDatabasesSQL lists the databases named $1 followed by exactly $2
+// lowercase hex digits that no session is connected to.
 const idleDatabasesSQL = `SELECT datname FROM pg_database d
 WHERE left(datname, length($1)) = $1
+  AND substr(datname, length($1) + 1) ~ ('^[0-9a-f]{' || $2::int || '}$')
   AND NOT EXISTS (SELECT 1 FROM pg_stat_activity a WHERE a.datid = d.oid)
 ORDER BY datname`
 
-// DropIdle drops the databases whose names start with prefix and that no
+// DropIdle drops the databases named prefix and digits hex digits that no
 // session is connected to, without forcing anyone out: one a session
 // connects to meanwhile makes DROP DATABASE fail, and is left.
-func (*Engine) DropIdle(ctx context.Context, t engine.Target, prefix string) ([]string, error) {
+func (*Engine) DropIdle(ctx context.Context, t engine.Target, prefix string, digits int) ([]string, error) {
 	c, err := resolve(t)
 	if err != nil {
 		return nil, err
@@ -110,7 +111,7 @@ func (*Engine) DropIdle(ctx context.Context, t engine.Target, prefix string) ([]
 		return nil, err
 	}
 	defer pc.Close(context.WithoutCancel(ctx))
-	rows, err := pc.Query(ctx, idleDatabasesSQL, prefix)
+	rows, err := pc.Query(ctx, idleDatabasesSQL, prefix, digits)
 	if err != nil {
 		return nil, fmt.Errorf("listing databases named %s…: %w", prefix, err)
 	}
