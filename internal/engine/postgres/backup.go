@@ -26,7 +26,7 @@ func (e *Engine) Backup(ctx context.Context, t engine.Target, w io.Writer) (engi
 }
 
 func (c conn) backup(ctx context.Context, w io.Writer) (engine.Result, error) {
-	dump, err := tool.Find(clientPackage, "pg_dump")
+	dump, err := findClient("pg_dump")
 	if err != nil {
 		return engine.Result{}, err
 	}

@@ -50,7 +50,7 @@ var _ engine.Atomic = (*Engine)(nil)
 func (*Engine) RestoresAtomically(engine.Target, engine.RestoreOptions) bool { return true }
 
 func (c conn) restore(ctx context.Context, db string, r io.Reader, opts engine.RestoreOptions) error {
-	restore, err := tool.Find(clientPackage, "pg_restore")
+	restore, err := findClient("pg_restore")
 	if err != nil {
 		return err
 	}
@@ -147,7 +147,7 @@ func (c conn) olderThanTool(ctx context.Context, restore, db string) (bool, erro
 // left out, and psql runs it in one transaction that stops at the first
 // error, as pg_restore --single-transaction --exit-on-error does.
 func (c conn) pgRestoreOlder(ctx context.Context, s *session, restore, db string, r io.Reader, opts engine.RestoreOptions) error {
-	psql, err := tool.Find(clientPackage, "psql")
+	psql, err := findClient("psql")
 	if err != nil {
 		return err
 	}
