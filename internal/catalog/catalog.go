@@ -221,7 +221,9 @@ const listConcurrency = 16
 // be read are skipped and reported in the error, so callers that must not
 // act on a partial view (retention) can refuse to.
 func (c Catalog) List(ctx context.Context) ([]*manifest.Manifest, error) {
-	objs, err := c.Store.List(ctx, c.Definition.Dir())
+	// Only the backup directories: not the chunks beside them, which are
+	// most of a deduplicated definition's objects (800 per GB).
+	objs, err := c.Store.ListWhile(ctx, c.Definition.Dir(), c.Definition.BackupsMayFollow)
 	if err != nil {
 		return nil, fmt.Errorf("listing %s in %s: %w", c.Definition.Dir(), c.Store.Describe(), err)
 	}

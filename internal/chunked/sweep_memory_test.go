@@ -41,6 +41,16 @@ func (s *listStore) Delete(_ context.Context, key string) error {
 	return nil
 }
 
+func (s *listStore) ListWhile(ctx context.Context, prefix string, more func(string) bool) ([]storage.Object, error) {
+	all, err := s.List(ctx, prefix)
+	for i, o := range all {
+		if !more(o.Key) {
+			return all[:i], err
+		}
+	}
+	return all, err
+}
+
 func (s *listStore) List(_ context.Context, prefix string) ([]storage.Object, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()

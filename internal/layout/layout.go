@@ -95,6 +95,17 @@ func (d Definition) String() string { return d.Namespace + "/" + d.Name }
 // of everything the definition stores.
 func (d Definition) Dir() string { return d.String() + "/" }
 
+// BackupsMayFollow reports whether a listing of d.Dir() that has reached key
+// can still hold a backup's objects at or after it. Backup ids begin with a
+// digit and every other entry of a definition (chunks, records, lock
+// objects, the storage id) with a lower-case letter, which every backend
+// lists after all digits: a listing for backups stops at the first such
+// key, however many chunks follow it.
+func (d Definition) BackupsMayFollow(key string) bool {
+	rest, ok := strings.CutPrefix(key, d.Dir())
+	return !ok || rest == "" || rest[0] <= '9'
+}
+
 // Backup is the backup with that id.
 func (d Definition) Backup(id string) Backup { return Backup{Definition: d, ID: id} }
 

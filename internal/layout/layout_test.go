@@ -137,3 +137,31 @@ func TestNewID(t *testing.T) {
 		t.Errorf("NewID = %q, %q: want valid ids sorting by time", a, b)
 	}
 }
+
+// TestBackupsMayFollow: a listing of a definition may stop at the first key
+// past its backup directories. That holds only while backup ids begin with a
+// digit and every other entry of a definition with a letter.
+func TestBackupsMayFollow(t *testing.T) {
+	def := Definition{Namespace: "ns", Name: "db"}
+	id := NewID(time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC))
+	for _, key := range []string{def.Backup(id).ManifestKey(), def.Backup(id).ObjectKey("main", "pgdump", true), def.Dir(), "ns/other/chunks/x"} {
+		if !def.BackupsMayFollow(key) {
+			t.Errorf("BackupsMayFollow(%q) = false, want true", key)
+		}
+	}
+	others := []string{def.ChunkKey(strings.Repeat("a", ChunkHashDigits), true), def.FailureKey(id), def.RestoreKey("r"),
+		def.VerificationKey("v"), def.RestoreTestKey("t"), def.StorageIDKey(), def.OffsiteOwnerKey(), def.LockKey(1)}
+	for _, key := range others {
+		if def.BackupsMayFollow(key) {
+			t.Errorf("BackupsMayFollow(%q) = true: a listing for backups would read on through everything after it", key)
+		}
+		if k := Parse(key); k.InBackup() {
+			t.Errorf("%q parses as in a backup directory", key)
+		}
+	}
+	for _, at := range []time.Time{time.Date(1970, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(9999, 12, 31, 23, 59, 59, 0, time.UTC)} {
+		if id := NewID(at); id[0] < '0' || id[0] > '9' {
+			t.Errorf("backup id %q does not begin with a digit", id)
+		}
+	}
+}

@@ -120,7 +120,9 @@ func (r *Runner) listing(ctx context.Context) ([]*manifest.Manifest, []catalogFa
 
 func (r *Runner) sweep(ctx context.Context, committed []*manifest.Manifest, dryRun bool, grace time.Duration) ([]string, error) {
 	dir := r.catalog.Definition.Dir()
-	objs, err := r.store.List(ctx, dir)
+	// The sweep looks at backup directories only (not the chunks beside
+	// them, which chunked.Sweep handles).
+	objs, err := r.store.ListWhile(ctx, dir, r.catalog.Definition.BackupsMayFollow)
 	in := retention.SweepInput{Err: err, Committed: map[string]bool{}, Now: r.opts.Now(), Grace: grace}
 	for _, o := range objs {
 		in.Objects = append(in.Objects, retention.StoredObject{Key: layout.Parse(o.Key), ModTime: o.ModTime})

@@ -210,20 +210,26 @@ func (s *blobStore) Get(ctx context.Context, key string) (io.ReadCloser, error) 
 const listAttempts = 5
 
 func (s *blobStore) List(ctx context.Context, prefix string) ([]Object, error) {
+	return s.ListWhile(ctx, prefix, nil)
+}
+
+func (s *blobStore) ListWhile(ctx context.Context, prefix string, more func(key string) bool) ([]Object, error) {
 	if err := validatePrefix(prefix); err != nil {
 		return nil, fmt.Errorf("list %s: %w", s.desc, err)
 	}
 	var err error
 	for range listAttempts {
 		var out []Object
-		if out, err = s.list(ctx, prefix); gcerrors.Code(err) != gcerrors.NotFound || ctx.Err() != nil {
+		if out, err = s.list(ctx, prefix, more); gcerrors.Code(err) != gcerrors.NotFound || ctx.Err() != nil {
 			return out, err
 		}
 	}
 	return nil, err
 }
 
-func (s *blobStore) list(ctx context.Context, prefix string) ([]Object, error) {
+// list lists prefix up to the first key more refuses (all of it when more
+// is nil).
+func (s *blobStore) list(ctx context.Context, prefix string, more func(string) bool) ([]Object, error) {
 	var out []Object
 	it := s.bucket.List(&blob.ListOptions{Prefix: prefix})
 	for {
@@ -234,6 +240,9 @@ func (s *blobStore) list(ctx context.Context, prefix string) ([]Object, error) {
 		if err != nil {
 			// %w keeps the gcerrors code visible to List's retry.
 			return nil, fmt.Errorf("list %q in %s: %w", prefix, s.desc, err)
+		}
+		if more != nil && !more(o.Key) {
+			break
 		}
 		if o.IsDir || (s.hidden != nil && s.hidden(o.Key)) {
 			continue

@@ -32,6 +32,14 @@ type Store interface {
 	// List returns every object whose key starts with prefix, at any
 	// depth, sorted by key; never an upload still in progress.
 	List(ctx context.Context, prefix string) ([]Object, error)
+	// ListWhile is List, stopped at the first key (not returned) for which
+	// more is false, without reading the rest: for a listing whose caller
+	// knows, from the layout, that nothing it wants comes after that key.
+	// Keys come in the backend's order: bytewise on object stores; on a
+	// filesystem a directory's whole tree comes before its next sibling,
+	// and siblings by name. Both put names starting with a digit before
+	// names starting with a letter.
+	ListWhile(ctx context.Context, prefix string, more func(key string) bool) ([]Object, error)
 	// Delete removes key; deleting a missing key is not an error.
 	Delete(ctx context.Context, key string) error
 	// CreateExclusive writes data under key only if key does not exist yet;

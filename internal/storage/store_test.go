@@ -10,7 +10,9 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
+	"github.com/coffer-dev/coffer/internal/layout"
 	"github.com/coffer-dev/coffer/internal/storage"
 )
 
@@ -265,6 +267,44 @@ var storeCases = map[string]func(t *testing.T, f fixture){
 		assertContent(t, s, "lock", string(rune('a'+won[0])))
 	},
 
+	"a listing for backups stops at the first key past them": func(t *testing.T, f fixture) {
+		s := f.open(t, nil)
+		ctx := context.Background()
+		def := layout.Definition{Namespace: "ns", Name: "db"}
+		at := time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)
+		a, b := def.Backup(layout.NewID(at)), def.Backup(layout.NewID(at.Add(time.Hour)))
+		backups := []string{a.ManifestKey(), a.ObjectKey("main", "pgdump", true), b.ManifestKey()}
+		others := []string{def.ChunkKey(strings.Repeat("a", 64), true), def.ChunkKey(strings.Repeat("b", 64), true),
+			def.FailureKey(layout.NewID(at)), def.LockKey(1), def.StorageIDKey(), def.RestoreTestKey("r1")}
+		for _, k := range append(slices.Clone(backups), others...) {
+			if err := s.Put(ctx, k, strings.NewReader("x")); err != nil {
+				t.Fatalf("Put %s: %v", k, err)
+			}
+		}
+		refused := 0
+		objs, err := s.ListWhile(ctx, def.Dir(), func(key string) bool {
+			more := def.BackupsMayFollow(key)
+			if !more {
+				refused++
+			}
+			return more
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, o := range objs {
+			got = append(got, o.Key)
+		}
+		slices.Sort(got)
+		slices.Sort(backups)
+		if !slices.Equal(got, backups) {
+			t.Errorf("ListWhile(%s, BackupsMayFollow) = %q, want the backups' objects %q", def.Dir(), got, backups)
+		}
+		if refused != 1 {
+			t.Errorf("the listing went on past the first key after the backups: %d keys refused, want 1", refused)
+		}
+	},
 	"list is sorted and scoped": func(t *testing.T, f fixture) {
 		s := f.open(t, nil)
 		ctx := context.Background()
