@@ -16,7 +16,7 @@ build: ## Build coffer-runner and the kubectl plugin kubectl-coffer into bin/
 	$(GO) build -ldflags '$(LDFLAGS)' -o bin/coffer-runner ./cmd/coffer-runner
 	$(GO) build -ldflags '$(LDFLAGS)' -o bin/kubectl-coffer ./cmd/kubectl-coffer
 
-demo: build ## Back up, restore and compare a sample PostgreSQL database into ./demo-data
+demo: build ## Back up (deduplicated, encrypted; twice), restore and compare a sample PostgreSQL database into ./demo-data
 	hack/deps.sh demo
 	hack/demo.sh
 
