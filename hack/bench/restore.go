@@ -41,6 +41,12 @@ func benchRestore(runnerBin string, minBytes int64, rounds int) error {
 	if _, err := measure("", "pg_dump", "-h", "127.0.0.1", "-U", "postgres", "-Fc", "-f", dump, restoreDB); err != nil {
 		return err
 	}
+	// The runner's dumps are uncompressed (-Z0, so that chunks deduplicate):
+	// pg_restore of such a file is what the runner's restore can be.
+	dumpZ0 := filepath.Join(work, "bench-z0.pgdump")
+	if _, err := measure("", "pg_dump", "-h", "127.0.0.1", "-U", "postgres", "-Fc", "-Z0", "-f", dumpZ0, restoreDB); err != nil {
+		return err
+	}
 	cfgs := map[int]string{}
 	for _, format := range []int{1, 2} {
 		dir := filepath.Join(work, fmt.Sprintf("format%d", format))
@@ -54,9 +60,9 @@ func benchRestore(runnerBin string, minBytes int64, rounds int) error {
 	size := psqlValue("postgres", fmt.Sprintf("SELECT pg_database_size('%s')", restoreDB))
 	fmt.Printf("database %s: %s bytes on disk; -Fc dump %d bytes\n\n", restoreDB, size, fileSize(dump))
 
-	pgRestore := func(extra ...string) func(string) []string {
+	pgRestore := func(file string, extra ...string) func(string) []string {
 		return func(dest string) []string {
-			return append(append([]string{"pg_restore", "-h", "127.0.0.1", "-U", "postgres", "-d", dest, "--exit-on-error"}, extra...), dump)
+			return append(append([]string{"pg_restore", "-h", "127.0.0.1", "-U", "postgres", "-d", dest, "--exit-on-error"}, extra...), file)
 		}
 	}
 	runnerRestore := func(format int) func(string) []string {
@@ -69,9 +75,10 @@ func benchRestore(runnerBin string, minBytes int64, rounds int) error {
 			"sh", dest, "pg_restore", "-h", "127.0.0.1", "-U", "postgres", "-d", dest, "--exit-on-error", dump}
 	}
 	cases := []restoreCase{
-		{name: "pg_restore from the local -Fc file (baseline)", existing: true, cmd: pgRestore()},
+		{name: "pg_restore from the local -Fc file (baseline)", existing: true, cmd: pgRestore(dump)},
 		{name: "createdb + pg_restore (a new database, too)", cmd: createAndRestore},
-		{name: "pg_restore --single-transaction (as the runner)", existing: true, cmd: pgRestore("--single-transaction")},
+		{name: "pg_restore --single-transaction (as the runner)", existing: true, cmd: pgRestore(dump, "--single-transaction")},
+		{name: "the same, of a -Z0 file (the runner's dump)", existing: true, cmd: pgRestore(dumpZ0, "--single-transaction")},
 		{name: "coffer format 1, existing db: verify + restore", existing: true, cmd: runnerRestore(1)},
 		{name: "coffer format 1, new db: verify while restoring", cmd: runnerRestore(1)},
 		{name: "coffer format 2, existing db: checked as it streams", existing: true, cmd: runnerRestore(2)},
@@ -137,10 +144,14 @@ func printRestores(cases []restoreCase, results [][]run, rounds int) {
 			med[i].cpu.Seconds(), ratio(med[i].cpu, base.cpu), mib(med[i].maxRSS))
 	}
 	fmt.Println()
-	withCreate := med[1]
-	for i := 3; i+1 < len(cases); i += 2 {
-		fmt.Printf("format %d: restore wall %.2f × pg_restore into an existing database, %.2f × into a new one (%.2f × createdb + pg_restore); goal ≤ 1.00\n",
-			i/2, ratio(med[i].wall, base.wall), ratio(med[i+1].wall, base.wall), ratio(med[i+1].wall, withCreate.wall))
+	// cases: the baseline, createdb + pg_restore, --single-transaction of
+	// the -Fc and of the -Z0 file, then each format's existing and new.
+	const withCreate, ofZ0, firstRunner = 1, 3, 4
+	for i := firstRunner; i+1 < len(cases); i += 2 {
+		fmt.Printf("format %d: restore wall %.2f × pg_restore into an existing database (%.2f × pg_restore --single-transaction of the -Z0 file), "+
+			"%.2f × into a new one (%.2f × createdb + pg_restore); goal ≤ 1.00\n",
+			(i-firstRunner)/2+1, ratio(med[i].wall, base.wall), ratio(med[i].wall, med[ofZ0].wall),
+			ratio(med[i+1].wall, base.wall), ratio(med[i+1].wall, med[withCreate].wall))
 	}
 }
 
