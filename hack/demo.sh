@@ -75,25 +75,27 @@ echo "recipient: $recipient"
 
 stored() { du -sb --exclude='*.attrs' "$DATA/storage" | cut -f1; }
 chunks() { find "$DATA/storage" -path '*/chunks/*' -name '*.zst.age' | wc -l; }
+# backup takes a backup and sets id, ms (its wall time) and bytes (what it added to the storage).
+backup() {
+  local before start
+  before=$(stored)
+  start=$(date +%s%N)
+  id=$("$RUNNER" backup -f "$DATA/coffer.yaml" --log-level warn)
+  ms=$(( ($(date +%s%N) - start) / 1000000 ))
+  bytes=$(( $(stored) - before ))
+  echo "backup id: $id ($bytes bytes stored)"
+}
 
 step "Backing up"
-before=$(stored)
-start=$(date +%s%N)
-first=$("$RUNNER" backup -f "$DATA/coffer.yaml" --log-level warn)
-first_ms=$(( ($(date +%s%N) - start) / 1000000 ))
-first_bytes=$(( $(stored) - before ))
-echo "backup id: $first ($first_bytes bytes stored)"
+backup
+first=$id first_ms=$ms first_bytes=$bytes
 
 step "Adding 1 % more orders, then backing up again (only chunks not stored yet are stored)"
 psql_q -d "$SRC" -c "INSERT INTO orders (customer_id, sku, quantity, placed_at)
   SELECT 1 + (i * 7919) % 3000, 'SKU-' || lpad((1 + (i * 104729) % 2000)::text, 5, '0'), 1 + i % 5,
          '2026-03-01'::timestamptz + (i || ' minutes')::interval FROM generate_series(1, 500) AS i"
-before=$(stored)
-start=$(date +%s%N)
-id=$("$RUNNER" backup -f "$DATA/coffer.yaml" --log-level warn)
-backup_ms=$(( ($(date +%s%N) - start) / 1000000 ))
-second_bytes=$(( $(stored) - before ))
-echo "backup id: $id ($second_bytes bytes stored)"
+backup
+backup_ms=$ms second_bytes=$bytes
 
 step "Listing backups"
 "$RUNNER" list -f "$DATA/coffer.yaml"

@@ -19,35 +19,9 @@ import (
 // BenchmarkList10000ManifestsMinIO lists a definition with 10,000 committed
 // backups on a real MinIO (issue goal: one listing, timed).
 func BenchmarkList10000ManifestsMinIO(b *testing.B) {
-	m := testutil.StartMinIO(b)
-	ctx := context.Background()
-	store, err := storage.Open(ctx, m.StorageConfig("bench"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer store.Close()
-	cat := catalog.Catalog{Store: store, Definition: layout.Definition{Namespace: "ns", Name: "def"}}
+	cat := minioCatalog(b)
 	const n = 10000
-	start := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, 32)
-	for i := range n {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer func() { <-sem; wg.Done() }()
-			at := start.Add(time.Duration(i) * time.Hour)
-			id := layout.NewID(at)
-			mf := &manifest.Manifest{FormatVersion: 1, ID: id, Namespace: "ns", Definition: "def", Status: phase.Completed,
-				StartTime: at, EndTime: at.Add(time.Minute), Compression: "zstd",
-				Targets: []manifest.Target{{Name: "main", Engine: "postgres", Object: cat.Definition.Backup(id).ObjectKey("main", "pgdump", true),
-					SHA256: strings.Repeat("a", 64), PlainSHA256: strings.Repeat("b", 64)}}}
-			if err := cat.Commit(ctx, mf); err != nil {
-				panic(fmt.Sprint("seeding: ", err))
-			}
-		}()
-	}
-	wg.Wait()
+	seed(n, func(i int) error { return commitBenchBackup(cat, time.Duration(i)*time.Hour) })
 	b.Run("cold", func(b *testing.B) {
 		for b.Loop() {
 			listAll(b, cat, n)
@@ -63,6 +37,44 @@ func BenchmarkList10000ManifestsMinIO(b *testing.B) {
 	})
 }
 
+// minioCatalog is the catalog of definition ns/def on a fresh MinIO.
+func minioCatalog(b *testing.B) catalog.Catalog {
+	m := testutil.StartMinIO(b)
+	store, err := storage.Open(context.Background(), m.StorageConfig("bench"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = store.Close() })
+	return catalog.Catalog{Store: store, Definition: layout.Definition{Namespace: "ns", Name: "def"}}
+}
+
+// seed runs put(0) … put(n-1), 32 at a time; the first error panics.
+func seed(n int, put func(i int) error) {
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 32)
+	for i := range n {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			if err := put(i); err != nil {
+				panic(fmt.Sprint("seeding: ", err))
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+// commitBenchBackup commits a format 1 backup started at 2025-01-01 + after.
+func commitBenchBackup(cat catalog.Catalog, after time.Duration) error {
+	at := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC).Add(after)
+	id := layout.NewID(at)
+	return cat.Commit(context.Background(), &manifest.Manifest{FormatVersion: 1, ID: id, Namespace: "ns", Definition: "def",
+		Status: phase.Completed, StartTime: at, EndTime: at.Add(time.Minute), Compression: "zstd",
+		Targets: []manifest.Target{{Name: "main", Engine: "postgres", Object: cat.Definition.Backup(id).ObjectKey("main", "pgdump", true),
+			SHA256: strings.Repeat("a", 64), PlainSHA256: strings.Repeat("b", 64)}}})
+}
+
 func listAll(b *testing.B, cat catalog.Catalog, n int) {
 	ms, err := cat.List(context.Background())
 	if err != nil || len(ms) != n {
@@ -75,42 +87,16 @@ func listAll(b *testing.B, cat catalog.Catalog, n int) {
 // 800 chunks per GB). "backups" is the catalog's listing, which stops at the
 // chunks; "whole directory" is the recursive listing it did before.
 func BenchmarkListBesideChunksMinIO(b *testing.B) {
-	m := testutil.StartMinIO(b)
 	ctx := context.Background()
-	store, err := storage.Open(ctx, m.StorageConfig("bench"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer store.Close()
-	cat := catalog.Catalog{Store: store, Definition: layout.Definition{Namespace: "ns", Name: "def"}}
+	cat := minioCatalog(b)
+	store := cat.Store
 	const backups, chunks = 30, 40000
-	start := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, 32)
-	for i := range backups + chunks {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer func() { <-sem; wg.Done() }()
-			if i >= backups {
-				key := cat.Definition.ChunkKey(fmt.Sprintf("%064x", i), true)
-				if err := store.Put(ctx, key, strings.NewReader("chunk")); err != nil {
-					panic(fmt.Sprint("seeding: ", err))
-				}
-				return
-			}
-			at := start.Add(time.Duration(i) * 24 * time.Hour)
-			id := layout.NewID(at)
-			mf := &manifest.Manifest{FormatVersion: 1, ID: id, Namespace: "ns", Definition: "def", Status: phase.Completed,
-				StartTime: at, EndTime: at.Add(time.Minute), Compression: "zstd",
-				Targets: []manifest.Target{{Name: "main", Engine: "postgres", Object: cat.Definition.Backup(id).ObjectKey("main", "pgdump", true),
-					SHA256: strings.Repeat("a", 64), PlainSHA256: strings.Repeat("b", 64)}}}
-			if err := cat.Commit(ctx, mf); err != nil {
-				panic(fmt.Sprint("seeding: ", err))
-			}
-		}()
-	}
-	wg.Wait()
+	seed(backups+chunks, func(i int) error {
+		if i < backups {
+			return commitBenchBackup(cat, time.Duration(i)*24*time.Hour)
+		}
+		return store.Put(ctx, cat.Definition.ChunkKey(fmt.Sprintf("%064x", i), true), strings.NewReader("chunk"))
+	})
 	cat.Cache = catalog.NewCache()
 	listAll(b, cat, backups)
 	b.Run("backups", func(b *testing.B) {

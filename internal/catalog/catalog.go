@@ -221,11 +221,9 @@ const listConcurrency = 16
 // be read are skipped and reported in the error, so callers that must not
 // act on a partial view (retention) can refuse to.
 func (c Catalog) List(ctx context.Context) ([]*manifest.Manifest, error) {
-	// Only the backup directories: not the chunks beside them, which are
-	// most of a deduplicated definition's objects (800 per GB).
-	objs, err := c.Store.ListWhile(ctx, c.Definition.Dir(), c.Definition.BackupsMayFollow)
+	objs, err := c.BackupObjects(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("listing %s in %s: %w", c.Definition.Dir(), c.Store.Describe(), err)
+		return nil, err
 	}
 	var found []storage.Object
 	var backups []layout.Backup
@@ -275,6 +273,18 @@ func (c Catalog) List(ctx context.Context) ([]*manifest.Manifest, error) {
 		return ms[i].ID < ms[j].ID
 	})
 	return ms, errors.Join(errs...)
+}
+
+// BackupObjects lists the objects of the definition's backup directories,
+// committed or not: the listing stops before the chunks and records beside
+// them, the chunks being most of a deduplicated definition's objects (800
+// per GB of dump).
+func (c Catalog) BackupObjects(ctx context.Context) ([]storage.Object, error) {
+	objs, err := c.Store.ListWhile(ctx, c.Definition.Dir(), c.Definition.BackupsMayFollow)
+	if err != nil {
+		return nil, fmt.Errorf("listing %s in %s: %w", c.Definition.Dir(), c.Store.Describe(), err)
+	}
+	return objs, nil
 }
 
 // DeleteBackup removes a backup: the manifest first, so that a crash half-way

@@ -122,7 +122,7 @@ func (r *Runner) sweep(ctx context.Context, committed []*manifest.Manifest, dryR
 	dir := r.catalog.Definition.Dir()
 	// The sweep looks at backup directories only (not the chunks beside
 	// them, which chunked.Sweep handles).
-	objs, err := r.store.ListWhile(ctx, dir, r.catalog.Definition.BackupsMayFollow)
+	objs, err := r.catalog.BackupObjects(ctx)
 	in := retention.SweepInput{Err: err, Committed: map[string]bool{}, Now: r.opts.Now(), Grace: grace}
 	for _, o := range objs {
 		in.Objects = append(in.Objects, retention.StoredObject{Key: layout.Parse(o.Key), ModTime: o.ModTime})
