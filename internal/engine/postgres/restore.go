@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/coffer-dev/coffer/internal/engine"
+	"github.com/coffer-dev/coffer/internal/engine/postgres/pgarchive"
 	"github.com/coffer-dev/coffer/internal/engine/tool"
 )
 
@@ -18,7 +19,9 @@ import (
 // source's encoding and locale when opts.Database has them), refuses a
 // destination that holds objects unless opts.Clean or whose properties
 // differ from the source's unless opts.IgnoreDatabaseProperties, and streams
-// r into `pg_restore --single-transaction --exit-on-error`.
+// r into `pg_restore --single-transaction --exit-on-error`, its data joined
+// into larger pieces on the way (pgarchive.Merge: pg_restore sends each
+// piece of an uncompressed archive as its own message).
 //
 // One transaction makes the restore all or nothing: the first failing
 // statement, a broken stream or a lost connection rolls everything back, so
@@ -58,7 +61,7 @@ func (c conn) restore(ctx context.Context, db string, r io.Reader, opts engine.R
 	if err != nil {
 		return err
 	}
-	err = c.pgRestore(ctx, restore, db, r, opts)
+	err = c.pgRestore(ctx, restore, db, pgarchive.Merge(r, pgarchive.DefaultPiece), opts)
 	if err == nil || !created {
 		return err
 	}
