@@ -2,6 +2,7 @@ package chunked
 
 import (
 	"context"
+	"fmt"
 	"runtime"
 	"sync"
 
@@ -136,7 +137,7 @@ func (r *Reader) fetchInOrder(ctx context.Context, chunks []manifest.Chunk) <-ch
 	var fetching sync.WaitGroup
 	go func() {
 		defer close(futures)
-		for _, c := range chunks {
+		for i, c := range chunks {
 			h, err := lim.start(ctx, c)
 			if err != nil {
 				return
@@ -154,6 +155,9 @@ func (r *Reader) fetchInOrder(ctx context.Context, chunks []manifest.Chunk) <-ch
 				defer fetching.Done()
 				data, err := r.fetch(ctx, lim, c)
 				lim.fetched()
+				if err != nil && ctx.Err() == nil {
+					err = fmt.Errorf("chunk %d of %d: %w", i+1, len(chunks), err)
+				}
 				f <- fetchedChunk{data: data, err: err, held: h}
 			}()
 		}

@@ -43,7 +43,7 @@ func (r *Reader) download(ctx context.Context, c manifest.Chunk) ([]byte, error)
 	}
 	rc, err := r.Store.Get(ctx, key)
 	if err != nil {
-		return nil, fmt.Errorf("chunk %s: %w", key, err)
+		return nil, err // names the key and the store
 	}
 	stored, err := readInto(io.LimitReader(rc, c.StoredSize+1), storedBufs.get(int(min(c.StoredSize+1, 2*MaxReadSize))))
 	rc.Close()

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"os"
@@ -241,7 +242,11 @@ func TestRestoreIntoNewDatabaseDropsItOnFailure(t *testing.T) {
 			if !errors.Is(err, tc.want) {
 				t.Fatalf("restore of a damaged backup: %v; want %v", err, tc.want)
 			}
-			for _, s := range []string{id, `"` + tc.target + `"`, rec.Object, what, "was dropped again"} {
+			names := []string{id, `"` + tc.target + `"`, rec.Object, what, "was dropped again"}
+			if tc.chunked { // which chunk of the target, as verify says it
+				names = append(names, fmt.Sprintf("chunk %d of %d", len(rec.Chunks), len(rec.Chunks)))
+			}
+			for _, s := range names {
 				if !strings.Contains(err.Error(), s) {
 					t.Errorf("the error does not name %q: %v", s, err)
 				}

@@ -33,7 +33,13 @@ const (
 	blockData    = 1 // BLK_DATA in pg_backup_archiver.h
 	blockLOs     = 3 // BLK_BLOBS
 
-	offsetPosSet = 2 // K_OFFSET_POS_SET: the archive has seek positions
+	// A TOC entry's data state (pg_backup_archiver.h).
+	offsetPosNotSet = 1 // K_OFFSET_POS_NOT_SET: a data block follows, position unknown
+	offsetPosSet    = 2 // K_OFFSET_POS_SET: the archive has seek positions
+	offsetNoData    = 3 // K_OFFSET_NO_DATA
+
+	// A TOC entry's section: SECTION_NONE (1) to SECTION_POST_DATA (4).
+	sectionFirst, sectionLast = 1, 4
 
 	// Archive versions whose layout this package knows: 1.12 (PostgreSQL 9.0)
 	// to 1.16 (PostgreSQL 17 and later), any revision.
@@ -90,6 +96,9 @@ type merger struct {
 	intSize, offSize int
 	seekable         bool // some TOC entry has a seek position
 	entries          int  // TOC entries still to read
+	// blocks are the dump ids of the TOC entries whose data block is still
+	// to come: a block of any other id means the parse went wrong.
+	blocks map[int64]bool
 }
 
 func (m *merger) Read(p []byte) (int, error) {
@@ -244,6 +253,7 @@ func (m *merger) header() error {
 		return errPassThrough
 	}
 	m.entries = int(n)
+	m.blocks = map[int64]bool{}
 	m.next = m.tocEntry
 	return nil
 }
@@ -282,18 +292,30 @@ func (m *merger) tocEntry() error {
 		return m.block()
 	}
 	m.entries--
-	// dumpId, hadDumper
-	for range 2 {
-		if _, err := m.int(); err != nil {
-			return err
-		}
+	// Every field is checked where pg_dump writes a known range, so that a
+	// layout this package has wrong is noticed and passed through rather
+	// than misread.
+	id, err := m.int()
+	if err != nil {
+		return err
+	}
+	hadDumper, err := m.int()
+	if err != nil {
+		return err
+	}
+	if id <= 0 || id > math.MaxInt32 || hadDumper < 0 || hadDumper > 1 {
+		return errPassThrough
 	}
 	// tableoid, oid, tag, desc
 	if err := m.strs(4); err != nil {
 		return err
 	}
-	if _, err := m.int(); err != nil { // section
+	section, err := m.int()
+	if err != nil {
 		return err
+	}
+	if section < sectionFirst || section > sectionLast {
+		return errPassThrough
 	}
 	// defn, dropStmt, copyStmt, namespace, tablespace
 	if err := m.strs(5); err != nil {
@@ -305,8 +327,12 @@ func (m *merger) tocEntry() error {
 		}
 	}
 	if m.version >= v1_16 {
-		if _, err := m.int(); err != nil { // relkind
+		relkind, err := m.int() // a pg_class.relkind letter, or 0
+		if err != nil {
 			return err
+		}
+		if relkind < 0 || relkind > 0x7f {
+			return errPassThrough
 		}
 	}
 	// owner, "false" (WITH OIDS)
@@ -326,8 +352,14 @@ func (m *merger) tocEntry() error {
 	if err != nil {
 		return err
 	}
-	if b[0] == offsetPosSet {
+	switch b[0] {
+	case offsetPosNotSet:
+		m.blocks[id] = true
+	case offsetPosSet:
 		m.seekable = true
+	case offsetNoData:
+	default:
+		return errPassThrough
 	}
 	return nil
 }
@@ -351,9 +383,14 @@ func (m *merger) block() error {
 	if t != blockData && t != blockLOs {
 		return errPassThrough
 	}
-	if _, err := m.int(); err != nil { // dump id
+	id, err := m.int()
+	if err != nil {
 		return err
 	}
+	if !m.blocks[id] {
+		return errPassThrough // not a block the TOC announced, or a second one
+	}
+	delete(m.blocks, id)
 	if t == blockLOs {
 		m.next = m.largeObject
 		return nil

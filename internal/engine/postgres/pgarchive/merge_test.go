@@ -202,11 +202,16 @@ func TestMergePassesThrough(t *testing.T) {
 	newer[6] = 99 // archive version 1.99
 	oddBlock := bytes.Clone(stream)
 	oddBlock[first] = 9
+	// The first block's dump id (a sign byte, then 4 bytes least significant
+	// first) made one the TOC has no data block for.
+	oddID := bytes.Clone(stream)
+	oddID[first+4] = 0x7f
 	for name, archive := range map[string][]byte{
 		"gzip":                  pgDump(t, s, db),
 		"seek positions":        file,
 		"version 1.99":          newer,
 		"block type 9":          oddBlock,
+		"unknown dump id":       oddID,
 		"plain SQL":             []byte("-- PostgreSQL database dump\nSELECT 1;\n"),
 		"empty":                 {},
 		"shorter than a header": []byte("PGD"),
