@@ -56,7 +56,7 @@ func (*Engine) CreateDatabase(ctx context.Context, t engine.Target, db string, p
 	if err != nil {
 		return false, err
 	}
-	created, err := c.createDatabase(ctx, db, p)
+	created, _, err := c.createDatabase(ctx, db, p)
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) && pgErr.Code == codeDuplicateDatabase {
 		return false, nil

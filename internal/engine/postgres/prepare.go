@@ -32,58 +32,64 @@ const (
 // properties (created is then true); an existing one is refused when it
 // holds objects and opts.Clean is not set, or when its properties differ
 // from opts.Database and opts.IgnoreDatabaseProperties is not set.
-func (c conn) prepare(ctx context.Context, db string, opts engine.RestoreOptions) (created bool, err error) {
+//
+// It also returns the server's version (server_version_num), which the
+// restore needs and would otherwise connect again to ask.
+func (c conn) prepare(ctx context.Context, db string, opts engine.RestoreOptions) (created bool, serverNum int, err error) {
 	pc, err := c.connect(ctx, db)
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) && pgErr.Code == codeNoDatabase {
 		return c.createDatabase(ctx, db, opts.Database)
 	}
 	if err != nil {
-		return false, err
+		return false, 0, err
 	}
 	defer pc.Close(context.WithoutCancel(ctx))
+	if serverNum, err = versionNum(ctx, pc); err != nil {
+		return false, 0, err
+	}
 	if !opts.Clean {
 		objects, total, err := userObjects(ctx, pc)
 		if err != nil {
-			return false, err
+			return false, 0, err
 		}
 		if total > 0 {
-			return false, fmt.Errorf("database %q holds %d objects (%s): %w",
+			return false, 0, fmt.Errorf("database %q holds %d objects (%s): %w",
 				db, total, strings.Join(objects, ", "), engine.ErrNotEmpty)
 		}
 	}
 	if opts.Database == nil || opts.IgnoreDatabaseProperties {
-		return false, nil
+		return false, serverNum, nil
 	}
 	got, err := databaseProperties(ctx, pc, db)
 	if err != nil {
-		return false, err
+		return false, 0, err
 	}
-	return false, checkProperties(db, opts.Database, got)
+	return false, serverNum, checkProperties(db, opts.Database, got)
 }
 
 // createDatabase creates db from template0 with the properties p (nil: the
 // server's defaults). template0 because a custom dump is meant to be
 // restored into a database without the local additions template1 may have,
 // and because only template0 may be copied with another encoding or locale.
-func (c conn) createDatabase(ctx context.Context, db string, p *manifest.DatabaseProperties) (bool, error) {
+func (c conn) createDatabase(ctx context.Context, db string, p *manifest.DatabaseProperties) (created bool, serverNum int, err error) {
 	pc, err := c.connect(ctx, maintenanceDB)
 	if err != nil {
-		return false, fmt.Errorf("database %q does not exist, and connecting to %q to create it failed: %w", db, maintenanceDB, err)
+		return false, 0, fmt.Errorf("database %q does not exist, and connecting to %q to create it failed: %w", db, maintenanceDB, err)
 	}
 	defer pc.Close(context.WithoutCancel(ctx))
 	num, err := versionNum(ctx, pc)
 	if err != nil {
-		return false, err
+		return false, 0, err
 	}
 	options, err := createOptions(p, num)
 	if err != nil {
-		return false, fmt.Errorf("creating database %q: %w", db, err)
+		return false, 0, fmt.Errorf("creating database %q: %w", db, err)
 	}
 	if _, err := pc.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{db}.Sanitize()+" TEMPLATE template0"+options); err != nil {
-		return false, fmt.Errorf("creating database %q: %w", db, err)
+		return false, 0, fmt.Errorf("creating database %q: %w", db, err)
 	}
-	return true, nil
+	return true, num, nil
 }
 
 // dropCreated drops db, which this restore created and failed to fill. It

@@ -57,11 +57,11 @@ func (c conn) restore(ctx context.Context, db string, r io.Reader, opts engine.R
 	if err != nil {
 		return err
 	}
-	created, err := c.prepare(ctx, db, opts)
+	created, serverNum, err := c.prepare(ctx, db, opts)
 	if err != nil {
 		return err
 	}
-	err = c.pgRestore(ctx, restore, db, pgarchive.Merge(r, pgarchive.DefaultPiece), opts)
+	err = c.pgRestore(ctx, restore, db, serverNum, pgarchive.Merge(r, pgarchive.DefaultPiece), opts)
 	if err == nil || !created {
 		return err
 	}
@@ -71,13 +71,13 @@ func (c conn) restore(ctx context.Context, db string, r io.Reader, opts engine.R
 	return fmt.Errorf("%w (database %q, which this restore created, was dropped again)", err, db)
 }
 
-func (c conn) pgRestore(ctx context.Context, restore, db string, r io.Reader, opts engine.RestoreOptions) error {
+func (c conn) pgRestore(ctx context.Context, restore, db string, serverNum int, r io.Reader, opts engine.RestoreOptions) error {
 	s, err := c.newSession()
 	if err != nil {
 		return err
 	}
 	defer s.close()
-	older, err := c.olderThanTool(ctx, restore, db)
+	older, err := olderThanTool(ctx, restore, serverNum)
 	if err != nil {
 		return err
 	}
@@ -119,9 +119,12 @@ func lockTableHint(err error, opts engine.RestoreOptions) error {
 // restore a backup of a PostgreSQL 15 into that same server.
 const setTransactionTimeout = "SET transaction_timeout = 0;"
 
-// olderThanTool reports whether the destination server is older than 17
-// while pg_restore is 17 or later.
-func (c conn) olderThanTool(ctx context.Context, restore, db string) (bool, error) {
+// olderThanTool reports whether the destination server (serverNum, its
+// server_version_num) is older than 17 while pg_restore is 17 or later.
+func olderThanTool(ctx context.Context, restore string, serverNum int) (bool, error) {
+	if serverNum >= v17 {
+		return false, nil
+	}
 	out, err := exec.CommandContext(ctx, restore, "--version").Output()
 	if err != nil {
 		return false, fmt.Errorf("%s --version: %w", restore, err)
@@ -130,19 +133,8 @@ func (c conn) olderThanTool(ctx context.Context, restore, db string) (bool, erro
 	if m == nil {
 		return false, nil
 	}
-	if major, _ := strconv.Atoi(m[1]); major < 17 {
-		return false, nil
-	}
-	pc, err := c.connect(ctx, db)
-	if err != nil {
-		return false, err
-	}
-	defer func() { _ = pc.Close(context.Background()) }()
-	n, err := versionNum(ctx, pc)
-	if err != nil {
-		return false, err
-	}
-	return n < v17, nil
+	major, _ := strconv.Atoi(m[1])
+	return major >= 17, nil
 }
 
 // pgRestoreOlder restores into a server older than pg_restore: pg_restore
