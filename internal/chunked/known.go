@@ -23,21 +23,22 @@ type Known struct {
 
 // ListKnown lists def's chunks of the given encryption (a chunk stored in
 // clear is not reused by an encrypting storage, nor the other way round).
+// It walks the listing rather than holding it: what stays is the set, about
+// 80 bytes per chunk, not the listing's keys.
 func ListKnown(ctx context.Context, store storage.Store, def layout.Definition, encrypted bool) (*Known, error) {
 	k := &Known{encrypted: encrypted, sizes: map[[32]byte]int64{}}
-	objs, err := store.List(ctx, def.ChunksDir())
-	if err != nil {
-		return nil, fmt.Errorf("listing the chunks in %s: %w", def.ChunksDir(), err)
-	}
-	for _, o := range objs {
+	err := store.Walk(ctx, def.ChunksDir(), func(o storage.Object) error {
 		p := layout.Parse(o.Key)
 		if p.Kind != layout.Chunk || p.Definition != def || p.Encrypted != encrypted || o.Size <= 0 {
-			continue
+			return nil
 		}
-		h, ok := hashBytes(p.Hash)
-		if ok {
+		if h, ok := hashBytes(p.Hash); ok {
 			k.sizes[h] = o.Size
 		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("listing the chunks in %s: %w", def.ChunksDir(), err)
 	}
 	return k, nil
 }

@@ -51,6 +51,16 @@ func (s *listStore) ListWhile(ctx context.Context, prefix string, more func(stri
 	return all, err
 }
 
+func (s *listStore) Walk(ctx context.Context, prefix string, fn func(storage.Object) error) error {
+	all, err := s.List(ctx, prefix)
+	for _, o := range all {
+		if err := fn(o); err != nil {
+			return err
+		}
+	}
+	return err
+}
+
 func (s *listStore) List(_ context.Context, prefix string) ([]storage.Object, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()

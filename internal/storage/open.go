@@ -214,45 +214,74 @@ func (s *blobStore) List(ctx context.Context, prefix string) ([]Object, error) {
 }
 
 func (s *blobStore) ListWhile(ctx context.Context, prefix string, more func(key string) bool) ([]Object, error) {
-	if err := validatePrefix(prefix); err != nil {
-		return nil, fmt.Errorf("list %s: %w", s.desc, err)
-	}
-	var err error
-	for range listAttempts {
-		var out []Object
-		if out, err = s.list(ctx, prefix, more); gcerrors.Code(err) != gcerrors.NotFound || ctx.Err() != nil {
-			return out, err
-		}
-	}
-	return nil, err
-}
-
-// list lists prefix up to the first key more refuses (all of it when more
-// is nil).
-func (s *blobStore) list(ctx context.Context, prefix string, more func(string) bool) ([]Object, error) {
 	var out []Object
-	it := s.bucket.List(&blob.ListOptions{Prefix: prefix})
-	for {
-		o, err := it.Next(ctx)
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			// %w keeps the gcerrors code visible to List's retry.
-			return nil, fmt.Errorf("list %q in %s: %w", prefix, s.desc, err)
-		}
-		if more != nil && !more(o.Key) {
-			break
-		}
-		if o.IsDir || (s.hidden != nil && s.hidden(o.Key)) {
-			continue
-		}
-		out = append(out, Object{Key: o.Key, Size: o.Size, ModTime: o.ModTime})
+	err := s.walkAttempts(ctx, prefix, more, func(o Object) error {
+		out = append(out, o)
+		return nil
+	}, func() { out = out[:0] })
+	if err != nil {
+		return nil, err
 	}
 	// A filesystem walk orders "a/b" before "a-b"; S3 orders by bytes.
 	// Callers rely on one order.
 	slices.SortFunc(out, func(a, b Object) int { return strings.Compare(a.Key, b.Key) })
 	return out, nil
+}
+
+func (s *blobStore) Walk(ctx context.Context, prefix string, fn func(Object) error) error {
+	return s.walkAttempts(ctx, prefix, nil, fn, func() {})
+}
+
+// walkAttempts walks prefix, starting again (after restart) when the
+// walk raced with a file vanishing under it.
+func (s *blobStore) walkAttempts(ctx context.Context, prefix string, more func(string) bool, fn func(Object) error, restart func()) error {
+	if err := validatePrefix(prefix); err != nil {
+		return fmt.Errorf("list %s: %w", s.desc, err)
+	}
+	var err error
+	for range listAttempts {
+		restart()
+		err = s.walk(ctx, prefix, more, fn)
+		var fe fnError
+		if errors.As(err, &fe) {
+			return fe.err
+		}
+		if gcerrors.Code(err) != gcerrors.NotFound || ctx.Err() != nil {
+			return err
+		}
+	}
+	return err
+}
+
+// fnError carries a walk function's own error past the retry, which
+// looks at the backend's.
+type fnError struct{ err error }
+
+func (e fnError) Error() string { return e.err.Error() }
+
+// walk calls fn for each object under prefix up to the first key more
+// refuses (all of them when more is nil).
+func (s *blobStore) walk(ctx context.Context, prefix string, more func(string) bool, fn func(Object) error) error {
+	it := s.bucket.List(&blob.ListOptions{Prefix: prefix})
+	for {
+		o, err := it.Next(ctx)
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			// %w keeps the gcerrors code visible to the retry.
+			return fmt.Errorf("list %q in %s: %w", prefix, s.desc, err)
+		}
+		if more != nil && !more(o.Key) {
+			return nil
+		}
+		if o.IsDir || (s.hidden != nil && s.hidden(o.Key)) {
+			continue
+		}
+		if err := fn(Object{Key: o.Key, Size: o.Size, ModTime: o.ModTime}); err != nil {
+			return fnError{err}
+		}
+	}
 }
 
 func (s *blobStore) Delete(ctx context.Context, key string) error {

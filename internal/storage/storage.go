@@ -40,6 +40,13 @@ type Store interface {
 	// and siblings by name. Both put names starting with a digit before
 	// names starting with a letter.
 	ListWhile(ctx context.Context, prefix string, more func(key string) bool) ([]Object, error)
+	// Walk calls fn for every object List would return, in the backend's
+	// order (see ListWhile) rather than sorted, holding no more than the
+	// page of keys the backend returns at a time: for a listing too long
+	// to hold whole. An error from fn stops the walk and is returned as it
+	// is. A walk that raced with a file vanishing (filesystem backend) is
+	// started again, so fn may see an object twice.
+	Walk(ctx context.Context, prefix string, fn func(Object) error) error
 	// Delete removes key; deleting a missing key is not an error.
 	Delete(ctx context.Context, key string) error
 	// CreateExclusive writes data under key only if key does not exist yet;

@@ -305,6 +305,48 @@ var storeCases = map[string]func(t *testing.T, f fixture){
 			t.Errorf("the listing went on past the first key after the backups: %d keys refused, want 1", refused)
 		}
 	},
+	"a walk sees what a listing sees, and stops at its function's error": func(t *testing.T, f fixture) {
+		s := f.open(t, nil)
+		ctx := context.Background()
+		keys := []string{"w/a/b", "w/a-b", "w/c", "w/d/e/f", "wx/outside"}
+		for i, k := range keys {
+			if err := s.Put(ctx, k, strings.NewReader(strings.Repeat("x", i+1))); err != nil {
+				t.Fatalf("Put %s: %v", k, err)
+			}
+		}
+		listed, err := s.List(ctx, "w/")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var walked []storage.Object
+		if err := s.Walk(ctx, "w/", func(o storage.Object) error { walked = append(walked, o); return nil }); err != nil {
+			t.Fatal(err)
+		}
+		slices.SortFunc(walked, func(a, b storage.Object) int { return strings.Compare(a.Key, b.Key) })
+		if len(walked) != 4 || len(walked) != len(listed) {
+			t.Fatalf("walked %d objects, listed %d; want 4 each", len(walked), len(listed))
+		}
+		for i := range listed {
+			if walked[i].Key != listed[i].Key || walked[i].Size != listed[i].Size || !walked[i].ModTime.Equal(listed[i].ModTime) {
+				t.Errorf("walked %+v, listed %+v", walked[i], listed[i])
+			}
+		}
+		stop := errors.New("enough")
+		calls := 0
+		err = s.Walk(ctx, "w/", func(storage.Object) error {
+			calls++
+			if calls == 2 {
+				return stop
+			}
+			return nil
+		})
+		if err != stop || calls != 2 {
+			t.Errorf("a walk whose function fails at the second object: err %v after %d calls; want %v after 2", err, calls, stop)
+		}
+		if err := s.Walk(ctx, "/abs", func(storage.Object) error { return nil }); err == nil {
+			t.Error("a walk of an absolute prefix passed")
+		}
+	},
 	"list is sorted and scoped": func(t *testing.T, f fixture) {
 		s := f.open(t, nil)
 		ctx := context.Background()
