@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/coffer-dev/coffer/internal/layout"
@@ -64,38 +65,43 @@ type SweepInput struct {
 // many it removed. The caller holds the definition's lease and runs no
 // backup at the same time: a running backup reuses chunks it listed at its
 // start, older than any grace period, that no manifest references yet
-// (docs/retention.md). Memory is the listing and the marks; nothing per
-// backup.
+// (docs/retention.md). Memory is the marks and the names of the chunks to
+// remove: the listing is walked, not held; nothing per backup.
 func Sweep(ctx context.Context, in SweepInput) (int, error) {
 	if in.Grace <= 0 {
 		return 0, errors.New("chunk sweep without a grace period")
 	}
-	objs, err := in.Store.List(ctx, in.Definition.ChunksDir())
-	if err != nil {
-		return 0, fmt.Errorf("not sweeping chunks: listing %s: %w", in.Definition.ChunksDir(), err)
-	}
 	cutoff := in.Now.Add(-in.Grace)
-	var errs []error
-	n := 0
-	for i := range objs {
-		o := &objs[i]
+	var doomed []string
+	err := in.Store.Walk(ctx, in.Definition.ChunksDir(), func(o storage.Object) error {
 		k := layout.Parse(o.Key)
 		if k.Kind != layout.Chunk || k.Definition != in.Definition || !o.ModTime.Before(cutoff) {
-			continue
+			return nil
 		}
 		h, ok := hashBytes(k.Hash)
 		if _, marked := in.Marks[h]; !ok || marked {
-			continue
+			return nil
 		}
+		doomed = append(doomed, o.Key)
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("not sweeping chunks: listing %s: %w", in.Definition.ChunksDir(), err)
+	}
+	slices.Sort(doomed) // in key order, as listed; a restarted walk may name a chunk twice
+	doomed = slices.Compact(doomed)
+	var errs []error
+	n := 0
+	for _, key := range doomed {
 		if !in.DryRun {
-			if err := in.Store.Delete(ctx, o.Key); err != nil {
-				errs = append(errs, fmt.Errorf("sweeping chunk %s: %w", o.Key, err))
+			if err := in.Store.Delete(ctx, key); err != nil {
+				errs = append(errs, fmt.Errorf("sweeping chunk %s: %w", key, err))
 				continue
 			}
 		}
 		n++
 		if in.Deleted != nil {
-			in.Deleted(o.Key)
+			in.Deleted(key)
 		}
 	}
 	return n, errors.Join(errs...)
