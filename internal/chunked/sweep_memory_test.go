@@ -51,14 +51,20 @@ func (s *listStore) ListWhile(ctx context.Context, prefix string, more func(stri
 	return all, err
 }
 
-func (s *listStore) Walk(ctx context.Context, prefix string, fn func(storage.Object) error) error {
-	all, err := s.List(ctx, prefix)
-	for _, o := range all {
+// Walk goes through the objects without a listing of its own, as an object
+// store's pages come and go.
+func (s *listStore) Walk(_ context.Context, prefix string, fn func(storage.Object) error) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for k, o := range s.objs {
+		if !strings.HasPrefix(k, prefix) {
+			continue
+		}
 		if err := fn(o); err != nil {
 			return err
 		}
 	}
-	return err
+	return nil
 }
 
 func (s *listStore) List(_ context.Context, prefix string) ([]storage.Object, error) {
