@@ -50,5 +50,23 @@ type Renaming interface {
 	DropIdle(ctx context.Context, t Target, prefix string, digits int) ([]string, error)
 }
 
+// Unfinished is implemented by the Creating engines that cannot rename a
+// database but can mark one (mysql, on MariaDB 10.5 and later): the database
+// CreateDatabase makes carries a mark until FinishDatabase removes it, which
+// the runner does once the restore and every check succeeded. A restore
+// killed halfway (kill -9, a lost node) so leaves a half-filled database that
+// says what it is, and the next restore into that name drops it and restores
+// anew, where it would refuse a database that holds tables. On a server that
+// keeps no mark, FinishDatabase does nothing and no database is unfinished.
+type Unfinished interface {
+	// FinishDatabase removes db's mark.
+	FinishDatabase(ctx context.Context, t Target, db string) error
+	// IsUnfinished reports whether db carries the mark.
+	IsUnfinished(ctx context.Context, t Target, db string) (bool, error)
+	// DropUnfinished drops db if it carries the mark and no session other
+	// than its own uses it, and reports whether it did.
+	DropUnfinished(ctx context.Context, t Target, db string) (bool, error)
+}
+
 // ErrDatabaseExists is RenameDatabase's error when the new name is taken.
 var ErrDatabaseExists = errors.New("a database of that name exists")

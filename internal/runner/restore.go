@@ -184,7 +184,8 @@ func (r *Runner) restoreTarget(ctx context.Context, m *manifest.Manifest, p rest
 		return func(rd io.Reader) error { return p.engine.Restore(ctx, p.target, tp.PlainReader(rd), opts) }
 	}
 	if p.newDB != "" {
-		nd := newDatabase{engine: p.engine.(engine.Creating), target: p.target, name: p.newDB, source: p.rec.Database, staged: true}
+		nd := newDatabase{engine: p.engine.(engine.Creating), target: p.target, name: p.newDB, source: p.rec.Database,
+			staged: true, unfinished: p.unfinished}
 		log := r.opts.Log.With("backup", m.ID, "target", p.rec.Name)
 		_, err := r.restoreNew(ctx, log, nd, read, func(rd io.Reader, db string, many bool) error {
 			created := opts
@@ -224,8 +225,10 @@ type restoreStep struct {
 	target engine.Target
 	engine engine.Engine
 	// newDB is the destination database when it did not exist as the
-	// restore started and the engine can create it (engine.Creating).
-	newDB string
+	// restore started and the engine can create it (engine.Creating), or
+	// when an interrupted restore left it unfinished (unfinished).
+	newDB      string
+	unfinished bool
 	// atomic: the engine restores all or nothing and every byte is checked
 	// before it reaches the engine, so an existing destination is checked
 	// while it is restored (restoreatomic.go).

@@ -44,6 +44,14 @@ func (r *Runner) findNewDatabases(ctx context.Context, plan []restoreStep, req R
 		}
 		if !exists {
 			plan[i].newDB = db
+			continue
+		}
+		if u, ok := p.engine.(engine.Unfinished); ok {
+			if unfinished, err := u.IsUnfinished(ctx, p.target, db); err == nil && unfinished {
+				r.opts.Log.Info("the destination database is what an interrupted restore left unfinished: it is dropped and restored anew",
+					"target", p.rec.Name, "database", db)
+				plan[i].newDB, plan[i].unfinished = db, true
+			}
 		}
 	}
 }
@@ -63,6 +71,10 @@ type newDatabase struct {
 	// half-filled database under the name asked for. A restore test's
 	// scratch database is a throwaway name already.
 	staged bool
+	// unfinished: name exists, left unfinished by an interrupted restore
+	// (engine.Unfinished); it is dropped before the database is created
+	// again, once the first bytes have been decrypted.
+	unfinished bool
 }
 
 // restoreNew restores into nd, which did not exist, reading the backup once
@@ -125,6 +137,11 @@ func (r *Runner) restoreNewOnce(ctx context.Context, log *slog.Logger, nd newDat
 		if staged {
 			dropLeftovers(ctx, log, nd, renamer)
 		}
+		if nd.unfinished {
+			if err := dropUnfinished(ctx, log, nd); err != nil {
+				return err
+			}
+		}
 		made = true
 		ok, err := nd.engine.CreateDatabase(ctx, nd.target, into, nd.source)
 		if err != nil {
@@ -147,6 +164,9 @@ func (r *Runner) restoreNewOnce(ctx context.Context, log *slog.Logger, nd newDat
 		if errors.Is(err, engine.ErrDatabaseExists) {
 			err = fmt.Errorf("database %q was created by someone else while this restore ran, so the restored copy could not take its name: %w", nd.name, err)
 		}
+	}
+	if u, marks := nd.engine.(engine.Unfinished); err == nil && created && marks {
+		err = u.FinishDatabase(ctx, nd.target, into) // failing, the database is dropped: marked, it would be taken for a leftover
 	}
 	if !created || err == nil {
 		return made, err
@@ -194,6 +214,21 @@ func dropLeftovers(ctx context.Context, log *slog.Logger, nd newDatabase, rename
 	if err != nil {
 		log.Warn("could not drop the staging databases interrupted restores left", "database", nd.name, "error", err)
 	}
+}
+
+// dropUnfinished drops nd, which an interrupted restore left unfinished
+// (engine.Unfinished). errNotNew when it is not dropped: a session uses it,
+// or it is no longer marked.
+func dropUnfinished(ctx context.Context, log *slog.Logger, nd newDatabase) error {
+	dropped, err := nd.engine.(engine.Unfinished).DropUnfinished(ctx, nd.target, nd.name)
+	if err != nil {
+		return err
+	}
+	if !dropped {
+		return errNotNew
+	}
+	log.Info("dropped the database an interrupted restore left unfinished", "database", nd.name)
+	return nil
 }
 
 // dropNew drops into, the database a failed restoreNew created (nd's, or

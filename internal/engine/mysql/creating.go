@@ -47,11 +47,20 @@ func (*Engine) DatabaseExists(ctx context.Context, t engine.Target, db string) (
 }
 
 // CreateDatabase creates db with p's character set and collation, as a
-// restore creates a missing destination.
+// restore creates a missing destination, marked unfinished where the server
+// keeps the mark (engine.Unfinished, unfinished.go).
 func (*Engine) CreateDatabase(ctx context.Context, t engine.Target, db string, p *manifest.DatabaseProperties) (bool, error) {
 	created := false
 	err := onServer(t, func(c conn, pool *sql.DB) error {
-		err := createDatabase(ctx, pool, db, p)
+		marks, err := keepsMark(ctx, pool)
+		if err != nil {
+			return tool.Redact(fmt.Errorf("%s: connecting: %w", c.where(db), err), c.password)
+		}
+		comment := ""
+		if marks {
+			comment = unfinishedMark
+		}
+		err = createDatabase(ctx, pool, db, p, comment)
 		var myErr *mysql.MySQLError
 		if errors.As(err, &myErr) && myErr.Number == errDatabaseExists {
 			return nil

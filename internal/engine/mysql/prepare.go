@@ -36,7 +36,7 @@ func (c conn) prepare(ctx context.Context, pool *sql.DB, db string, opts engine.
 	props, err := schemaProperties(ctx, pool, db)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
-		return created, createDatabase(ctx, pool, db, opts.Database)
+		return created, createDatabase(ctx, pool, db, opts.Database, "")
 	case err != nil:
 		return 0, fmt.Errorf("connecting: %w", err)
 	}

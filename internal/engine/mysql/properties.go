@@ -26,13 +26,18 @@ func schemaProperties(ctx context.Context, pool *sql.DB, db string) (*manifest.D
 
 // createDatabase creates db with the character set and collation of p (nil
 // or empty fields: the server's defaults).
-func createDatabase(ctx context.Context, pool *sql.DB, db string, p *manifest.DatabaseProperties) error {
+// comment, when not empty, is the database's comment (MariaDB 10.5 and
+// later keep one).
+func createDatabase(ctx context.Context, pool *sql.DB, db string, p *manifest.DatabaseProperties, comment string) error {
 	stmt := "CREATE DATABASE " + quoteIdent(db)
 	if p != nil && p.Charset != "" {
 		stmt += " CHARACTER SET " + quoteIdent(p.Charset)
 	}
 	if p != nil && p.Collation != "" {
 		stmt += " COLLATE " + quoteIdent(p.Collation)
+	}
+	if comment != "" {
+		stmt += " COMMENT " + quoteString(comment)
 	}
 	if _, err := pool.ExecContext(ctx, stmt); err != nil {
 		return fmt.Errorf("creating database %q: %w", db, err)

@@ -26,7 +26,7 @@ func (e *Engine) rehearse(ctx context.Context, c conn, pool *sql.DB, client, db 
 		return fmt.Errorf("connecting: %w", err)
 	}
 	scratch := scratchName(db)
-	if err := createDatabase(ctx, pool, scratch, props); err != nil {
+	if err := createDatabase(ctx, pool, scratch, props, ""); err != nil {
 		return fmt.Errorf("restoring over objects is rehearsed in a scratch database before %q is touched, and %w "+
 			"(grant the user CREATE and DROP on %q, or empty %q and restore without --clean)", db, err, scratch, db)
 	}
