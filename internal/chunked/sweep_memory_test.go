@@ -4,11 +4,9 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"runtime"
 	"sort"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -102,31 +100,12 @@ func TestSweepMemoryBounded(t *testing.T) {
 		ms = append(ms, &manifest.Manifest{Targets: []manifest.Target{tg}})
 	}
 
-	runtime.GC()
-	var base runtime.MemStats
-	runtime.ReadMemStats(&base)
-	var peak atomic.Uint64
-	stop := make(chan struct{})
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		var m runtime.MemStats
-		for {
-			runtime.ReadMemStats(&m)
-			if m.HeapAlloc > peak.Load() {
-				peak.Store(m.HeapAlloc)
-			}
-			select {
-			case <-stop:
-				return
-			case <-time.After(2 * time.Millisecond):
-			}
-		}
-	}()
-	n, err := chunked.Sweep(context.Background(), chunked.SweepInput{Store: s, Definition: def,
-		Marks: mustMark(t, ms...), Now: time.Now(), Grace: 24 * time.Hour})
-	close(stop)
-	<-done
+	var n int
+	var err error
+	used := peakHeap(func() {
+		n, err = chunked.Sweep(context.Background(), chunked.SweepInput{Store: s, Definition: def,
+			Marks: mustMark(t, ms...), Now: time.Now(), Grace: 24 * time.Hour})
+	})
 	if err != nil || n != chunks/2 {
 		t.Fatalf("swept %d, err %v; want %d", n, err, chunks/2)
 	}
@@ -136,7 +115,6 @@ func TestSweepMemoryBounded(t *testing.T) {
 			t.Fatalf("chunk %d: present %v after the sweep; want only the referenced (even) ones", i, there)
 		}
 	}
-	used := int64(peak.Load()) - int64(base.HeapAlloc)
 	t.Logf("sweep of %d chunks: peak heap %.1f MiB above the baseline", chunks, float64(used)/(1<<20))
 	if used > 64<<20 {
 		t.Fatalf("sweep of %d chunks used %d MiB of heap, want under 64", chunks, used>>20)

@@ -81,25 +81,24 @@ func archivesOf(t *testing.T) (db string, stream, file []byte, firstBlock int) {
 
 func pgDump(t testing.TB, s testutil.PGServer, db string, args ...string) []byte {
 	t.Helper()
-	cmd := exec.Command("pg_dump", append([]string{"-h", s.Host, "-p", strconv.Itoa(s.Port), "-U", s.User, "--format=custom", "-d", db}, args...)...)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("pg_dump: %v: %s", err, stderr.String())
-	}
-	return out
+	return output(t, exec.Command("pg_dump", append([]string{"-h", s.Host, "-p", strconv.Itoa(s.Port), "-U", s.User, "--format=custom", "-d", db}, args...)...))
 }
 
 func restore(t *testing.T, archive []byte, args ...string) []byte {
 	t.Helper()
 	cmd := exec.Command("pg_restore", args...)
 	cmd.Stdin = bytes.NewReader(archive)
+	return output(t, cmd)
+}
+
+// output runs cmd and returns its stdout, failing the test with its stderr.
+func output(t testing.TB, cmd *exec.Cmd) []byte {
+	t.Helper()
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
 	if err != nil {
-		t.Fatalf("pg_restore: %v: %s", err, stderr.String())
+		t.Fatalf("%s: %v: %s", cmd.Args[0], err, stderr.String())
 	}
 	return out
 }
