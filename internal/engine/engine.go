@@ -150,6 +150,11 @@ type RestoreOptions struct {
 	// asked only once it succeeded, engine.Renaming), after a restore in
 	// one transaction failed with ErrLockTable.
 	ManyTransactions bool
+	// NewDatabase says that the runner created IntoDatabase for this
+	// restore a moment ago (Creating.CreateDatabase, with Database's
+	// properties), so it holds nothing yet: the engine need not check that
+	// it is empty or what its properties are.
+	NewDatabase bool
 }
 
 // DestinationDatabase is the database a restore writes to: IntoDatabase,

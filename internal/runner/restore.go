@@ -191,6 +191,7 @@ func (r *Runner) restoreTarget(ctx context.Context, m *manifest.Manifest, p rest
 			created := opts
 			created.IntoDatabase = db
 			created.ManyTransactions = many
+			created.NewDatabase = true
 			created.IgnoreDatabaseProperties = true // created just now with the source's properties
 			return restore(created)(rd)
 		}, func() { tp.Start(time.Now()) })

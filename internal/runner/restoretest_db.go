@@ -87,7 +87,7 @@ func (d *dbRehearsal) run(ctx context.Context, read func(pipeline.ConsumeFunc) e
 	opts := engine.RestoreOptions{Database: d.source, IgnoreDatabaseProperties: true, IgnoreOwnership: true}
 	log := d.r.opts.Log.With("target", out.Name, "server", out.Server)
 	made, err := d.r.restoreNew(ctx, log, nd, read, func(rd io.Reader, db string, many bool) error {
-		opts.IntoDatabase, opts.ManyTransactions = db, many
+		opts.IntoDatabase, opts.ManyTransactions, opts.NewDatabase = db, many, true
 		return d.engine.Restore(ctx, d.target, rd, opts)
 	}, func() {})
 	out.Created = made

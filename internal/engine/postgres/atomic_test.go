@@ -159,3 +159,33 @@ func TestFailedRestoreIntoEmptyDatabaseLeavesItEmpty(t *testing.T) {
 
 // quoteIdent is for the tests' own statements.
 func quoteIdent(s string) string { return pgx.Identifier{s}.Sanitize() }
+
+// TestDatabaseExistsWithoutMaintenanceAccess: a user who may connect only
+// to their own database still gets a true answer for it and a false one for
+// a missing one, by connecting to it instead of reading the catalog.
+func TestDatabaseExistsWithoutMaintenanceAccess(t *testing.T) {
+	s := testutil.PrivatePostgres(t)
+	own := s.CreateDB(t)
+	s.Exec(t, "postgres", `REVOKE CONNECT ON DATABASE postgres FROM PUBLIC;
+CREATE ROLE limited LOGIN PASSWORD 'limited-pw';
+GRANT CONNECT ON DATABASE `+own+` TO limited`)
+	limited := s
+	limited.User = "limited"
+	target := pgTarget(limited, "pg-limited", own, "limited-pw")
+	ctx := context.Background()
+	e := postgres.New()
+	if exists, err := e.DatabaseExists(ctx, target, own); err != nil || !exists {
+		t.Errorf("DatabaseExists(own) = %v, %v; want true", exists, err)
+	}
+	if exists, err := e.DatabaseExists(ctx, target, own+"_missing"); err != nil || exists {
+		t.Errorf("DatabaseExists(missing) = %v, %v; want false", exists, err)
+	}
+	// The superuser reads the catalog, the same answers.
+	super := pgTarget(s, "pg-super", own, s.Password)
+	if exists, err := e.DatabaseExists(ctx, super, own); err != nil || !exists {
+		t.Errorf("superuser: DatabaseExists(own) = %v, %v; want true", exists, err)
+	}
+	if exists, err := e.DatabaseExists(ctx, super, own+"_missing"); err != nil || exists {
+		t.Errorf("superuser: DatabaseExists(missing) = %v, %v; want false", exists, err)
+	}
+}

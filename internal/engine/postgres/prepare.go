@@ -34,8 +34,14 @@ const (
 // from opts.Database and opts.IgnoreDatabaseProperties is not set.
 //
 // It also returns the server's version (server_version_num), which the
-// restore needs and would otherwise connect again to ask.
+// restore needs and would otherwise connect again to ask. A database the
+// runner has just created for this restore (opts.NewDatabase) is not
+// looked at: only the version is asked.
 func (c conn) prepare(ctx context.Context, db string, opts engine.RestoreOptions) (created bool, serverNum int, err error) {
+	if opts.NewDatabase {
+		serverNum, err = c.serverVersion(ctx)
+		return false, serverNum, err
+	}
 	pc, err := c.connect(ctx, db)
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) && pgErr.Code == codeNoDatabase {
@@ -73,23 +79,37 @@ func (c conn) prepare(ctx context.Context, db string, opts engine.RestoreOptions
 // restored into a database without the local additions template1 may have,
 // and because only template0 may be copied with another encoding or locale.
 func (c conn) createDatabase(ctx context.Context, db string, p *manifest.DatabaseProperties) (created bool, serverNum int, err error) {
-	pc, err := c.connect(ctx, maintenanceDB)
-	if err != nil {
+	err = c.withMaintenance(ctx, func(pc *pgx.Conn) error {
+		if serverNum, err = versionNum(ctx, pc); err != nil {
+			return err
+		}
+		options, err := createOptions(p, serverNum)
+		if err != nil {
+			return fmt.Errorf("creating database %q: %w", db, err)
+		}
+		if _, err := pc.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{db}.Sanitize()+" TEMPLATE template0"+options); err != nil {
+			return fmt.Errorf("creating database %q: %w", db, err)
+		}
+		return nil
+	})
+	var connErr *connectError
+	if errors.As(err, &connErr) {
 		return false, 0, fmt.Errorf("database %q does not exist, and connecting to %q to create it failed: %w", db, maintenanceDB, err)
 	}
-	defer pc.Close(context.WithoutCancel(ctx))
-	num, err := versionNum(ctx, pc)
 	if err != nil {
 		return false, 0, err
 	}
-	options, err := createOptions(p, num)
-	if err != nil {
-		return false, 0, fmt.Errorf("creating database %q: %w", db, err)
-	}
-	if _, err := pc.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{db}.Sanitize()+" TEMPLATE template0"+options); err != nil {
-		return false, 0, fmt.Errorf("creating database %q: %w", db, err)
-	}
-	return true, num, nil
+	return true, serverNum, nil
+}
+
+// serverVersion is the server's server_version_num, asked through the
+// maintenance database.
+func (c conn) serverVersion(ctx context.Context) (num int, err error) {
+	err = c.withMaintenance(ctx, func(pc *pgx.Conn) error {
+		num, err = versionNum(ctx, pc)
+		return err
+	})
+	return num, err
 }
 
 // dropCreated drops db, which this restore created and failed to fill. It
@@ -98,21 +118,18 @@ func (c conn) createDatabase(ctx context.Context, db string, p *manifest.Databas
 func (c conn) dropCreated(ctx context.Context, db string) error {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
 	defer cancel()
-	pc, err := c.connect(ctx, maintenanceDB)
-	if err != nil {
+	return c.withMaintenance(ctx, func(pc *pgx.Conn) error {
+		num, err := versionNum(ctx, pc)
+		if err != nil {
+			return err
+		}
+		stmt := "DROP DATABASE IF EXISTS " + pgx.Identifier{db}.Sanitize()
+		if num >= v13 {
+			stmt += " WITH (FORCE)"
+		}
+		_, err = pc.Exec(ctx, stmt)
 		return err
-	}
-	defer pc.Close(ctx)
-	num, err := versionNum(ctx, pc)
-	if err != nil {
-		return err
-	}
-	stmt := "DROP DATABASE IF EXISTS " + pgx.Identifier{db}.Sanitize()
-	if num >= v13 {
-		stmt += " WITH (FORCE)"
-	}
-	_, err = pc.Exec(ctx, stmt)
-	return err
+	})
 }
 
 // userObjectsSQL lists what a restore could collide with: relations,

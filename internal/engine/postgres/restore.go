@@ -5,9 +5,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"os/exec"
-	"regexp"
-	"strconv"
 	"strings"
 
 	"github.com/coffer-dev/coffer/internal/engine"
@@ -57,11 +54,12 @@ func (c conn) restore(ctx context.Context, db string, r io.Reader, opts engine.R
 	if err != nil {
 		return err
 	}
+	toolMajor := probeMajor(restore) // asked while the destination is prepared
 	created, serverNum, err := c.prepare(ctx, db, opts)
 	if err != nil {
 		return err
 	}
-	err = c.pgRestore(ctx, restore, db, serverNum, pgarchive.Merge(r, pgarchive.DefaultPiece), opts)
+	err = c.pgRestore(ctx, restore, toolMajor, db, serverNum, pgarchive.Merge(r, pgarchive.DefaultPiece), opts)
 	if err == nil || !created {
 		return err
 	}
@@ -71,13 +69,13 @@ func (c conn) restore(ctx context.Context, db string, r io.Reader, opts engine.R
 	return fmt.Errorf("%w (database %q, which this restore created, was dropped again)", err, db)
 }
 
-func (c conn) pgRestore(ctx context.Context, restore, db string, serverNum int, r io.Reader, opts engine.RestoreOptions) error {
+func (c conn) pgRestore(ctx context.Context, restore string, toolMajor majorFunc, db string, serverNum int, r io.Reader, opts engine.RestoreOptions) error {
 	s, err := c.newSession()
 	if err != nil {
 		return err
 	}
 	defer s.close()
-	older, err := olderThanTool(ctx, restore, serverNum)
+	older, err := olderThanTool(ctx, toolMajor, serverNum)
 	if err != nil {
 		return err
 	}
@@ -120,21 +118,14 @@ func lockTableHint(err error, opts engine.RestoreOptions) error {
 const setTransactionTimeout = "SET transaction_timeout = 0;"
 
 // olderThanTool reports whether the destination server (serverNum, its
-// server_version_num) is older than 17 while pg_restore is 17 or later.
-func olderThanTool(ctx context.Context, restore string, serverNum int) (bool, error) {
+// server_version_num) is older than 17 while pg_restore (toolMajor) is 17
+// or later.
+func olderThanTool(ctx context.Context, toolMajor majorFunc, serverNum int) (bool, error) {
 	if serverNum >= v17 {
 		return false, nil
 	}
-	out, err := exec.CommandContext(ctx, restore, "--version").Output()
-	if err != nil {
-		return false, fmt.Errorf("%s --version: %w", restore, err)
-	}
-	m := regexp.MustCompile(`\) (\d+)`).FindStringSubmatch(string(out)) // pg_restore (PostgreSQL) 17.6 (Debian ...)
-	if m == nil {
-		return false, nil
-	}
-	major, _ := strconv.Atoi(m[1])
-	return major >= 17, nil
+	major, err := toolMajor(ctx)
+	return major >= 17, err
 }
 
 // pgRestoreOlder restores into a server older than pg_restore: pg_restore
