@@ -62,10 +62,10 @@ func (r *DefinitionReconciler) render(ctx context.Context, def *v1alpha1.BackupD
 		return ctrl.Result{}, r.deleteRunner(ctx, def)
 	}
 	// 2c. The storage's format as its reconciler recorded it, and its key.
-	st, reason, msg, err := r.storageForRunner(ctx, st)
-	if err != nil || msg != "" {
-		if msg != "" {
-			r.setReady(def, metav1.ConditionFalse, reason, msg)
+	st, wait, err := r.storageForRunner(ctx, st)
+	if err != nil || wait != nil {
+		if wait != nil {
+			r.setReady(def, wait.status, wait.reason, wait.message)
 		}
 		return ctrl.Result{}, err // the storage's status or key Secret changing brings the definition back
 	}

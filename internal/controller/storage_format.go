@@ -39,11 +39,12 @@ const (
 	// and is not Coffer's, or holds no usable key; the controller leaves it.
 	ReasonKeySecretConflict = "KeySecretConflict"
 
-	// ReasonFormatPending on a definition's Ready: its storage's format is
-	// not decided yet.
+	// ReasonFormatPending on a definition's Ready (Unknown): its storage's
+	// format is not decided yet.
 	ReasonFormatPending = "StorageFormatPending"
 	// ReasonDedupKeyNotReady on a definition's Ready: its storage writes
-	// format 2 and its generated dedup key is missing or not Coffer's.
+	// format 2 and its generated dedup key is missing (Unknown: not
+	// generated yet) or not Coffer's (False).
 	ReasonDedupKeyNotReady = "DedupKeyNotReady"
 )
 
@@ -169,28 +170,40 @@ func runnerStorage(st *v1alpha1.BackupStorage, f v1alpha1.StorageFormat) *v1alph
 	return out
 }
 
+// notReady is why a definition's runner is not rendered yet: the
+// definition's Ready condition. Unknown while the controller has yet to
+// record the storage's format or generate its key (moments, normally),
+// False when something a user must change is in the way.
+type notReady struct {
+	status  metav1.ConditionStatus
+	reason  string
+	message string
+}
+
 // storageForRunner is the storage as its definitions' runners get it
-// (runnerStorage), or a reason and message for the definition's Ready
-// condition while the storage's format is not decided or its generated key
-// is not usable. The runner keeps running meanwhile: nothing is rendered.
-func (r *DefinitionReconciler) storageForRunner(ctx context.Context, st *v1alpha1.BackupStorage) (*v1alpha1.BackupStorage, string, string, error) {
+// (runnerStorage), or, while the storage's format is not decided or its
+// generated key is not usable, why not (notReady). The runner keeps
+// running meanwhile: nothing is rendered.
+func (r *DefinitionReconciler) storageForRunner(ctx context.Context, st *v1alpha1.BackupStorage) (*v1alpha1.BackupStorage, *notReady, error) {
 	choice, ok := declaredFormat(st)
 	if !ok {
-		return nil, ReasonFormatPending, fmt.Sprintf("waiting for the controller to record BackupStorage %s/%s's format (status.format)", st.Namespace, st.Name), nil
+		return nil, &notReady{metav1.ConditionUnknown, ReasonFormatPending,
+			fmt.Sprintf("waiting for the controller to record BackupStorage %s/%s's format (status.format)", st.Namespace, st.Name)}, nil
 	}
 	if generatesKey(st, choice.format) {
 		key := types.NamespacedName{Namespace: st.Namespace, Name: naming.DedupKeySecretName(st.Name)}
 		sec := &corev1.Secret{}
 		err := r.Reader.Get(ctx, key, sec)
 		if apierrors.IsNotFound(err) {
-			return nil, ReasonDedupKeyNotReady, fmt.Sprintf("waiting for the controller to generate BackupStorage %s/%s's dedup key into Secret %s", st.Namespace, st.Name, key.Name), nil
+			return nil, &notReady{metav1.ConditionUnknown, ReasonDedupKeyNotReady,
+				fmt.Sprintf("waiting for the controller to generate BackupStorage %s/%s's dedup key into Secret %s", st.Namespace, st.Name, key.Name)}, nil
 		}
 		if err != nil {
-			return nil, "", "", fmt.Errorf("dedup key Secret %s: %w", key, err)
+			return nil, nil, fmt.Errorf("dedup key Secret %s: %w", key, err)
 		}
 		if msg := keyConflictMessage(st, sec); msg != "" {
-			return nil, ReasonDedupKeyNotReady, msg, nil
+			return nil, &notReady{metav1.ConditionFalse, ReasonDedupKeyNotReady, msg}, nil
 		}
 	}
-	return runnerStorage(st, choice.format), "", "", nil
+	return runnerStorage(st, choice.format), nil, nil
 }
