@@ -17,8 +17,14 @@ type encoder struct {
 	stored     bufPool // what is uploaded, back once the store holds it
 }
 
+// newEncoder writes zstd's frame checksum (xxHash64 of the plain bytes)
+// only into chunks stored in clear: age's authentication already fails on
+// any changed byte of an encrypted chunk, by hand (`age -d`) as in Coffer,
+// and the keyed name checks its plain bytes besides. Computing the checksum
+// cost 1.6 % of a first backup's CPU, and verifying it 2 % of a restore's.
 func newEncoder(level zstd.EncoderLevel, recipients []age.Recipient) (*encoder, error) {
-	zw, err := zstd.NewWriter(nil, zstd.WithEncoderLevel(level), zstd.WithEncoderConcurrency(1))
+	zw, err := zstd.NewWriter(nil, zstd.WithEncoderLevel(level), zstd.WithEncoderConcurrency(1),
+		zstd.WithEncoderCRC(len(recipients) == 0))
 	if err != nil {
 		return nil, fmt.Errorf("starting zstd: %w", err)
 	}
@@ -27,9 +33,9 @@ func newEncoder(level zstd.EncoderLevel, recipients []age.Recipient) (*encoder, 
 
 func (e *encoder) close() { _ = e.zw.Close() }
 
-// encode returns plain's stored form — one zstd frame (with its checksum),
-// age-encrypted when there are recipients: what `age -d | zstd -d`
-// reverses — in a buffer to hand back with release once it is no longer
+// encode returns plain's stored form — one zstd frame, age-encrypted when
+// there are recipients (with zstd's checksum when there are none): what
+// `age -d | zstd -d` reverses — in a buffer to hand back with release once it is no longer
 // read.
 func (e *encoder) encode(plain []byte) ([]byte, error) {
 	if len(e.recipients) == 0 {
