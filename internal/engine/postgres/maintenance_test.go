@@ -171,3 +171,43 @@ func TestProbeMajor(t *testing.T) {
 		t.Fatalf("waiting past the context returned %v", err)
 	}
 }
+
+// TestMaintenanceConcurrentUse: restores running at once in one process
+// (a daemon's) share the kept connection one at a time and open their own
+// meanwhile; every answer is right, and one connection is kept after
+// (under -race, the pool's own state is checked too).
+func TestMaintenanceConcurrentUse(t *testing.T) {
+	c, s := sharedConn(t)
+	ctx := context.Background()
+	exists := s.CreateDB(t)
+	errs := make(chan error, 8)
+	for g := 0; g < 8; g++ {
+		go func() {
+			for i := 0; i < 20; i++ {
+				var got bool
+				err := c.withMaintenance(ctx, func(pc *pgx.Conn) error {
+					return pc.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)", exists).Scan(&got)
+				})
+				if err == nil && !got {
+					err = errors.New("an existing database was not found")
+				}
+				if err != nil {
+					errs <- err
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for g := 0; g < 8; g++ {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	maintenance.mu.Lock()
+	kept := maintenance.idle[c.endpoint()] != nil
+	maintenance.mu.Unlock()
+	if !kept {
+		t.Fatal("no connection kept after the last use")
+	}
+}
