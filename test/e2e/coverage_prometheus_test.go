@@ -124,11 +124,14 @@ func checkDashboard(t *testing.T, prom *prometheus) {
 	if err := json.Unmarshal(b, &d); err != nil {
 		t.Fatal(err)
 	}
-	// A panel over increase()/rate() needs two scrapes after the series
-	// appears, and the first backup may have completed one scrape ago: a
-	// panel gets 30 s (30 scrapes) to return series before it fails.
+	// A panel over increase()/rate() needs a sample before a backup and
+	// one after it. The runner starts a moment before Prometheus, so the
+	// first scheduled backup can end before Prometheus first scrapes it
+	// (then its count is 1 in every sample and increase() is 0, NaN for a
+	// mean): the next one, a minute later, is the first increase seen. A
+	// panel gets 90 s to return series before it fails.
 	vars := strings.NewReplacer("$namespace", ".*", "$__rate_interval", "1m")
-	deadline := time.Now().Add(30 * time.Second)
+	deadline := time.Now().Add(90 * time.Second)
 	for _, p := range d.Panels {
 		var exprs []string
 		for _, tg := range p.Targets {
