@@ -189,8 +189,10 @@ type Encryption struct {
 // Compression settings. Every object is one zstd frame whatever the level.
 type Compression struct {
 	// Level is fastest (zstd level 1, the default: keeps up with pg_dump on
-	// small machines), default (level 3), better (level 7) or best (level 11).
-	// +kubebuilder:validation:Enum=fastest;default;better;best
+	// small machines), default (level 3), better (level 7), best (level 11)
+	// or none (zstd frames of raw blocks: for data that does not compress,
+	// or where CPU matters more than the bytes stored).
+	// +kubebuilder:validation:Enum=fastest;default;better;best;none
 	// +optional
 	Level string `json:"level,omitempty"`
 }

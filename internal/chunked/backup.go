@@ -9,12 +9,12 @@ import (
 	"sync"
 
 	"filippo.io/age"
-	"github.com/klauspost/compress/zstd"
 
 	"github.com/coffer-dev/coffer/internal/layout"
 	"github.com/coffer-dev/coffer/internal/manifest"
 	"github.com/coffer-dev/coffer/internal/pipeline"
 	"github.com/coffer-dev/coffer/internal/storage"
+	"github.com/coffer-dev/coffer/internal/zframe"
 )
 
 // DefaultUploads is how many chunks upload at once: memory is about
@@ -25,8 +25,8 @@ const DefaultUploads = 2
 type Options struct {
 	Key        *Key
 	Recipients []age.Recipient
-	// Level of zstd; zero means zstd.SpeedFastest.
-	Level zstd.EncoderLevel
+	// Level of compression; the zero value is zstd's fastest.
+	Level zframe.Level
 	// Uploads in flight; zero means DefaultUploads.
 	Uploads int
 }
@@ -54,7 +54,7 @@ func Backup(ctx context.Context, store storage.Store, def layout.Definition, kno
 	}
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
-	enc, err := newEncoder(level(opts.Level), opts.Recipients)
+	enc, err := newEncoder(opts.Level, opts.Recipients)
 	if err != nil {
 		return Result{}, err
 	}
@@ -104,13 +104,6 @@ func firstFailure(ctx context.Context, derr, cerr, uerr error) error {
 		return cerr
 	}
 	return derr
-}
-
-func level(l zstd.EncoderLevel) zstd.EncoderLevel {
-	if l == 0 {
-		return zstd.SpeedFastest
-	}
-	return l
 }
 
 // writer cuts one target's stream and hands new chunks to the uploader.

@@ -12,12 +12,11 @@ import (
 	"testing"
 	"testing/iotest"
 
-	"github.com/klauspost/compress/zstd"
-
 	"github.com/coffer-dev/coffer/internal/layout"
 	"github.com/coffer-dev/coffer/internal/manifest"
 	"github.com/coffer-dev/coffer/internal/pipeline"
 	"github.com/coffer-dev/coffer/internal/storage"
+	"github.com/coffer-dev/coffer/internal/zframe"
 )
 
 // noisy is n bytes of text rows with random fields: content-defined cuts
@@ -127,7 +126,7 @@ func TestReadsChunksOfTheEarlierChunker(t *testing.T) {
 		t.Fatal(err)
 	}
 	def := layout.Definition{Namespace: "default", Name: "old"}
-	enc, err := newEncoder(zstd.SpeedDefault, nil)
+	enc, err := newEncoder(zframe.Default, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -185,7 +184,7 @@ func TestNamesByTheManifestsHash(t *testing.T) {
 	}
 	defer store.Close()
 	def := layout.Definition{Namespace: "default", Name: "old"}
-	enc, err := newEncoder(zstd.SpeedDefault, nil)
+	enc, err := newEncoder(zframe.Default, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

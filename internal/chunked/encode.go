@@ -4,14 +4,15 @@ import (
 	"fmt"
 
 	"filippo.io/age"
-	"github.com/klauspost/compress/zstd"
+
+	"github.com/coffer-dev/coffer/internal/zframe"
 )
 
 // encoder compresses and encrypts a backup's new chunks into buffers it
 // reuses: a new buffer per chunk and stage is zeroed by the allocator, and
 // that alone cost about a tenth of a first backup's CPU.
 type encoder struct {
-	zw         *zstd.Encoder
+	zw         *zframe.Encoder
 	recipients []age.Recipient
 	frames     bufPool // zstd frames, back as soon as age has sealed them
 	stored     bufPool // what is uploaded, back once the store holds it
@@ -22,26 +23,25 @@ type encoder struct {
 // any changed byte of an encrypted chunk, by hand (`age -d`) as in Coffer,
 // and the keyed name checks its plain bytes besides. Computing the checksum
 // cost 1.6 % of a first backup's CPU, and verifying it 2 % of a restore's.
-func newEncoder(level zstd.EncoderLevel, recipients []age.Recipient) (*encoder, error) {
-	zw, err := zstd.NewWriter(nil, zstd.WithEncoderLevel(level), zstd.WithEncoderConcurrency(1),
-		zstd.WithEncoderCRC(len(recipients) == 0))
+func newEncoder(level zframe.Level, recipients []age.Recipient) (*encoder, error) {
+	zw, err := zframe.NewEncoder(level, len(recipients) == 0)
 	if err != nil {
-		return nil, fmt.Errorf("starting zstd: %w", err)
+		return nil, err
 	}
 	return &encoder{zw: zw, recipients: recipients}, nil
 }
 
-func (e *encoder) close() { _ = e.zw.Close() }
+func (e *encoder) close() { e.zw.Close() }
 
 // encode returns plain's stored form — one zstd frame, age-encrypted when
 // there are recipients (with zstd's checksum when there are none): what
-// `age -d | zstd -d` reverses — in a buffer to hand back with release once it is no longer
-// read.
+// `age -d | zstd -d` reverses — in a buffer to hand back with release once
+// it is no longer read.
 func (e *encoder) encode(plain []byte) ([]byte, error) {
 	if len(e.recipients) == 0 {
-		return e.zw.EncodeAll(plain, e.stored.get(frameBound(len(plain)))), nil
+		return e.zw.EncodeAll(plain, e.stored.get(zframe.Bound(len(plain)))), nil
 	}
-	frame := e.zw.EncodeAll(plain, e.frames.get(frameBound(len(plain))))
+	frame := e.zw.EncodeAll(plain, e.frames.get(zframe.Bound(len(plain))))
 	defer e.frames.put(frame)
 	return seal(frame, e.recipients, e.stored.get(len(frame)+sealOverhead(len(frame), len(e.recipients))))
 }
@@ -63,10 +63,6 @@ func seal(frame []byte, recipients []age.Recipient, dst []byte) ([]byte, error) 
 	}
 	return out.b, nil
 }
-
-// frameBound is room for a compressed chunk: zstd's frames of data that
-// does not compress are a little larger than it.
-func frameBound(n int) int { return n + n/128 + 1024 }
 
 // sealOverhead is room for age's header (a stanza per recipient) and its
 // 16-byte tag per 64 KiB.

@@ -7,6 +7,8 @@ import (
 
 	"filippo.io/age"
 	"github.com/klauspost/compress/zstd"
+
+	"github.com/coffer-dev/coffer/internal/zframe"
 )
 
 // TestFrameChecksumOnlyInClear: a chunk stored in clear carries zstd's
@@ -27,7 +29,7 @@ func TestFrameChecksumOnlyInClear(t *testing.T) {
 		{"encrypted", []age.Recipient{id.Recipient()}, false},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			enc, err := newEncoder(zstd.SpeedFastest, c.recipients)
+			enc, err := newEncoder(zframe.Fastest, c.recipients)
 			if err != nil {
 				t.Fatal(err)
 			}

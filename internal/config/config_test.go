@@ -300,6 +300,8 @@ func TestStorageFormat(t *testing.T) {
 		"Chunked without a key":  {storage: "  format: Chunked\n", err: "spec.format"},
 		"chunked block, no key":  {storage: "  chunked: {}\n", err: "spec.chunked.keySecretRef"},
 		"unknown format":         {storage: "  format: Rows\n", err: `"Rows" is not Chunked or Stream`},
+		"compression none":       {storage: "  compression: {level: none}\n", chunked: false},
+		"unknown compression":    {storage: "  compression: {level: max}\n", err: `spec.compression.level: "max" is not one of fastest, default, better, best, none`},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {

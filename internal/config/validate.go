@@ -12,6 +12,7 @@ import (
 	"github.com/coffer-dev/coffer/internal/engine/all"
 	"github.com/coffer-dev/coffer/internal/layout"
 	"github.com/coffer-dev/coffer/internal/scheduler"
+	"github.com/coffer-dev/coffer/internal/zframe"
 )
 
 // fieldErrs collects errors that each name a field of one object.
@@ -66,10 +67,8 @@ func (c *Config) validateStorage(f *fieldErrs) {
 		f.add("spec.format", "%q is not Chunked or Stream", s.Format)
 	}
 	if c := s.Compression; c != nil {
-		switch c.Level {
-		case "", "fastest", "default", "better", "best":
-		default:
-			f.add("spec.compression.level", "%q is not one of fastest, default, better, best", c.Level)
+		if _, err := zframe.ParseLevel(c.Level); err != nil {
+			f.add("spec.compression.level", "%v", err)
 		}
 	}
 }

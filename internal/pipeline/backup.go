@@ -7,9 +7,9 @@ import (
 	"io"
 
 	"filippo.io/age"
-	"github.com/klauspost/compress/zstd"
 
 	"github.com/coffer-dev/coffer/internal/storage"
+	"github.com/coffer-dev/coffer/internal/zframe"
 )
 
 // DumpFunc writes a complete dump to w. It must return an error if the dump
@@ -64,9 +64,9 @@ func compressEncrypt(ctx context.Context, out io.Writer, opts Options, dump Dump
 		}
 		encrypted = w
 	}
-	zw, err := zstd.NewWriter(encrypted, opts.zstdOptions()...)
+	zw, err := zframe.NewStream(encrypted, opts.Level)
 	if err != nil {
-		return Sums{}, fmt.Errorf("starting zstd: %w", err)
+		return Sums{}, err
 	}
 	plain := newDigest()
 	if err := dump(ctx, io.MultiWriter(plain, zw)); err != nil {

@@ -14,40 +14,17 @@ import (
 	"io"
 
 	"filippo.io/age"
-	"github.com/klauspost/compress/zstd"
+	"github.com/coffer-dev/coffer/internal/zframe"
 )
 
 // Options tune the backup pipeline.
 type Options struct {
 	// Recipients encrypt the stream with age; none means no encryption.
 	Recipients []age.Recipient
-	// Level of zstd; zero means zstd.SpeedFastest (level 1), which keeps up
-	// with a dump tool on two cores and still stores less than gzip.
-	Level zstd.EncoderLevel
-	// Concurrency of the zstd encoder; zero means 1: the dump tool and the
-	// database already need a core each, and memory grows with concurrency.
-	Concurrency int
-}
-
-// Levels maps the config's compression level names to zstd levels.
-var Levels = map[string]zstd.EncoderLevel{
-	"":        zstd.SpeedFastest,
-	"fastest": zstd.SpeedFastest,
-	"default": zstd.SpeedDefault,
-	"better":  zstd.SpeedBetterCompression,
-	"best":    zstd.SpeedBestCompression,
-}
-
-func (o Options) zstdOptions() []zstd.EOption {
-	level := o.Level
-	if level == 0 {
-		level = zstd.SpeedFastest
-	}
-	conc := o.Concurrency
-	if conc <= 0 {
-		conc = 1
-	}
-	return []zstd.EOption{zstd.WithEncoderLevel(level), zstd.WithEncoderConcurrency(conc)}
+	// Level of compression; the zero value is zstd's fastest (level 1),
+	// which keeps up with a dump tool on two cores and still stores less
+	// than gzip.
+	Level zframe.Level
 }
 
 // Sums are the sizes and SHA-256 digests of the plain dump and of the stored

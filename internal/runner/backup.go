@@ -17,6 +17,7 @@ import (
 	"github.com/coffer-dev/coffer/internal/pipeline"
 	"github.com/coffer-dev/coffer/internal/progress"
 	"github.com/coffer-dev/coffer/internal/retention"
+	"github.com/coffer-dev/coffer/internal/zframe"
 )
 
 // cleanupTimeout bounds the removal of a failed backup's objects, which runs
@@ -90,8 +91,10 @@ func (r *Runner) Backup(ctx context.Context, req BackupRequest) (*manifest.Manif
 
 	popts := r.opts.Pipeline
 	popts.Recipients = recipients
-	if c := r.cfg.Storage.Spec.Compression; c != nil && popts.Level == 0 {
-		popts.Level = pipeline.Levels[c.Level]
+	if c := r.cfg.Storage.Spec.Compression; c != nil && popts.Level == zframe.Fastest {
+		if popts.Level, err = zframe.ParseLevel(c.Level); err != nil {
+			return nil, &FailedError{ID: id, Err: fmt.Errorf("spec.compression.level: %w", err)}
+		}
 	}
 	r.chunkMu.RLock()
 	defer r.chunkMu.RUnlock()

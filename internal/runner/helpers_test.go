@@ -31,6 +31,8 @@ type fixture struct {
 	// value (a fixed key when empty).
 	chunked  bool
 	dedupKey string
+	// compression is the storage's spec.compression.level, if any.
+	compression string
 	// identity is the age key; nil means a fresh one.
 	identity *age.X25519Identity
 	// files, when set, adds a filesystem target "files" backing up that
@@ -50,6 +52,9 @@ func (f fixture) load(t *testing.T, dir string) *config.Config {
 	offsite := ""
 	if f.offsite != "" {
 		offsite = ", offsite: " + f.offsite
+	}
+	if f.compression != "" {
+		offsite += ", compression: {level: " + f.compression + "}"
 	}
 	docs := f.docs
 	if f.dedupKey == "" {
