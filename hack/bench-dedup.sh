@@ -12,7 +12,9 @@
 # restic and kopia read `pg_dump -Fc -Z0` on stdin; CPU and RSS are of the
 # whole pipeline (GNU time over the tool and its pg_dump). kopia runs twice,
 # into two repositories: with its defaults (no compression) and with
-# zstd-fastest, what Coffer uses.
+# zstd-fastest, what Coffer uses; Coffer format 2 runs twice too: at its
+# default level (zstd fastest) and at level none (column coffer-v2-none,
+# no compression, like kopia's defaults).
 #
 # restic and kopia are built from the Go module proxy into bin/ once
 # (`go install`), unless RESTIC/KOPIA name binaries (empty: leave it out); a tool that cannot be
@@ -26,7 +28,7 @@ done
 MB=${DEDUP_MB:-1024}
 DAYS=${DEDUP_DAYS:-30}
 # DEDUP_TOOLS picks the columns (a 30-day series with all five takes hours).
-TOOLS=" ${DEDUP_TOOLS:-coffer-v1 coffer-v2 restic kopia kopia-zstd} "
+TOOLS=" ${DEDUP_TOOLS:-coffer-v1 coffer-v2 coffer-v2-none restic kopia kopia-zstd} "
 want() { [[ $TOOLS == *" $1 "* ]]; }
 DB=coffer_bench_dedup
 PG="-h 127.0.0.1 -U postgres"
@@ -80,10 +82,12 @@ age-keygen -o "$work/age.txt" 2>/dev/null
 recipient=$(grep -o 'age1[0-9a-z]*' "$work/age.txt" | head -1)
 identity=$(grep '^AGE-SECRET-KEY' "$work/age.txt")
 dedup=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')
-for f in 1 2; do
+# Storage 3 is format 2 at compression level none.
+for f in 1 2 3; do
   mkdir -p "$work/coffer$f"
   chunked=""
-  [ $f = 2 ] && chunked=", chunked: {keySecretRef: {name: dedup, key: key}}"
+  [ $f != 1 ] && chunked=", chunked: {keySecretRef: {name: dedup, key: key}}"
+  [ $f = 3 ] && chunked+=", compression: {level: none}"
   cat >"$work/coffer$f.yaml" <<YAML
 apiVersion: coffer.dev/v1alpha1
 kind: BackupStorage
@@ -135,7 +139,8 @@ dump="pg_dump -Fc -Z0 $PG $DB"
 # 32-bit words) zero over the whole run, so it cuts a chunk at every
 # minimum size (2 MiB) and a row inserted early shifts every later cut.
 rnd4="md5(random()::text) || md5(random()::text) || md5(random()::text) || md5(random()::text)"
-printf '%-4s %12s %12s %12s %12s %12s %12s\n' day dump coffer-v1 coffer-v2 restic kopia kopia-zstd
+day1chunks=0
+printf '%-4s %12s %12s %12s %14s %12s %12s %12s\n' day dump coffer-v1 coffer-v2 coffer-v2-none restic kopia kopia-zstd
 for day in $(seq 1 "$DAYS"); do
   if [ "$day" -gt 1 ]; then
     # ~1 % of the rows a day, spread over the three tables and over each
@@ -166,9 +171,10 @@ for day in $(seq 1 "$DAYS"); do
   # The dump alone, on the first and last day: what every column pays
   # before its own work (subtract it for the tool's own CPU).
   if [ "$day" = 1 ] || [ "$day" = "$DAYS" ]; then timed pg_dump bash -o pipefail -c "$dump >/dev/null"; fi
-  c1=-; c2=-; r=-; k=-; kz=-
+  c1=-; c2=-; c3=-; r=-; k=-; kz=-
   if want coffer-v1; then timed coffer-v1 "$work/coffer-runner" backup -f "$work/coffer1.yaml"; c1=$(size "$work/coffer1"); fi
   if want coffer-v2; then timed coffer-v2 "$work/coffer-runner" backup -f "$work/coffer2.yaml"; c2=$(size "$work/coffer2"); fi
+  if want coffer-v2-none; then timed coffer-v2-none "$work/coffer-runner" backup -f "$work/coffer3.yaml"; c3=$(size "$work/coffer3"); fi
   if [ -n "$RESTIC" ] && want restic; then
     timed restic bash -o pipefail -c "$dump | '$RESTIC' -q backup --repo '$work/restic' --stdin --stdin-filename db.pgdump"
     r=$(size "$work/restic")
@@ -182,27 +188,27 @@ for day in $(seq 1 "$DAYS"); do
     kz=$(size "$work/kopia-zstd")
   fi
   echo "$plain" >>"$work/plain"
-  [ "$day" = 1 ] && day1chunks=$(find "$work/coffer2" -path '*/chunks/*' -type f | wc -l)
-  printf '%-4s %12s %12s %12s %12s %12s %12s\n' "$day" "$plain" "$c1" "$c2" "$r" "$k" "$kz"
+  [ "$day" = 1 ] && want coffer-v2 && day1chunks=$(find "$work/coffer2" -path '*/chunks/*' -type f | wc -l)
+  printf '%-4s %12s %12s %12s %14s %12s %12s %12s\n' "$day" "$plain" "$c1" "$c2" "$c3" "$r" "$k" "$kz"
 done
 
 echo
 echo "stored bytes after $DAYS days relative to format 2: $(
   c2=$(size "$work/coffer2")
-  for d in coffer1:coffer-v1 restic:restic kopia:kopia kopia-zstd:kopia-zstd; do
+  for d in coffer1:coffer-v1 coffer3:coffer-v2-none restic:restic kopia:kopia kopia-zstd:kopia-zstd; do
     want "${d#*:}" && [ -d "$work/${d%:*}" ] && printf '%s %.2f×  ' "${d%:*}" "$(echo "$(size "$work/${d%:*}") / $c2" | bc -l)"
   done)"
 first=$(head -1 "$work/plain"); last=$(tail -1 "$work/plain")
 chunks=$(find "$work/coffer2" -path '*/chunks/*' -type f | wc -l)
 awk -v c1="$day1chunks" -v p="$first" -v c="$chunks" -v d="$DAYS" 'BEGIN {
   printf "format 2 objects: %d chunks for the first backup (%.0f per GB of dump), %d after %d days\n", c1, c1 / (p / 1e9), c, d }' 
-printf '%-10s %18s %18s %14s %14s %12s\n' tool "cpu s/GB first" "cpu s/GB last" "wall first s" "wall last s" "peak RSS"
-for name in pg_dump coffer-v1 coffer-v2 restic kopia kopia-zstd; do
+printf '%-14s %18s %18s %14s %14s %12s\n' tool "cpu s/GB first" "cpu s/GB last" "wall first s" "wall last s" "peak RSS"
+for name in pg_dump coffer-v1 coffer-v2 coffer-v2-none restic kopia kopia-zstd; do
   grep -q "^$name " "$work/times" || continue
   awk -v n="$name" -v f="$first" -v l="$last" -v days="$DAYS" '
     $1 == n && $2 == 1 { cf = $4; wf = $3 }
     $1 == n && $2 == days { cl = $4; wl = $3 }
     $1 == n && $5 > rss { rss = $5 }
-    END { printf "%-10s %18.2f %18.2f %14.2f %14.2f %9.0f MiB\n", n, cf / (f / 1e9), cl / (l / 1e9), wf, wl, rss / 1024 }' "$work/times"
+    END { printf "%-14s %18.2f %18.2f %14.2f %14.2f %9.0f MiB\n", n, cf / (f / 1e9), cl / (l / 1e9), wf, wl, rss / 1024 }' "$work/times"
 done
 echo "(CPU and RSS include the tool's pg_dump, whose own cost is the pg_dump row; RSS is the largest process of the pipeline)"

@@ -8,6 +8,7 @@ import (
 	"filippo.io/age"
 
 	"github.com/coffer-dev/coffer/internal/chunked"
+	"github.com/coffer-dev/coffer/internal/zframe"
 )
 
 // benchDump is the stream the benchmarks back up: the file named by
@@ -36,24 +37,28 @@ func BenchmarkFirstBackup(b *testing.B) {
 		b.Fatal(err)
 	}
 	key := newKey(b)
-	b.SetBytes(int64(len(data)))
-	b.ReportAllocs()
-	// CPU of the setup (a new store each round) counts too; it is small.
-	stop := chunked.CPUPerGB(b, int64(len(data)))
-	defer stop()
-	for b.Loop() {
-		b.StopTimer()
-		store, _ := openStore(b)
-		known, err := chunked.ListKnown(context.Background(), store, def, true)
-		if err != nil {
-			b.Fatal(err)
-		}
-		b.StartTimer()
-		_, err = chunked.Backup(context.Background(), store, def, known,
-			chunked.Options{Key: key, Recipients: []age.Recipient{id.Recipient()}}, dumpOf(data))
-		if err != nil {
-			b.Fatal(err)
-		}
+	for _, level := range []zframe.Level{zframe.Fastest, zframe.None} {
+		b.Run(level.String(), func(b *testing.B) {
+			b.SetBytes(int64(len(data)))
+			b.ReportAllocs()
+			// CPU of the setup (a new store each round) counts too; it is small.
+			stop := chunked.CPUPerGB(b, int64(len(data)))
+			defer stop()
+			for b.Loop() {
+				b.StopTimer()
+				store, _ := openStore(b)
+				known, err := chunked.ListKnown(context.Background(), store, def, true)
+				if err != nil {
+					b.Fatal(err)
+				}
+				b.StartTimer()
+				_, err = chunked.Backup(context.Background(), store, def, known,
+					chunked.Options{Key: key, Recipients: []age.Recipient{id.Recipient()}, Level: level}, dumpOf(data))
+				if err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }
 
