@@ -43,6 +43,8 @@ type setupOpts struct {
 	offsite string
 	// chunked writes format 2 (spec.chunked with a dedup key Secret).
 	chunked bool
+	// compression is spec.compression.level, if set.
+	compression string
 }
 
 func writeSetup(t *testing.T, o setupOpts) *setup {
@@ -81,6 +83,9 @@ func writeSetup(t *testing.T, o setupOpts) *setup {
 	}
 	if o.chunked {
 		b.WriteString("  chunked: {keySecretRef: {name: dedup, key: key}}\n")
+	}
+	if o.compression != "" {
+		fmt.Fprintf(&b, "  compression: {level: %s}\n", o.compression)
 	}
 	b.WriteString("---\napiVersion: coffer.dev/v1alpha1\nkind: BackupDefinition\nmetadata: {name: shop, namespace: e2e}\nspec:\n  storageRef: {name: store}\n")
 	if o.schedule != "" {

@@ -160,3 +160,44 @@ func TestRestoreWithoutCofferChunked(t *testing.T) {
 		t.Fatalf("verify of the first backup: %s", out)
 	}
 }
+
+// TestRestoreWithoutCofferLevelNone: at spec.compression.level none the
+// chunks are stored as they are, and the same by-hand loop (age, zstd)
+// restores them: a frame of raw blocks is still a zstd frame.
+func TestRestoreWithoutCofferLevelNone(t *testing.T) {
+	for _, tool := range []string{"age", "zstd", "jq", "pg_restore"} {
+		requireTool(t, tool)
+	}
+	pg := pgDB(t, true)
+	s := writeSetup(t, setupOpts{chunked: true, compression: "none", targets: []target{{name: "main", engine: "postgres", db: pg}}})
+	id := strings.TrimSpace(mustRun(t, "backup", "-f", s.path).stdout)
+	key := filepath.Join(t.TempDir(), "key.txt")
+	if err := os.WriteFile(key, []byte(s.identity.String()+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(s.storageDir, "e2e", "shop", id)
+	var m struct {
+		Targets []struct {
+			PlainSize int64 `json:"plainSize"`
+			Size      int64 `json:"size"`
+		} `json:"targets"`
+	}
+	data, err := os.ReadFile(filepath.Join(dir, "manifest.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(data, &m); err != nil || len(m.Targets) != 1 {
+		t.Fatalf("manifest: %v\n%s", err, data)
+	}
+	if tg := m.Targets[0]; tg.Size < tg.PlainSize {
+		t.Fatalf("stored %d bytes of a %d-byte dump at level none: compressed", tg.Size, tg.PlainSize)
+	}
+	prelude := fmt.Sprintf("set -o pipefail\nS=%q\nB=%q\nKEY=%q\n%s\n", s.storageDir, dir, key, streamFunction(t))
+	dst := randomName("coffer_e2e_byhand_")
+	t.Cleanup(func() { dropPG(dst) })
+	sh(t, "createdb -h 127.0.0.1 -U postgres "+dst)
+	sh(t, prelude+"stream main | pg_restore --no-owner --exit-on-error -h 127.0.0.1 -U postgres -d "+dst)
+	if got, want := pgFingerprint(t, dst), pgFingerprint(t, pg); got != want {
+		t.Fatalf("by-hand restore of level none differs:\n%s\n---\n%s", want, got)
+	}
+}
