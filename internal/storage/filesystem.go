@@ -54,6 +54,9 @@ func openFilesystem(c Config) (*blobStore, error) {
 		createExclusive: func(ctx context.Context, key string, data []byte) error {
 			return createExclusiveFile(ctx, filepath.Join(dir, filepath.FromSlash(key)), data)
 		},
+		listFiles: func(ctx context.Context, prefix string, more func(string) bool, fn func(Object) error) error {
+			return walkFiles(ctx, dir, prefix, more, fn)
+		},
 		// A writer killed before its cleanup leaves "<key>.<hex>.tmp" behind.
 		hidden: func(key string) bool { return hiddenName(path.Base(key)) },
 		sweepIncomplete: func(ctx context.Context, prefix string, before time.Time) ([]string, error) {

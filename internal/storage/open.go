@@ -59,6 +59,9 @@ type blobStore struct {
 	// createExclusive replaces the generic conditional write when the
 	// backend's own is not atomic; may be nil.
 	createExclusive func(ctx context.Context, key string, data []byte) error
+	// listFiles replaces the bucket's listing (the filesystem's); may be
+	// nil.
+	listFiles func(ctx context.Context, prefix string, more func(string) bool, fn func(Object) error) error
 	// hidden drops listed files that are not objects; may be nil.
 	hidden func(key string) bool
 	// syncFile makes Put fsync the filesystem writer's temp file before it
@@ -262,6 +265,21 @@ func (e fnError) Error() string { return e.err.Error() }
 // walk calls fn for each object under prefix up to the first key more
 // refuses (all of them when more is nil).
 func (s *blobStore) walk(ctx context.Context, prefix string, more func(string) bool, fn func(Object) error) error {
+	if s.listFiles != nil {
+		err := s.listFiles(ctx, prefix, more, func(o Object) error {
+			if s.hidden != nil && s.hidden(o.Key) {
+				return nil
+			}
+			if err := fn(o); err != nil {
+				return fnError{err}
+			}
+			return nil
+		})
+		if err != nil && !errors.As(err, new(fnError)) {
+			return fmt.Errorf("list %q in %s: %w", prefix, s.desc, err)
+		}
+		return err
+	}
 	it := s.bucket.List(&blob.ListOptions{Prefix: prefix})
 	for {
 		o, err := it.Next(ctx)

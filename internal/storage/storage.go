@@ -35,10 +35,9 @@ type Store interface {
 	// ListWhile is List, stopped at the first key (not returned) for which
 	// more is false, without reading the rest: for a listing whose caller
 	// knows, from the layout, that nothing it wants comes after that key.
-	// Keys come in the backend's order: bytewise on object stores; on a
-	// filesystem a directory's whole tree comes before its next sibling,
-	// and siblings by name. Both put names starting with a digit before
-	// names starting with a letter.
+	// Keys come in byte order on every backend. The filesystem also asks
+	// more about a directory's key (ending in "/") before reading the
+	// directory, so more must refuse every key after one it refused.
 	ListWhile(ctx context.Context, prefix string, more func(key string) bool) ([]Object, error)
 	// Walk calls fn for every object List would return, in the backend's
 	// order (see ListWhile) rather than sorted, holding no more than the

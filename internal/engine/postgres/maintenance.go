@@ -37,7 +37,8 @@ var maintenance maintenancePool
 // a failed transaction, so it is closed. A failure to connect names the
 // server, without the password.
 func (c conn) withMaintenance(ctx context.Context, f func(*pgx.Conn) error) error {
-	pc := maintenance.take(ctx, c.endpoint())
+	e := c.endpoint()
+	pc := maintenance.take(ctx, e)
 	if pc == nil {
 		var err error
 		if pc, err = c.connectMaintenance(ctx); err != nil {
@@ -48,7 +49,7 @@ func (c conn) withMaintenance(ctx context.Context, f func(*pgx.Conn) error) erro
 		_ = pc.Close(context.WithoutCancel(ctx))
 		return err
 	}
-	maintenance.put(c.endpoint(), pc)
+	maintenance.put(e, pc)
 	return nil
 }
 
