@@ -39,7 +39,7 @@ func (r *Reader) Check(ctx context.Context, targets []manifest.Target) (Checked,
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			plain, err := r.fetch(ctx, lim, c)
+			plain, err := r.fetch(ctx, lim, c, true)
 			plainBufs.put(plain)
 			lim.fetched()
 			h.release()

@@ -199,7 +199,7 @@ func TestNamesByTheManifestsHash(t *testing.T) {
 	c := manifest.Chunk{Hash: name, Size: int64(len(plain)), StoredSize: int64(len(stored))}
 	open := func(key *Key) error {
 		r := &Reader{Store: store, Definition: def, Key: key}
-		_, err := r.fetch(context.Background(), r.fetchLimits(), c)
+		_, err := r.fetch(context.Background(), r.fetchLimits(), c, true)
 		return err
 	}
 	if err := open(old); err != nil {

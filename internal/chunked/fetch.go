@@ -37,6 +37,13 @@ type fetchLimits struct {
 	// downloaded meanwhile waits in its stored form, without its plain
 	// buffer and decoder, keeping its GET slot.
 	opening chan struct{}
+	// started, when not nil, holds back the opening of every chunk but
+	// the first until it is closed: until the consumer first reads. Its
+	// start (a database's checks, pg_restore's own start and connection)
+	// is what the restore waits for then, and on two cores the openings
+	// of the chunks behind the first took the CPU it needed. Downloads go
+	// on meanwhile: they wait for the store, not the CPU.
+	started <-chan struct{}
 }
 
 func (r *Reader) fetchLimits() *fetchLimits {
@@ -99,11 +106,18 @@ func (h held) release() {
 // decoder: its stored and plain sizes and, with a key, its name are
 // checked. Errors wrap pipeline.ErrIntegrity, pipeline.ErrDecrypt or
 // storage.ErrNotFound and name the chunk's key.
-func (r *Reader) fetch(ctx context.Context, l *fetchLimits, c manifest.Chunk) ([]byte, error) {
+func (r *Reader) fetch(ctx context.Context, l *fetchLimits, c manifest.Chunk, first bool) ([]byte, error) {
 	stored, err := r.download(ctx, c)
 	defer storedBufs.put(stored)
 	if err != nil {
 		return nil, err
+	}
+	if !first && l.started != nil {
+		select {
+		case <-l.started:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
 	}
 	select {
 	case l.opening <- struct{}{}:
@@ -130,8 +144,9 @@ type fetchedChunk struct {
 // error (which it delivers) or when ctx ends. The consumer releases each
 // delivered chunk's held share once it has used its bytes. The channel
 // closes only after every fetch it started has returned.
-func (r *Reader) fetchInOrder(ctx context.Context, chunks []manifest.Chunk) <-chan fetchedChunk {
+func (r *Reader) fetchInOrder(ctx context.Context, chunks []manifest.Chunk, started <-chan struct{}) <-chan fetchedChunk {
 	lim := r.fetchLimits()
+	lim.started = started
 	out := make(chan fetchedChunk)
 	futures := make(chan chan fetchedChunk, lim.queue())
 	var fetching sync.WaitGroup
@@ -153,7 +168,7 @@ func (r *Reader) fetchInOrder(ctx context.Context, chunks []manifest.Chunk) <-ch
 			fetching.Add(1)
 			go func() {
 				defer fetching.Done()
-				data, err := r.fetch(ctx, lim, c)
+				data, err := r.fetch(ctx, lim, c, i == 0)
 				lim.fetched()
 				if err != nil && ctx.Err() == nil {
 					err = fmt.Errorf("chunk %d of %d: %w", i+1, len(chunks), err)

@@ -136,7 +136,8 @@ func NewDecoder() (*zstd.Decoder, error) {
 func (r *Reader) Read(ctx context.Context, chunks []manifest.Chunk, want pipeline.Sums, consume pipeline.ConsumeFunc) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	fetched := r.fetchInOrder(ctx, chunks)
+	started := make(chan struct{})
+	fetched := r.fetchInOrder(ctx, chunks, started)
 	first, err := firstChunk(ctx, chunks, fetched)
 	if err != nil {
 		cancel()
@@ -157,7 +158,7 @@ func (r *Reader) Read(ctx context.Context, chunks []manifest.Chunk, want pipelin
 		pw.CloseWithError(err)
 		written <- err
 	}()
-	body := io.TeeReader(pr, sink)
+	body := io.TeeReader(&firstRead{r: pr, started: started}, sink)
 	cerr := consume(body)
 	if cerr == nil {
 		_, cerr = io.Copy(io.Discard, body) // the digest needs every byte
@@ -269,3 +270,16 @@ func (d *decoderPool) get() (*zstd.Decoder, error) {
 }
 
 func (d *decoderPool) put(dec *zstd.Decoder) { d.p.Put(dec) }
+
+// firstRead closes started at the first Read of r: the consumer has
+// started, and the chunks behind the first may be opened.
+type firstRead struct {
+	r       io.Reader
+	started chan struct{}
+	once    sync.Once
+}
+
+func (f *firstRead) Read(p []byte) (int, error) {
+	f.once.Do(func() { close(f.started) })
+	return f.r.Read(p)
+}
