@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 )
 
 // walkFiles calls fn for each file under dir whose key (its slash-separated
@@ -40,7 +41,12 @@ type treeWalk struct {
 func (w *treeWalk) walk(ctx context.Context, rel string) error {
 	dir, prefix := w.dir, w.prefix
 	entries, err := os.ReadDir(filepath.Join(dir, filepath.FromSlash(rel)))
-	if errors.Is(err, fs.ErrNotExist) || (rel != "" && errors.Is(err, fs.ErrPermission)) {
+	switch {
+	case errors.Is(err, fs.ErrNotExist), errors.Is(err, syscall.ENOTDIR):
+		// Nothing under the prefix; where a file stands in for a
+		// directory, an object store would list nothing either.
+		return nil
+	case rel != "" && errors.Is(err, fs.ErrPermission):
 		// Passed over as fileblob does: a volume's lost+found, say, which
 		// only root may read, holds no object of Coffer's.
 		return nil

@@ -66,5 +66,9 @@ func TestFilesystemListingInKeyOrder(t *testing.T) {
 		if err := s.Walk(ctx, "nothing/here/", func(storage.Object) error { t.Error("an object under a missing directory"); return nil }); err != nil {
 			t.Errorf("walking a missing directory: %v", err)
 		}
+		// A file where a directory would be: nothing below it, as on S3.
+		if err := s.Walk(ctx, "w/c/below/", func(storage.Object) error { t.Error("an object under a file"); return nil }); err != nil {
+			t.Errorf("walking below a file: %v", err)
+		}
 	}
 }
