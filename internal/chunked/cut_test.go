@@ -15,7 +15,6 @@ import (
 	"github.com/coffer-dev/coffer/internal/layout"
 	"github.com/coffer-dev/coffer/internal/manifest"
 	"github.com/coffer-dev/coffer/internal/pipeline"
-	"github.com/coffer-dev/coffer/internal/storage"
 	"github.com/coffer-dev/coffer/internal/zframe"
 )
 
@@ -116,34 +115,19 @@ func TestCutterSmallAndEmpty(t *testing.T) {
 // TestReadsChunksOfTheEarlierChunker: backups cut by restic/chunker before
 // FastCDC have chunks up to 8 MiB, larger than MaxSize now; they restore.
 func TestReadsChunksOfTheEarlierChunker(t *testing.T) {
-	store, err := storage.Open(context.Background(), storage.Config{Filesystem: &storage.FilesystemConfig{Path: t.TempDir()}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer store.Close()
+	store := tempStore(t)
 	k, err := NewKey([]byte(key1))
 	if err != nil {
 		t.Fatal(err)
 	}
 	def := layout.Definition{Namespace: "default", Name: "old"}
-	enc, err := newEncoder(zframe.Default, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
 	plain := noisy(5, 7<<20) // one chunk over today's MaxSize
-	stored, err := enc.encode(plain)
-	if err != nil {
-		t.Fatal(err)
-	}
-	name := k.Name(plain)
-	if err := store.Put(context.Background(), def.ChunkKey(name, false), bytes.NewReader(stored)); err != nil {
-		t.Fatal(err)
-	}
+	c := putChunk(t, store, def, zframe.Default, k.Name(plain), plain)
 	sum := sha256.Sum256(plain)
 	want := pipeline.Sums{PlainSize: int64(len(plain)), PlainSHA256: hex.EncodeToString(sum[:])}
 	rd := &Reader{Store: store, Definition: def, Key: k}
 	var got bytes.Buffer
-	err = rd.Read(context.Background(), []manifest.Chunk{{Hash: name, Size: int64(len(plain)), StoredSize: int64(len(stored))}}, want,
+	err = rd.Read(context.Background(), []manifest.Chunk{c}, want,
 		func(r io.Reader) error { _, err := io.Copy(&got, r); return err })
 	if err != nil || !bytes.Equal(got.Bytes(), plain) {
 		t.Fatalf("reading a 7 MiB chunk: %d bytes, err %v", got.Len(), err)
@@ -178,25 +162,9 @@ func TestNamesByTheManifestsHash(t *testing.T) {
 		t.Fatal("an unknown hash was accepted")
 	}
 
-	store, err := storage.Open(context.Background(), storage.Config{Filesystem: &storage.FilesystemConfig{Path: t.TempDir()}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer store.Close()
+	store := tempStore(t)
 	def := layout.Definition{Namespace: "default", Name: "old"}
-	enc, err := newEncoder(zframe.Default, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	stored, err := enc.encode(plain)
-	if err != nil {
-		t.Fatal(err)
-	}
-	name := old.Name(plain)
-	if err := store.Put(context.Background(), def.ChunkKey(name, false), bytes.NewReader(stored)); err != nil {
-		t.Fatal(err)
-	}
-	c := manifest.Chunk{Hash: name, Size: int64(len(plain)), StoredSize: int64(len(stored))}
+	c := putChunk(t, store, def, zframe.Default, old.Name(plain), plain)
 	open := func(key *Key) error {
 		r := &Reader{Store: store, Definition: def, Key: key}
 		_, err := r.fetch(context.Background(), r.fetchLimits(), c, true)

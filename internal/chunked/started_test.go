@@ -1,14 +1,12 @@
 package chunked
 
 import (
-	"bytes"
 	"context"
 	"testing"
 	"time"
 
 	"github.com/coffer-dev/coffer/internal/layout"
 	"github.com/coffer-dev/coffer/internal/manifest"
-	"github.com/coffer-dev/coffer/internal/storage"
 	"github.com/coffer-dev/coffer/internal/zframe"
 )
 
@@ -17,32 +15,16 @@ import (
 // anything reaches the consumer); the chunks behind it are opened once the
 // consumer has started, and all arrive in order.
 func TestChunksBehindTheFirstWaitForTheConsumer(t *testing.T) {
-	store, err := storage.Open(context.Background(), storage.Config{Filesystem: &storage.FilesystemConfig{Path: t.TempDir()}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer store.Close()
+	store := tempStore(t)
 	k, err := NewKey([]byte(key1))
 	if err != nil {
 		t.Fatal(err)
 	}
 	def := layout.Definition{Namespace: "default", Name: "gate"}
-	enc, err := newEncoder(zframe.Fastest, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
 	var chunks []manifest.Chunk
 	for i := range 4 {
 		plain := noisy(uint64(20+i), 64<<10)
-		stored, err := enc.encode(plain)
-		if err != nil {
-			t.Fatal(err)
-		}
-		name := k.Name(plain)
-		if err := store.Put(context.Background(), def.ChunkKey(name, false), bytes.NewReader(stored)); err != nil {
-			t.Fatal(err)
-		}
-		chunks = append(chunks, manifest.Chunk{Hash: name, Size: int64(len(plain)), StoredSize: int64(len(stored))})
+		chunks = append(chunks, putChunk(t, store, def, zframe.Fastest, k.Name(plain), plain))
 	}
 	r := &Reader{Store: store, Definition: def, Key: k}
 	ctx, cancel := context.WithCancel(context.Background())

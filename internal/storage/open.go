@@ -265,21 +265,29 @@ func (e fnError) Error() string { return e.err.Error() }
 // walk calls fn for each object under prefix up to the first key more
 // refuses (all of them when more is nil).
 func (s *blobStore) walk(ctx context.Context, prefix string, more func(string) bool, fn func(Object) error) error {
-	if s.listFiles != nil {
-		err := s.listFiles(ctx, prefix, more, func(o Object) error {
-			if s.hidden != nil && s.hidden(o.Key) {
-				return nil
-			}
-			if err := fn(o); err != nil {
-				return fnError{err}
-			}
-			return nil
-		})
-		if err != nil && !errors.As(err, new(fnError)) {
-			return fmt.Errorf("list %q in %s: %w", prefix, s.desc, err)
-		}
-		return err
+	list := s.listFiles
+	if list == nil {
+		list = s.listBucket
 	}
+	err := list(ctx, prefix, more, func(o Object) error {
+		if s.hidden != nil && s.hidden(o.Key) {
+			return nil
+		}
+		if err := fn(o); err != nil {
+			return fnError{err}
+		}
+		return nil
+	})
+	if err != nil && !errors.As(err, new(fnError)) {
+		// %w keeps the gcerrors code visible to the retry.
+		return fmt.Errorf("list %q in %s: %w", prefix, s.desc, err)
+	}
+	return err
+}
+
+// listBucket is the bucket's own listing of prefix, up to the first key
+// more refuses.
+func (s *blobStore) listBucket(ctx context.Context, prefix string, more func(string) bool, yield func(Object) error) error {
 	it := s.bucket.List(&blob.ListOptions{Prefix: prefix})
 	for {
 		o, err := it.Next(ctx)
@@ -287,17 +295,16 @@ func (s *blobStore) walk(ctx context.Context, prefix string, more func(string) b
 			return nil
 		}
 		if err != nil {
-			// %w keeps the gcerrors code visible to the retry.
-			return fmt.Errorf("list %q in %s: %w", prefix, s.desc, err)
+			return err
 		}
 		if more != nil && !more(o.Key) {
 			return nil
 		}
-		if o.IsDir || (s.hidden != nil && s.hidden(o.Key)) {
+		if o.IsDir {
 			continue
 		}
-		if err := fn(Object{Key: o.Key, Size: o.Size, ModTime: o.ModTime}); err != nil {
-			return fnError{err}
+		if err := yield(Object{Key: o.Key, Size: o.Size, ModTime: o.ModTime}); err != nil {
+			return err
 		}
 	}
 }

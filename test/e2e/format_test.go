@@ -103,10 +103,6 @@ func TestRestoreWithoutCofferChunked(t *testing.T) {
 	first := strings.TrimSpace(mustRun(t, "backup", "-f", s.path).stdout)
 	time.Sleep(time.Second)
 	id := strings.TrimSpace(mustRun(t, "backup", "-f", s.path).stdout)
-	key := filepath.Join(t.TempDir(), "key.txt")
-	if err := os.WriteFile(key, []byte(s.identity.String()+"\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
 	var m struct {
 		FormatVersion int `json:"formatVersion"`
 		Targets       []struct {
@@ -123,19 +119,13 @@ func TestRestoreWithoutCofferChunked(t *testing.T) {
 	if err := json.Unmarshal(data, &m); err != nil || m.FormatVersion != 2 || len(m.Targets) != 2 || len(m.Targets[0].Chunks) == 0 {
 		t.Fatalf("manifest of %s: format %d, %d targets, err %v\n%s", id, m.FormatVersion, len(m.Targets), err, data)
 	}
-	prelude := fmt.Sprintf("set -o pipefail\nS=%q\nB=%q\nKEY=%q\n%s\n", s.storageDir, dir, key, streamFunction(t))
+	prelude := byHandPrelude(t, s, dir)
 	for _, tg := range m.Targets {
 		if got := strings.TrimSpace(sh(t, prelude+"stream "+tg.Name+" | wc -c")); got != strconv.FormatInt(tg.PlainSize, 10) {
 			t.Errorf("%s: the loop streamed %s bytes, manifest says %d", tg.Name, got, tg.PlainSize)
 		}
 	}
-	pgDst := randomName("coffer_e2e_byhand_")
-	t.Cleanup(func() { dropPG(pgDst) })
-	sh(t, "createdb -h 127.0.0.1 -U postgres "+pgDst)
-	sh(t, prelude+"stream main | pg_restore --no-owner --exit-on-error -h 127.0.0.1 -U postgres -d "+pgDst)
-	if got, want := pgFingerprint(t, pgDst), pgFingerprint(t, pg); got != want {
-		t.Fatalf("by-hand PostgreSQL restore of format 2 differs:\n%s\n---\n%s", want, got)
-	}
+	restoreByHandIntoPostgres(t, prelude, pg, "by-hand PostgreSQL restore of format 2")
 	myDst := randomName("coffer_e2e_byhand_")
 	t.Cleanup(func() { dropMy(myDst) })
 	mysql(t, "", "CREATE DATABASE "+myDst)
@@ -171,10 +161,6 @@ func TestRestoreWithoutCofferLevelNone(t *testing.T) {
 	pg := pgDB(t, true)
 	s := writeSetup(t, setupOpts{chunked: true, compression: "none", targets: []target{{name: "main", engine: "postgres", db: pg}}})
 	id := strings.TrimSpace(mustRun(t, "backup", "-f", s.path).stdout)
-	key := filepath.Join(t.TempDir(), "key.txt")
-	if err := os.WriteFile(key, []byte(s.identity.String()+"\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
 	dir := filepath.Join(s.storageDir, "e2e", "shop", id)
 	var m struct {
 		Targets []struct {
@@ -192,12 +178,30 @@ func TestRestoreWithoutCofferLevelNone(t *testing.T) {
 	if tg := m.Targets[0]; tg.Size < tg.PlainSize {
 		t.Fatalf("stored %d bytes of a %d-byte dump at level none: compressed", tg.Size, tg.PlainSize)
 	}
-	prelude := fmt.Sprintf("set -o pipefail\nS=%q\nB=%q\nKEY=%q\n%s\n", s.storageDir, dir, key, streamFunction(t))
+	restoreByHandIntoPostgres(t, byHandPrelude(t, s, dir), pg, "by-hand restore of level none")
+}
+
+// byHandPrelude is the shell prelude of a by-hand format 2 restore of the
+// backup in dir: the storage, the backup, the age key in a file, and the
+// stream function of docs/format.md.
+func byHandPrelude(t *testing.T, s *setup, dir string) string {
+	t.Helper()
+	key := filepath.Join(t.TempDir(), "key.txt")
+	if err := os.WriteFile(key, []byte(s.identity.String()+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return fmt.Sprintf("set -o pipefail\nS=%q\nB=%q\nKEY=%q\n%s\n", s.storageDir, dir, key, streamFunction(t))
+}
+
+// restoreByHandIntoPostgres streams target main into pg_restore with the
+// prelude's loop, into a new database, and compares it with source.
+func restoreByHandIntoPostgres(t *testing.T, prelude, source, what string) {
+	t.Helper()
 	dst := randomName("coffer_e2e_byhand_")
 	t.Cleanup(func() { dropPG(dst) })
 	sh(t, "createdb -h 127.0.0.1 -U postgres "+dst)
 	sh(t, prelude+"stream main | pg_restore --no-owner --exit-on-error -h 127.0.0.1 -U postgres -d "+dst)
-	if got, want := pgFingerprint(t, dst), pgFingerprint(t, pg); got != want {
-		t.Fatalf("by-hand restore of level none differs:\n%s\n---\n%s", want, got)
+	if got, want := pgFingerprint(t, dst), pgFingerprint(t, source); got != want {
+		t.Fatalf("%s differs:\n%s\n---\n%s", what, want, got)
 	}
 }
